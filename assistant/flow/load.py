@@ -1,0 +1,207 @@
+"""Read flow files: YAML → schema check → graph check → :class:`~assistant.flow.model.Flow`.
+
+Every problem is reported as a :class:`FlowProblem` naming the file, the line and the key path
+(``steps.confirm.answers[1].next``), so an author can go straight to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from . import graph, schema
+from .markdown import render_markdown
+from .model import Answer, Branch, Cause, Flow, Step
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class FlowProblem:
+    """One thing wrong with a flow file. ``line`` is 1-based; ``key`` is a dotted key path."""
+
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" {self.key}:" if self.key else ""
+        return f"{self.file}:{self.line}:{where} {self.message}"
+
+
+class FlowError(Exception):
+    """A flow file was rejected. ``problems`` lists every problem found (at least one)."""
+
+    def __init__(self, problems: list[FlowProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def key_path(path: Path_) -> str:
+    """``('steps', 'a', 'answers', 1, 'next')`` → ``'steps.a.answers[1].next'``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _positions(node: yaml.Node, path: Path_, out: dict[Path_, int], dupes: list) -> None:
+    """Record the line of every key and item under ``node``; collect duplicate mapping keys."""
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                dupes.append((path + (key,), key_node.start_mark.line + 1))
+            seen.add(key)
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _positions(value_node, path + (key,), out, dupes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[path + (i,)] = item.start_mark.line + 1
+            _positions(item, path + (i,), out, dupes)
+
+
+class _Locator:
+    def __init__(self, file: str, positions: dict[Path_, int]):
+        self.file = file
+        self.positions = positions
+
+    def problem(self, path: Path_, message: str) -> FlowProblem:
+        """A problem at the deepest part of ``path`` that exists in the file."""
+        known = [p for p in path if isinstance(p, (str, int))]
+        while known and tuple(known) not in self.positions:
+            known.pop()
+        line = self.positions.get(tuple(known), 1)
+        return FlowProblem(self.file, line, key_path(tuple(path)), message)
+
+
+def _schema_problems(err: ValidationError, loc: _Locator) -> list[FlowProblem]:
+    problems: dict[str, FlowProblem] = {}
+    for e in err.errors(include_url=False):
+        # pydantic adds the name of the union member tried ('str', 'list[Branch]') to the path.
+        path = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p == "str")))
+        if e["type"] == "extra_forbidden":
+            message = f"unknown key '{path[-1]}'"
+        elif e["type"] == "missing":
+            message = f"missing required key '{path[-1]}'"
+        else:
+            message = e["msg"]
+        key = key_path(path)
+        problems.setdefault(key, loc.problem(path, message))
+    return list(problems.values())
+
+
+def _build(data: schema.FlowFile, file: str, text: bytes, loc: _Locator) -> Flow:
+    causes = {cid: Cause(cid, c.title, render_markdown(c.detail)) for cid, c in data.causes.items()}
+    steps: dict[str, Step] = {}
+    for sid, s in data.steps.items():
+        answers = []
+        for a in s.answers:
+            if isinstance(a.next, str):
+                branches: tuple[Branch, ...] = (Branch(a.next),)
+            else:
+                branches = tuple(Branch(b.to, b.when.counter if b.when else None,
+                                        b.when.below if b.when else 0) for b in a.next)
+            answers.append(Answer(a.id, a.label, branches, a.count))
+        steps[sid] = Step(
+            id=sid, kind=s.kind, title=s.title, body_html=render_markdown(s.body),
+            script_html=render_markdown(s.script) if s.script else None,
+            causes=tuple(causes[c] for c in s.causes if c in causes),
+            answers=tuple(answers), outcome=s.outcome,
+            line=loc.positions.get(("steps", sid), 1))
+    return Flow(
+        id=data.id, title=data.title, system=data.system, summary=data.summary,
+        keywords=tuple(data.keywords), source_title=data.source.title,
+        source_section=data.source.section, source_url=data.source.url, start=data.start,
+        steps=steps, causes=causes, version=hashlib.sha256(text).hexdigest()[:12], path=file)
+
+
+def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
+    """Parse and check one flow from YAML text.
+
+    Raises:
+        FlowError: with every problem found (YAML syntax, duplicate keys, schema, graph).
+    """
+    raw = text.encode() if isinstance(text, str) else text
+    try:
+        node = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+        value = yaml.safe_load(raw)
+    except UnicodeDecodeError as e:
+        raise FlowError([FlowProblem(file, 1, "", f"not UTF-8 text ({e.reason})")]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        msg = getattr(e, "problem", None) or str(e)
+        raise FlowError([FlowProblem(file, line, "", f"invalid YAML: {msg}")]) from None
+    if node is None or not isinstance(value, dict):
+        raise FlowError([FlowProblem(file, 1, "", "a flow file must be a YAML mapping")])
+    positions: dict[Path_, int] = {}
+    dupes: list = []
+    _positions(node, (), positions, dupes)
+    loc = _Locator(file, positions)
+    if dupes:
+        raise FlowError([FlowProblem(file, line, key_path(p), f"duplicate key '{p[-1]}'")
+                         for p, line in dupes])
+    try:
+        data = schema.FlowFile.model_validate(value)
+    except ValidationError as e:
+        raise FlowError(_schema_problems(e, loc)) from None
+    problems = [loc.problem(path, msg) for path, msg in graph.check_references(data)]
+    if problems:
+        raise FlowError(problems)
+    flow = _build(data, file, raw, loc)
+    problems = [loc.problem(path, msg) for path, msg in graph.check_paths(flow)]
+    if problems:
+        raise FlowError(problems)
+    object.__setattr__(flow, "remaining", graph.distances_to_end(flow))
+    return flow
+
+
+def load_flow(path: str | Path) -> Flow:
+    """Read and check one flow file. Raises :class:`FlowError` (also for an unreadable file)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise FlowError([FlowProblem(str(p), 1, "", f"cannot read: {e.strerror}")]) from None
+    return parse_flow(raw, str(p))
+
+
+def flow_files(paths: list[str | Path]) -> list[Path]:
+    """Expand directories to their ``*.yaml``/``*.yml`` files (sorted); keep files as given."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out.extend(sorted(q for q in path.iterdir() if q.suffix in (".yaml", ".yml")))
+        else:
+            out.append(path)
+    return out
+
+
+def load_flows(paths: list[str | Path]) -> tuple[dict[str, Flow], list[FlowError]]:
+    """Load every flow under ``paths``; return ``(flows by id, errors)``.
+
+    A broken file does not stop the others from loading. Two files with the same flow id: the
+    second is rejected.
+    """
+    flows: dict[str, Flow] = {}
+    errors: list[FlowError] = []
+    for file in flow_files(paths):
+        try:
+            flow = load_flow(file)
+        except FlowError as e:
+            errors.append(e)
+            continue
+        if flow.id in flows:
+            errors.append(FlowError([FlowProblem(
+                str(file), 1, "id", f"flow id '{flow.id}' is already used by {flows[flow.id].path}")]))
+            continue
+        flows[flow.id] = flow
+    return flows, errors
