@@ -1,0 +1,90 @@
+"""The ``assistant`` command line.
+
+::
+
+    assistant serve [--host H] [--port N]   run the wizard (development server)
+    assistant validate [PATH ...]           check flow files; exit 1 on any problem
+    assistant db upgrade                    apply migrations to DATABASE_URL
+    assistant schema                        print the JSON Schema of a flow file
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .flow import FlowError, flow_files, flow_json_schema, load_flow
+from .resources import flows_dir
+
+
+@click.group()
+def main() -> None:
+    """Troubleshooting assistant: guided flows for customer support."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Reload on code changes, show tracebacks.")
+def serve(host: str, port: int, debug: bool) -> None:
+    """Serve the wizard with Flask's development server (use gunicorn in production)."""
+    from .web import create_app
+    app = create_app()
+    flows = app.extensions["assistant"].flows
+    click.echo(f"Serving {len(flows)} flow(s) at http://{host}:{port}/")
+    app.run(host=host, port=port, debug=debug)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+def validate(paths: tuple[str, ...]) -> None:
+    """Check flow files (default: the shipped flows). Prints each problem as FILE:LINE: KEY: ..."""
+    files = flow_files(list(paths) or [flows_dir()])
+    if not files:
+        click.echo("no flow files found", err=True)
+        sys.exit(1)
+    failed = 0
+    for file in files:
+        try:
+            flow = load_flow(file)
+        except FlowError as e:
+            failed += 1
+            click.echo(str(e), err=True)
+            continue
+        click.echo(f"ok   {file}  ({flow.id}, {len(flow.steps)} steps, version {flow.version})")
+    if failed:
+        click.echo(f"{failed} of {len(files)} flow file(s) rejected", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply all migrations to the database (DATABASE_URL, or SQLite in the instance folder)."""
+    from .store import upgrade as run_upgrade
+    from .web import create_app
+    app = create_app()
+    url = app.config["DATABASE_URL"]
+    run_upgrade(url)
+    click.echo(f"database is up to date: {_safe_url(url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of a flow file (for editors' YAML support)."""
+    click.echo(json.dumps(flow_json_schema(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,45 @@
+"""Settings, read from the environment with safe defaults for a laptop.
+
+| variable | meaning | default |
+|---|---|---|
+| ``DATABASE_URL`` | any SQLAlchemy URL | SQLite file ``assistant.db`` in the instance folder |
+| ``SECRET_KEY`` | signs the CSRF cookie | a random key kept in ``instance/secret_key`` |
+| ``FLOWS_PATH`` | flow files or folders, separated by ``:`` | the shipped ``flows/`` |
+| ``COMMENT_MAX_CHARS`` | longest feedback comment | 1000 |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from .resources import flows_dir
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Read the instance's secret key, creating it (0600) on first use."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def settings(instance_path: str) -> dict:
+    """The app settings from the environment (see the module docstring)."""
+    env = os.environ
+    db_file = Path(instance_path) / "assistant.db"
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_file}",
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        "FLOWS_PATH": [p for p in env.get("FLOWS_PATH", "").split(os.pathsep) if p]
+        or [str(flows_dir())],
+        "COMMENT_MAX_CHARS": int(env.get("COMMENT_MAX_CHARS", "1000")),
+        "HANDOFF_MESSAGE_MAX_CHARS": 4000,
+        "WTF_CSRF_TIME_LIMIT": None,  # a customer may keep a step open for hours
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+    }

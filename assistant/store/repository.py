@@ -1,0 +1,145 @@
+"""All reads and writes of the store. The web layer calls these; it never writes SQL itself."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from .models import Event, Feedback, FlowSession, Handoff, utcnow
+
+
+class StaleRevision(Exception):
+    """The session changed since the page was shown (another tab, a double click, Back)."""
+
+
+def make_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for ``url``. SQLite gets WAL mode, foreign keys and a busy timeout."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+    return engine
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One answered step of a session's current path."""
+
+    position: int
+    from_step: str
+    answer: str
+    to_step: str
+    counters: dict
+    at: object
+
+
+class Store:
+    """Sessions, transcripts, feedback and handoffs in one SQL database.
+
+    Every method runs in its own transaction and returns detached objects.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.Session = sessionmaker(engine, expire_on_commit=False)
+
+    def create_session(self, flow_id: str, flow_version: str, step: str) -> FlowSession:
+        """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits)."""
+        row = FlowSession(id=secrets.token_urlsafe(16), flow_id=flow_id,
+                          flow_version=flow_version, step=step, counters={}, position=0,
+                          revision=0, status="active")
+        with self.Session.begin() as s:
+            s.add(row)
+        return row
+
+    def get_session(self, session_id: str) -> FlowSession | None:
+        """The session with this id, or None."""
+        with self.Session() as s:
+            return s.get(FlowSession, session_id)
+
+    def path(self, session_id: str) -> list[TranscriptLine]:
+        """The answers of the session's current path, first first (superseded ones left out)."""
+        with self.Session() as s:
+            rows = s.scalars(select(Event).where(Event.session_id == session_id,
+                                                 Event.superseded.is_(False))
+                             .order_by(Event.position)).all()
+            return [TranscriptLine(e.position, e.from_step, e.answer, e.to_step,
+                                   dict(e.counters or {}), e.at) for e in rows]
+
+    def record_answer(self, session_id: str, revision: int, at_position: int, from_step: str,
+                      answer: str, to_step: str, counters: dict, outcome: str | None
+                      ) -> FlowSession:
+        """Apply one answer given at path position ``at_position`` (< current: going back).
+
+        The update only happens if the session is still at ``revision``; answers after
+        ``at_position`` become superseded. ``outcome`` is set when ``to_step`` is an end.
+
+        Raises:
+            StaleRevision: the session's revision is no longer ``revision``; nothing changed.
+        """
+        now = utcnow()
+        with self.Session.begin() as s:
+            result = s.execute(
+                update(FlowSession)
+                .where(FlowSession.id == session_id, FlowSession.revision == revision)
+                .values(step=to_step, counters=counters, position=at_position + 1,
+                        revision=FlowSession.revision + 1,
+                        status="ended" if outcome else "active", outcome=outcome,
+                        ended_at=now if outcome else None, updated_at=now))
+            if result.rowcount != 1:
+                raise StaleRevision(session_id)
+            s.execute(update(Event)
+                      .where(Event.session_id == session_id, Event.position > at_position,
+                             Event.superseded.is_(False))
+                      .values(superseded=True))
+            s.add(Event(session_id=session_id, position=at_position + 1, from_step=from_step,
+                        answer=answer, to_step=to_step, counters=counters, at=now))
+        return self.get_session(session_id)
+
+    def save_feedback(self, session: FlowSession, reaction: str, comment: str | None
+                      ) -> Feedback:
+        """Store feedback for the session's current end step (once per revision: a second
+        submit of the same page replaces the first)."""
+        with self.Session.begin() as s:
+            row = s.scalars(select(Feedback).where(Feedback.session_id == session.id,
+                                                   Feedback.revision == session.revision)
+                            ).one_or_none()
+            if row is None:
+                row = Feedback(session_id=session.id, revision=session.revision,
+                               flow_id=session.flow_id, flow_version=session.flow_version,
+                               end_step=session.step, reaction=reaction)
+                s.add(row)
+            row.reaction, row.comment, row.created_at = reaction, comment, utcnow()
+        return row
+
+    def feedback_for(self, session: FlowSession) -> Feedback | None:
+        """Feedback given on the session's current end step, if any."""
+        with self.Session() as s:
+            return s.scalars(select(Feedback).where(Feedback.session_id == session.id,
+                                                    Feedback.revision == session.revision)
+                             ).one_or_none()
+
+    def create_handoff(self, session: FlowSession, reason: str, transcript: list[dict],
+                       contact: str | None, message: str | None) -> Handoff:
+        """Record a request for a human with a snapshot of the transcript."""
+        row = Handoff(session_id=session.id, flow_id=session.flow_id,
+                      flow_version=session.flow_version, step=session.step, reason=reason,
+                      contact=contact, message=message, transcript=transcript, status="open")
+        with self.Session.begin() as s:
+            s.add(row)
+        return row
+
+    def handoffs_for(self, session_id: str) -> list[Handoff]:
+        """The session's handoffs, oldest first."""
+        with self.Session() as s:
+            return list(s.scalars(select(Handoff).where(Handoff.session_id == session_id)
+                                  .order_by(Handoff.id)))

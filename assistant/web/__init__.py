@@ -1,0 +1,96 @@
+"""The web layer: the app factory, the wizard blueprint and shared helpers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ..config import instance_secret_key, settings
+from ..engine import CompiledFlow, compile_flows
+from ..flow import Flow, FlowError, load_flows
+from ..resources import PACKAGE, templates_dir
+from ..store import Store, make_engine
+
+HTMX_FILE = "htmx-2.0.11.min.js"
+csrf = CSRFProtect()
+
+
+@dataclass
+class Services:
+    """What the views need: the valid flows, their compiled machines, the store, and the
+    problems of the flow files that were refused at start-up."""
+
+    flows: dict[str, Flow]
+    compiled: dict[str, CompiledFlow]
+    store: Store
+    flow_errors: list[FlowError] = field(default_factory=list)
+
+
+def services() -> Services:
+    """The current app's :class:`Services`."""
+    from flask import current_app
+    return current_app.extensions["assistant"]
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. ``test_config`` overrides settings (e.g. ``DATABASE_URL``, ``FLOWS_PATH``).
+
+    A broken flow file is logged with its file, line and key and left out; the valid flows are
+    served. The database must already be migrated (``assistant db upgrade``).
+    """
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(templates_dir()),
+                static_folder=str(PACKAGE / "static"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(settings(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+
+    flows, errors = load_flows(app.config["FLOWS_PATH"])
+    for error in errors:
+        app.logger.error("flow refused:\n%s", error)
+    store = Store(make_engine(app.config["DATABASE_URL"]))
+    app.extensions["assistant"] = Services(flows, compile_flows(flows), store, errors)
+    app.jinja_env.globals["htmx_file"] = HTMX_FILE
+    csrf.init_app(app)
+
+    from .wizard import bp, render_csrf_error
+    app.register_blueprint(bp)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        return render_csrf_error(error)
+
+    @app.errorhandler(404)
+    def _not_found(_error):
+        return _error_page(404, "Page not found",
+                           "We couldn't find that page. If you followed a link to a session, "
+                           "it may have been mistyped.")
+
+    @app.errorhandler(500)
+    def _server_error(_error):  # pragma: no cover - a safety net
+        return _error_page(500, "Something went wrong",
+                           "Sorry, something went wrong on our side. Please try again.")
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Session URLs are capabilities: never send them to other sites.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return app
+
+
+def _error_page(status: int, title: str, message: str):
+    fragment = request.headers.get("HX-Request") == "true"
+    html = render_template("error.html", title=title, message=message, fragment=fragment)
+    return html, status, {"Vary": "HX-Request"}

@@ -1,0 +1,264 @@
+"""The customer wizard: start page, one step per URL, answers, feedback, contact support.
+
+URLs (``sid`` is the session's unguessable id, ``n`` a position in its path, 0 = first step):
+
+| method | URL | what |
+|---|---|---|
+| GET | ``/`` | the flows, as "What are you trying to connect?" |
+| GET | ``/flows/<flow_id>`` | start a session, 303 to its first step |
+| GET | ``/s/<sid>`` | 303 to the session's current step |
+| GET | ``/s/<sid>/<n>`` | the step at position ``n``, as last seen (``n`` ≤ current) |
+| POST | ``/s/<sid>/<n>`` | answer it (``answer``, ``revision``); below the current position this changes an earlier answer |
+| POST | ``/s/<sid>/feedback`` | "Did this answer your question?" (``reaction``, ``comment``, ``revision``) |
+| GET/POST | ``/s/<sid>/support`` | contact support: records a handoff with the transcript |
+
+Without JavaScript every POST answers 303 and the browser GETs the step's URL. With htmx
+(``HX-Request: true``) the same URLs answer the ``#step`` fragment and ``HX-Push-Url``.
+A form whose ``revision`` is not the session's current one is stale: 409, nothing applied, the
+current step shown with an explanation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+
+from ..engine import CompiledFlow, InvalidAnswer, Position
+from ..store import FlowSession, StaleRevision, TranscriptLine
+from . import services
+
+bp = Blueprint("wizard", __name__)
+
+REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
+STALE = ("This page was out of date: the session had already moved on (another tab, a double "
+         "click or the browser's Back button). Nothing was applied twice. This is where you "
+         "are now.")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _is_htmx() -> bool:
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
+    """The session and its compiled flow; 404 if unknown, 410 if its flow or step is gone."""
+    row = services().store.get_session(sid)
+    if row is None:
+        abort(404)
+    compiled = services().compiled.get(row.flow_id)
+    if compiled is None or row.step not in compiled.flow.steps:
+        response = make_response(render_template(
+            "error.html", fragment=_is_htmx(), title="This guide has changed",
+            message="The guide you were following has been changed or removed since you "
+                    "started. Please start again from the list of guides."), 410)
+        abort(response)
+    return row, compiled
+
+
+def _step_url(row: FlowSession, n: int) -> str:
+    return url_for("wizard.step", sid=row.id, n=n)
+
+
+def _position_at(row: FlowSession, path: list[TranscriptLine], n: int) -> Position:
+    if n >= row.position:
+        return Position(row.step, dict(row.counters or {}))
+    return Position(path[n].from_step, dict(path[n - 1].counters) if n else {})
+
+
+def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict]:
+    """The path as plain dicts (for templates and handoffs): step and answer ids and texts."""
+    steps = compiled.flow.steps
+    out = []
+    for line in path:
+        step = steps.get(line.from_step)
+        answer = step.answer(line.answer) if step else None
+        out.append({"position": line.position, "step": line.from_step,
+                    "step_title": step.title if step else line.from_step,
+                    "answer": line.answer, "answer_label": answer.label if answer else line.answer,
+                    "at": line.at.isoformat() if hasattr(line.at, "isoformat") else str(line.at)})
+    return out
+
+
+def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
+            notice: str | None = None, errors: dict | None = None, values: dict | None = None):
+    """The step at position ``n``: a full page, or the ``#step`` fragment for htmx."""
+    store = services().store
+    path = store.path(row.id)
+    n = min(n, row.position)
+    position = _position_at(row, path, n)
+    step = compiled.flow.steps[position.step]
+    current = n == row.position
+    feedback = store.feedback_for(row) if current and step.is_end else None
+    done = n
+    total = n + compiled.flow.remaining.get(step.id, 0)
+    html = render_template(
+        "step.html", fragment=_is_htmx(), flow=compiled.flow, step=step, session=row, n=n,
+        current=current, chosen=path[n].answer if n < len(path) else None,
+        transcript=_transcript(compiled, path[:n]), progress=(done, total),
+        back_url=_step_url(row, n - 1) if n > 0 else url_for("wizard.start"),
+        notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
+        reactions=REACTIONS, comment_max=_comment_max())
+    response = make_response(html, status)
+    response.headers["Vary"] = "HX-Request"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _show(row: FlowSession, compiled: CompiledFlow, n: int):
+    """After a successful POST: 303 to the step's URL, or for htmx the fragment and its URL."""
+    if _is_htmx():
+        response = _render(row, compiled, n)
+        response.headers["HX-Push-Url"] = _step_url(row, n)
+        return response
+    return redirect(_step_url(row, n), 303)
+
+
+def _comment_max() -> int:
+    return current_app.config["COMMENT_MAX_CHARS"]
+
+
+def _revision() -> int | None:
+    try:
+        return int(request.form.get("revision", ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+def start():
+    """The start page: what is the customer trying to connect?"""
+    flows = sorted(services().flows.values(), key=lambda f: f.title)
+    return render_template("start.html", flows=flows)
+
+
+@bp.get("/flows/<flow_id>")
+def begin(flow_id: str):
+    """Start a new session of ``flow_id`` and send the browser to its first step."""
+    compiled = services().compiled.get(flow_id)
+    if compiled is None:
+        abort(404)
+    position = compiled.start()
+    row = services().store.create_session(flow_id, compiled.flow.version, position.step)
+    return redirect(_step_url(row, 0), 303)
+
+
+@bp.get("/s/<sid>")
+def current(sid: str):
+    """The session's current step."""
+    row, _ = _load(sid)
+    return redirect(_step_url(row, row.position), 303)
+
+
+@bp.get("/s/<sid>/<int:n>")
+def step(sid: str, n: int):
+    """The step at position ``n`` as last seen; past the current position, the current step."""
+    row, compiled = _load(sid)
+    if n > row.position:
+        return redirect(_step_url(row, row.position), 303)
+    return _render(row, compiled, n)
+
+
+@bp.post("/s/<sid>/<int:n>")
+def answer(sid: str, n: int):
+    """Apply the posted answer to the step at position ``n``."""
+    row, compiled = _load(sid)
+    revision = _revision()
+    answer_id = request.form.get("answer", "")
+    if revision is None:
+        return _render(row, compiled, row.position, 400,
+                       "The form was incomplete, so nothing was changed. Please choose again.")
+    if revision != row.revision or n > row.position:
+        return _render(row, compiled, row.position, 409, STALE)
+    path = services().store.path(sid)
+    if n < row.position and path[n].answer == answer_id:
+        return _show(row, compiled, n + 1)  # the same answer again: nothing to change
+    try:
+        move = compiled.answer(_position_at(row, path, n), answer_id)
+    except InvalidAnswer:
+        return _render(row, compiled, n, 400,
+                       "That answer isn't one of the choices for this step, so nothing was "
+                       "changed. Please choose one of the answers below.")
+    outcome = compiled.flow.steps[move.to.step].outcome
+    try:
+        row = services().store.record_answer(sid, revision, n, move.from_step, answer_id,
+                                             move.to.step, move.to.counters, outcome)
+    except StaleRevision:
+        row = services().store.get_session(sid)
+        return _render(row, compiled, row.position, 409, STALE)
+    return _show(row, compiled, row.position)
+
+
+@bp.post("/s/<sid>/feedback")
+def feedback(sid: str):
+    """Store the answer to "Did this answer your question?" for the session's end step."""
+    row, compiled = _load(sid)
+    revision = _revision()
+    if revision != row.revision or row.status != "ended":
+        return _render(row, compiled, row.position, 409, STALE)
+    reaction = request.form.get("reaction", "")
+    comment = request.form.get("comment", "").strip()
+    values = {"reaction": reaction, "comment": comment}
+    errors = {}
+    if reaction not in REACTIONS:
+        errors["reaction"] = "Choose Yes, Partly or No."
+    if len(comment) > _comment_max():
+        errors["comment"] = (f"Your comment has {len(comment):,} characters; the limit is "
+                             f"{_comment_max():,}. Please shorten it.")
+    if errors:
+        return _render(row, compiled, row.position, 400, errors=errors, values=values)
+    services().store.save_feedback(row, reaction, comment or None)
+    return _show(row, compiled, row.position)
+
+
+@bp.route("/s/<sid>/support", methods=["GET", "POST"])
+def support(sid: str):
+    """Contact support: a form, then a handoff carrying the session's transcript."""
+    row, compiled = _load(sid)
+    store = services().store
+    existing = [h for h in store.handoffs_for(sid) if h.status == "open"]
+    values = {"contact": "", "message": ""}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST" and not existing:
+        values = {k: request.form.get(k, "").strip() for k in values}
+        limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]
+        if values["contact"] and (len(values["contact"]) > 254
+                                  or not EMAIL.match(values["contact"])):
+            errors["contact"] = "Enter an email address like name@example.com, or leave it empty."
+        if len(values["message"]) > limit:
+            errors["message"] = (f"Your message has {len(values['message']):,} characters; "
+                                 f"the limit is {limit:,}. Please shorten it.")
+        if errors:
+            status = 400
+        else:
+            feedback = store.feedback_for(row)
+            reason = ("unresolved_end" if row.outcome == "unresolved"
+                      else "negative_feedback" if feedback and feedback.reaction != "yes"
+                      else "customer_request")
+            handoff = store.create_handoff(row, reason, _transcript(compiled, store.path(sid)),
+                                           values["contact"] or None, values["message"] or None)
+            existing = [handoff]
+            if not _is_htmx():
+                return redirect(url_for("wizard.support", sid=sid), 303)
+    html = render_template("support.html", fragment=_is_htmx(), flow=compiled.flow,
+                           session=row, handoff=existing[-1] if existing else None,
+                           values=values, errors=errors,
+                           back_url=_step_url(row, row.position))
+    response = make_response(html, status)
+    response.headers["Vary"] = "HX-Request"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render_csrf_error(error):
+    """A missing or forged CSRF token: 400, nothing changed, the current step shown again."""
+    message = ("Your form could not be checked (it may have expired or come from another "
+               "site), so nothing was changed. Please try again.")
+    sid = (request.view_args or {}).get("sid")
+    row = services().store.get_session(sid) if sid else None
+    if row is not None and row.flow_id in services().compiled:
+        return _render(row, services().compiled[row.flow_id], row.position, 400, message)
+    return render_template("error.html", fragment=_is_htmx(), title="Form expired",
+                           message=message), 400
