@@ -89,6 +89,9 @@ def _schema_problems(err: ValidationError, loc: _Locator) -> list[FlowProblem]:
         path = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p == "str")))
         if e["type"] == "extra_forbidden":
             message = f"unknown key '{path[-1]}'"
+        elif e["type"] == "string_type" and isinstance(e["input"], bool):
+            message = (f"expected text, but YAML read this as {str(e['input']).lower()} "
+                       "(yes/no/on/off are booleans in YAML): put it in quotes")
         elif e["type"] == "missing":
             message = f"missing required key '{path[-1]}'"
         else:

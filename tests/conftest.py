@@ -1,0 +1,110 @@
+"""Shared fixtures: an app on a real, migrated SQLite database; a form-submitting client."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from assistant.store import upgrade
+from assistant.web import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+FLOWS = REPO / "flows"
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def make_app(db_url, tmp_path):
+    def make(**config):
+        settings = {"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret",
+                    "FLOWS_PATH": [str(FLOWS)]}
+        settings.update(config)
+        return create_app(settings)
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["assistant"].store
+
+
+class Forms(HTMLParser):
+    """Collects the forms of a page: action, method and their named inputs and buttons."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": a.get("action"), "method": a.get("method", "get"),
+                               "hx-post": a.get("hx-post"), "fields": {}, "buttons": []})
+        elif self.forms and tag == "input" and a.get("type") == "hidden":
+            self.forms[-1]["fields"][a["name"]] = a.get("value", "")
+        elif self.forms and tag == "button" and a.get("name"):
+            self.forms[-1]["buttons"].append((a["name"], a.get("value")))
+
+
+def forms(html: str) -> list[dict]:
+    parser = Forms()
+    parser.feed(html)
+    return parser.forms
+
+
+def answer_form(html: str) -> dict:
+    """The form that posts answers (the one with answer buttons)."""
+    return next(f for f in forms(html) if any(n == "answer" for n, _ in f["buttons"]))
+
+
+def heading(html: str) -> str:
+    m = re.search(r'<h1 id="step-heading"[^>]*>(.*?)</h1>', html, re.S)
+    assert m, "page has no step heading"
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
+
+
+class Walker:
+    """Answers steps through HTTP as a browser without JavaScript would (POST, 303, GET)."""
+
+    def __init__(self, client, flow_id: str):
+        self.client = client
+        response = client.get(f"/flows/{flow_id}")
+        assert response.status_code == 303
+        self.url = response.headers["Location"]
+        self.sid = self.url.split("/")[2]
+        self.page = client.get(self.url)
+        assert self.page.status_code == 200
+
+    @property
+    def html(self) -> str:
+        return self.page.get_data(as_text=True)
+
+    def answer(self, answer_id: str, expect: int = 303):
+        form = answer_form(self.html)
+        assert ("answer", answer_id) in form["buttons"], f"{answer_id} not offered on {self.url}"
+        response = self.client.post(form["action"], data={**form["fields"], "answer": answer_id})
+        assert response.status_code == expect, response.get_data(as_text=True)[:500]
+        if expect == 303:
+            self.url = response.headers["Location"]
+            self.page = self.client.get(self.url)
+        return response

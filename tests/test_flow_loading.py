@@ -1,0 +1,194 @@
+"""Flow files: every shipped flow is valid; every broken file is refused with file, line, key."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main as cli
+from assistant.flow import FlowError, load_flows, parse_flow
+from conftest import FLOWS
+
+GOOD = """\
+id: demo
+title: Demo
+system: salesforce
+summary: A small flow.
+source: {title: How to Reset Your Connection}
+start: ask
+steps:
+  ask:
+    kind: question
+    title: Does it work?
+    answers:
+      - {id: works, label: "Yes", next: fixed}
+      - {id: fails, label: "No", next: sorry}
+  fixed:
+    kind: end
+    outcome: resolved
+    title: Fixed
+  sorry:
+    kind: end
+    outcome: unresolved
+    title: Sorry
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(FlowError) as info:
+        parse_flow(textwrap.dedent(text), "demo.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_minimal_flow_parses():
+    flow = parse_flow(GOOD, "demo.yaml")
+    assert flow.start == "ask" and set(flow.steps) == {"ask", "fixed", "sorry"}
+    assert flow.remaining == {"ask": 1, "fixed": 0, "sorry": 0}
+    assert len(flow.version) == 12
+
+
+@pytest.mark.parametrize("path", sorted(FLOWS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_flow_validates(path):
+    flows, errors = load_flows([path])
+    assert not errors and len(flows) == 1
+
+
+def test_the_three_article_flows_are_shipped():
+    flows, errors = load_flows([FLOWS])
+    assert not errors
+    assert {f.system for f in flows.values()} >= {"quickbooks_desktop", "quickbooks_online",
+                                                  "salesforce"}
+
+
+@pytest.mark.parametrize("broken, expected", [
+    (GOOD.replace("  fixed:\n", "  fixed:\n    colour: red\n"),
+     "demo.yaml:15: steps.fixed.colour: unknown key 'colour'"),
+    (GOOD.replace("start: ask\n", ""), "demo.yaml:1: start: missing required key 'start'"),
+    (GOOD.replace("start: ask", "start: nowhere"),
+     "demo.yaml:6: start: start step 'nowhere' does not exist"),
+    (GOOD.replace("next: sorry", "next: gone"),
+     "demo.yaml:13: steps.ask.answers[1].next: step 'gone' does not exist"),
+    (GOOD + "  fixed:\n    kind: end\n    outcome: resolved\n    title: Again\n",
+     "demo.yaml:22: steps.fixed: duplicate key 'fixed'"),
+    (GOOD.replace("{id: fails,", "{id: works,"),
+     "demo.yaml:13: steps.ask.answers[1].id: duplicate answer id 'works'"),
+    (GOOD.replace('label: "No"', "label: No"),
+     "demo.yaml:13: steps.ask.answers[1].label: expected text, but YAML read this as false"),
+    (GOOD + "  orphan:\n    kind: end\n    outcome: resolved\n    title: Nobody comes here\n",
+     "demo.yaml:22: steps.orphan: step 'orphan' cannot be reached from the start"),
+    (GOOD.replace("    outcome: unresolved\n", ""),
+     "demo.yaml:18: steps.sorry: an end step needs an 'outcome'"),
+    (GOOD.replace("    kind: end\n    outcome: unresolved\n", "    kind: question\n"),
+     "demo.yaml:18: steps.sorry: step 'sorry' has no answers and is not an end: it has no way out"),
+    (GOOD.replace("kind: question", "kind: probe"),
+     "demo.yaml:9: steps.ask.kind: step kind 'probe' (a live check) is not available yet"),
+    (GOOD.replace("kind: question", "kind: quiz"),
+     "demo.yaml:9: steps.ask.kind: Input should be"),
+    (GOOD.replace("outcome: resolved", "outcome: great"),
+     "demo.yaml:16: steps.fixed.outcome: Input should be 'resolved', 'unresolved' or 'escalated'"),
+    (GOOD.replace("title: Does it work?\n", "title: Does it work?\n    causes: [x.y]\n"),
+     "demo.yaml:11: steps.ask.causes[0]: cause 'x.y' is not in the flow's causes"),
+    ("id: demo\ntitle: [unclosed\n", "demo.yaml:3: invalid YAML"),
+    ("- just\n- a list\n", "demo.yaml:1: a flow file must be a YAML mapping"),
+])
+def test_broken_flow_is_refused_with_file_line_and_key(broken, expected):
+    found = problems(broken)
+    assert any(p.startswith(expected) for p in found), found
+
+
+LOOP = GOOD.replace("""      - {id: fails, label: "No", next: sorry}""", """      - {id: fails, label: "No", next: again}
+  again:
+    kind: instruction
+    title: Try again
+    answers:
+      - {id: done, label: Done, next: retry}
+  retry:
+    kind: instruction
+    title: Retry
+    answers:
+      - {id: done, label: Done, next: again}""")
+
+
+def test_loop_with_no_exit_is_named():
+    found = problems(LOOP)
+    assert any("steps.again: loop with no exit: again → retry → again" in p for p in found), found
+
+
+COUNTED = GOOD.replace("""      - {id: fails, label: "No", next: sorry}""", """      - id: fails
+        label: "No"
+        next:
+          - {when: {counter: rounds, below: 2}, to: again}
+          - {to: sorry}
+  again:
+    kind: instruction
+    title: Try again
+    answers:
+      - {id: done, label: Done, next: ask, count: rounds}""")
+
+
+def test_counted_loop_is_accepted_and_exits():
+    flow = parse_flow(COUNTED, "demo.yaml")
+    from assistant.flow import graph
+    walks = [[a for _, a in p] for p in graph.paths(flow)]
+    assert ["fails", "done", "fails", "done", "fails"] in walks  # twice round the loop, then out
+
+
+def test_counter_that_is_never_counted_is_refused():
+    found = problems(COUNTED.replace(", count: rounds", ""))
+    assert any("counter 'rounds' is never counted by any answer" in p for p in found), found
+
+
+def test_fallback_branch_must_come_last():
+    broken = COUNTED.replace("          - {to: sorry}\n", "").replace(
+        "          - {when: {counter: rounds, below: 2}, to: again}\n",
+        "          - {to: sorry}\n          - {when: {counter: rounds, below: 2}, to: again}\n")
+    found = problems(broken)
+    assert any("only the last branch may have no 'when'" in p for p in found), found
+    assert any("the last branch must have no 'when'" in p for p in found), found
+
+
+def test_all_problems_of_a_file_are_reported_at_once():
+    broken = GOOD.replace("next: sorry", "next: gone").replace("next: fixed", "next: lost")
+    assert len(problems(broken)) == 2
+
+
+def test_validate_command(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["validate", str(FLOWS)])
+    assert ok.exit_code == 0 and ok.output.count("ok ") == len(list(FLOWS.glob("*.yaml")))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("next: sorry", "next: gone"))
+    result = runner.invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:13: steps.ask.answers[1].next: step 'gone' does not exist" in result.output
+
+
+def test_schema_command_prints_json_schema():
+    result = CliRunner().invoke(cli, ["schema"])
+    schema = json.loads(result.output)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert {"id", "title", "start", "steps"} <= set(schema["required"])
+
+
+def test_server_refuses_a_broken_flow_and_serves_the_others(make_app, tmp_path, caplog):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(GOOD.replace("id: demo", "id: broken").replace("next: sorry", "next: gone"))
+    app = make_app(FLOWS_PATH=[str(FLOWS), str(bad)])
+    flows = app.extensions["assistant"].flows
+    assert "broken" not in flows and "salesforce" in flows
+    assert "broken.yaml:13: steps.ask.answers[1].next: step 'gone' does not exist" in caplog.text
+    client = app.test_client()
+    assert client.get("/flows/broken").status_code == 404
+    assert client.get("/flows/salesforce").status_code == 303
+
+
+def test_markdown_is_sanitised():
+    flow = parse_flow(GOOD.replace("title: Does it work?\n", "title: Does it work?\n"
+                                   "    body: \"<script>alert(1)</script> [x](javascript:alert(1))"
+                                   " **bold**\"\n"), "demo.yaml")
+    html = str(flow.steps["ask"].body_html)
+    assert "<script>" not in html and 'href="javascript' not in html
+    assert "<strong>bold</strong>" in html

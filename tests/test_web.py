@@ -1,0 +1,280 @@
+"""The wizard over HTTP (Flask's test client on a real SQLite database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.flow import graph
+from conftest import Walker, answer_form, forms, heading
+
+HX = {"HX-Request": "true"}
+
+
+def test_start_page_lists_the_flows(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "What are you trying to connect?" in html
+    for title in ("Reset your QuickBooks Desktop connection",
+                  "Reset your QuickBooks Online connection", "Reset your Salesforce connection"):
+        assert title in html
+
+
+def test_starting_a_flow_makes_an_unguessable_session(client):
+    a, b = Walker(client, "salesforce"), Walker(client, "salesforce")
+    assert a.sid != b.sid and len(a.sid) >= 22
+    assert a.url == f"/s/{a.sid}/0"
+    assert heading(a.html) == "Disconnect Salesforce"
+
+
+def test_unknown_flow_and_unknown_session_are_404(client):
+    assert client.get("/flows/nope").status_code == 404
+    assert client.get("/s/not-a-session/0").status_code == 404
+    assert client.post("/s/not-a-session/0", data={"answer": "x"}).status_code in (400, 404)
+
+
+def test_no_js_walk_posts_and_redirects_with_full_pages(client, store):
+    w = Walker(client, "salesforce")
+    assert "<html" in w.html and 'id="step"' in w.html
+    response = w.answer("disconnected")
+    assert response.status_code == 303 and response.headers["Location"] == f"/s/{w.sid}/1"
+    assert heading(w.html) == "Connect to Salesforce again"
+    assert "Your answers so far" in w.html and "I clicked Disconnect" in w.html
+    w.answer("connected")
+    w.answer("connected")
+    assert heading(w.html) == "Your Salesforce connection is back"
+    assert "Did this answer your question?" in w.html
+    row = store.get_session(w.sid)
+    assert (row.status, row.outcome, row.position, row.revision) == ("ended", "resolved", 3, 3)
+    assert [line.answer for line in store.path(w.sid)] == ["disconnected", "connected",
+                                                           "connected"]
+
+
+def test_htmx_answer_returns_a_fragment_and_the_new_url(client):
+    w = Walker(client, "salesforce")
+    form = answer_form(w.html)
+    assert form["hx-post"] == form["action"]
+    response = client.post(form["action"], data={**form["fields"], "answer": "disconnected"},
+                           headers=HX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"] == f"/s/{w.sid}/1"
+    assert "HX-Request" in response.headers["Vary"]
+    assert "<html" not in html and "<title>Connect to Salesforce again" in html
+    assert "autofocus" in html
+    page = client.get(f"/s/{w.sid}/1", headers=HX)
+    assert "<html" not in page.get_data(as_text=True)
+    full = client.get(f"/s/{w.sid}/1")
+    assert "<html" in full.get_data(as_text=True) and "Vary" in full.headers
+
+
+def test_every_path_of_every_flow_over_http(app, client, store):
+    flows = app.extensions["assistant"].flows
+    for flow in flows.values():
+        for walk in graph.paths(flow):
+            w = Walker(client, flow.id)
+            for step_id, answer_id in walk:
+                assert heading(w.html) == flow.steps[step_id].title
+                w.answer(answer_id)
+            end = store.get_session(w.sid)
+            assert end.status == "ended" and end.outcome == flow.steps[end.step].outcome
+            assert "Did this answer your question?" in w.html
+
+
+def test_forged_answer_is_refused_and_nothing_changes(client, store):
+    w = Walker(client, "quickbooks-desktop")
+    form = answer_form(w.html)
+    for forged in ("connected-resolved", "to_connected-resolved", "removed", ""):
+        response = client.post(form["action"], data={**form["fields"], "answer": forged})
+        assert response.status_code == 400
+        assert "one of the choices for this step" in response.get_data(as_text=True)
+    row = store.get_session(w.sid)
+    assert (row.step, row.revision, row.position) == ("agent-status", 0, 0)
+    assert store.path(w.sid) == []
+
+
+def test_double_submit_applies_once_and_says_so(client, store):
+    w = Walker(client, "salesforce")
+    form = answer_form(w.html)
+    first = client.post(form["action"], data={**form["fields"], "answer": "disconnected"})
+    second = client.post(form["action"], data={**form["fields"], "answer": "disconnected"})
+    assert first.status_code == 303 and second.status_code == 409
+    body = second.get_data(as_text=True)
+    assert "Nothing was applied twice" in body and heading(body) == "Connect to Salesforce again"
+    assert len(store.path(w.sid)) == 1 and store.get_session(w.sid).revision == 1
+
+
+def test_tampered_or_missing_revision_is_refused(client, store):
+    w = Walker(client, "salesforce")
+    form = answer_form(w.html)
+    for revision in ("7", "-1", "abc", None):
+        data = {**form["fields"], "answer": "disconnected"}
+        if revision is None:
+            del data["revision"]
+        else:
+            data["revision"] = revision
+        assert client.post(form["action"], data=data).status_code in (400, 409)
+    assert store.get_session(w.sid).revision == 0
+
+
+def test_back_shows_the_step_as_last_seen_and_changing_the_answer_rewinds(client, store):
+    w = Walker(client, "quickbooks-desktop")
+    w.answer("disconnected")
+    w.answer("two-green-check-marks")
+    back = client.get(f"/s/{w.sid}/1")
+    html = back.get_data(as_text=True)
+    assert heading(html) == "Step 1: Is the Autofy Agent open with two green check marks?"
+    assert "You answered <strong>Yes, I see two green check marks</strong>" in html
+    # The same answer again changes nothing (it is not applied twice).
+    form = answer_form(html)
+    same = client.post(form["action"], data={**form["fields"], "answer": "two-green-check-marks"})
+    assert same.status_code == 303 and same.headers["Location"] == f"/s/{w.sid}/2"
+    assert store.get_session(w.sid).revision == 2
+    # A different answer replaces the later path.
+    other = client.post(form["action"], data={**form["fields"], "answer": "no-green-check-marks"})
+    assert other.headers["Location"] == f"/s/{w.sid}/2"
+    row = store.get_session(w.sid)
+    assert (row.step, row.outcome, row.revision) == ("agent-setup-guide", "unresolved", 3)
+    assert [line.answer for line in store.path(w.sid)] == ["disconnected", "no-green-check-marks"]
+
+
+def test_a_position_past_the_current_one_redirects_to_the_current_step(client):
+    w = Walker(client, "salesforce")
+    response = client.get(f"/s/{w.sid}/5")
+    assert response.status_code == 303 and response.headers["Location"] == f"/s/{w.sid}/0"
+    assert client.get(f"/s/{w.sid}").headers["Location"] == f"/s/{w.sid}/0"
+
+
+def test_step_pages_are_not_cached_and_do_not_leak_the_url(client):
+    w = Walker(client, "salesforce")
+    assert w.page.headers["Cache-Control"] == "no-store"
+    assert w.page.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src 'self'" in w.page.headers["Content-Security-Policy"]
+
+
+def finish(client, flow_id, answers):
+    w = Walker(client, flow_id)
+    for a in answers:
+        w.answer(a)
+    return w
+
+
+def feedback_form(html):
+    return next(f for f in forms(html) if f["action"].endswith("/feedback"))
+
+
+def test_feedback_is_stored_with_flow_version_and_end_step(app, client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    form = feedback_form(w.html)
+    response = client.post(form["action"], data={**form["fields"], "reaction": "yes",
+                                                  "comment": "  Quick and clear  "})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Thank you for your feedback" in page and "Contact support" not in page
+    row = store.feedback_for(store.get_session(w.sid))
+    flow = app.extensions["assistant"].flows["salesforce"]
+    assert (row.reaction, row.comment, row.end_step, row.flow_version) == (
+        "yes", "Quick and clear", "connected-resolved", flow.version)
+    # Submitting the same page again replaces, it does not add.
+    client.post(form["action"], data={**form["fields"], "reaction": "partly"})
+    assert store.feedback_for(store.get_session(w.sid)).reaction == "partly"
+
+
+def test_negative_feedback_offers_contact_support(client):
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    form = feedback_form(w.html)
+    response = client.post(form["action"], data={**form["fields"], "reaction": "no"},
+                           headers=HX)
+    html = response.get_data(as_text=True)
+    assert "Thank you for your feedback" in html
+    assert f'href="/s/{w.sid}/support"' in html
+
+
+def test_oversized_comment_is_refused_and_kept(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    form = feedback_form(w.html)
+    long = "x" * 1001
+    response = client.post(form["action"], data={**form["fields"], "reaction": "no",
+                                                  "comment": long})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Your comment has 1,001 characters; the limit is 1,000" in html
+    assert long in html and 'value="no" checked' in html  # nothing typed is lost
+    assert store.feedback_for(store.get_session(w.sid)) is None
+
+
+def test_feedback_needs_a_reaction(client):
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    form = feedback_form(w.html)
+    response = client.post(form["action"], data={**form["fields"], "reaction": "maybe"})
+    assert response.status_code == 400 and "Choose Yes, Partly or No." in response.get_data(
+        as_text=True)
+
+
+def test_feedback_before_the_end_is_refused(client, store):
+    w = Walker(client, "salesforce")
+    form = answer_form(w.html)
+    response = client.post(f"/s/{w.sid}/feedback", data={**form["fields"], "reaction": "yes"})
+    assert response.status_code == 409
+    assert store.feedback_for(store.get_session(w.sid)) is None
+
+
+def test_unresolved_end_hands_off_with_the_transcript(client, store):
+    w = finish(client, "quickbooks-online", ["disconnected", "connected", "not-connected"])
+    assert "Contact support" in w.html and "Possible causes" in w.html
+    assert "QuickBooks Online may be unavailable" in w.html
+    page = client.get(f"/s/{w.sid}/support")
+    form = next(f for f in forms(page.get_data(as_text=True)) if f["action"].endswith("support"))
+    bad = client.post(form["action"], data={**form["fields"], "contact": "not an email",
+                                            "message": "Tried twice"})
+    assert bad.status_code == 400
+    assert "Tried twice" in bad.get_data(as_text=True) and not store.handoffs_for(w.sid)
+    ok = client.post(form["action"], data={**form["fields"], "contact": "ann@example.com",
+                                           "message": "Tried twice"})
+    assert ok.status_code == 303
+    done = client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert "Support has your session" in done and "H-00001" in done
+    [handoff] = store.handoffs_for(w.sid)
+    assert handoff.reason == "unresolved_end" and handoff.contact == "ann@example.com"
+    assert [t["answer"] for t in handoff.transcript] == ["disconnected", "connected",
+                                                         "not-connected"]
+    assert handoff.transcript[2]["step_title"] == "Is QuickBooks Online connected now?"
+    # Sending again does not make a second handoff.
+    client.post(form["action"], data={**form["fields"], "message": "again"})
+    assert len(store.handoffs_for(w.sid)) == 1
+
+
+def test_csrf_is_enforced_and_the_session_stays_intact(client, store):
+    w = Walker(client, "salesforce")
+    form = answer_form(w.html)
+    data = {**form["fields"], "answer": "disconnected"}
+    for token in ("forged", None):
+        if token is None:
+            data.pop("csrf_token")
+        else:
+            data["csrf_token"] = token
+        response = client.post(form["action"], data=data)
+        assert response.status_code == 400
+        html = response.get_data(as_text=True)
+        assert "nothing was changed" in html and heading(html) == "Disconnect Salesforce"
+    assert store.get_session(w.sid).revision == 0
+
+
+def test_a_form_from_another_browser_is_refused(app, client, store):
+    w = Walker(client, "salesforce")
+    form = answer_form(w.html)
+    other = app.test_client()  # no cookie: its CSRF token does not match
+    response = other.post(form["action"], data={**form["fields"], "answer": "disconnected"})
+    assert response.status_code == 400 and store.get_session(w.sid).revision == 0
+
+
+def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, store):
+    w = Walker(client, "salesforce")
+    store.record_answer(w.sid, 0, 0, "disconnect", "disconnected", "removed-step", {}, None)
+    response = client.get(f"/s/{w.sid}/1")
+    assert response.status_code == 410
+    assert "has been changed or removed" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/", "/s/unknown/0"])
+def test_pages_name_themselves(client, url):
+    html = client.get(url).get_data(as_text=True)
+    assert "<title>" in html and 'lang="en"' in html
