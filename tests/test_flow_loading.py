@@ -99,7 +99,8 @@ def test_broken_flow_is_refused_with_file_line_and_key(broken, expected):
     assert any(p.startswith(expected) for p in found), found
 
 
-LOOP = GOOD.replace("""      - {id: fails, label: "No", next: sorry}""", """      - {id: fails, label: "No", next: again}
+LOOP = GOOD.replace("""      - {id: fails, label: "No", next: sorry}""", """\
+      - {id: fails, label: "No", next: again}
   again:
     kind: instruction
     title: Try again
@@ -192,3 +193,15 @@ def test_markdown_is_sanitised():
     html = str(flow.steps["ask"].body_html)
     assert "<script>" not in html and 'href="javascript' not in html
     assert "<strong>bold</strong>" in html
+
+
+def test_the_readme_example_flow_is_valid():
+    readme = (FLOWS.parent / "README.md").read_text()
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    flow = parse_flow(example, "README.md")
+    from assistant.engine import CompiledFlow
+    compiled = CompiledFlow(flow)
+    position = compiled.start()
+    for answer in ("done", "no", "done", "no"):
+        position = compiled.answer(position, answer).to
+    assert position.step == "still-failing"

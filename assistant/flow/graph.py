@@ -37,7 +37,8 @@ def check_references(data: schema.FlowFile) -> list[Problem]:
                 out.append((here + ("causes", i), f"cause '{cause}' is not in the flow's causes"))
         if step.kind == "end":
             if step.outcome is None:
-                out.append((here, "an end step needs an 'outcome' (resolved, unresolved, escalated)"))
+                out.append((here, "an end step needs an 'outcome' "
+                                  "(resolved, unresolved, escalated)"))
             if step.answers:
                 out.append((here + ("answers",), "an end step cannot have answers"))
             continue

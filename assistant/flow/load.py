@@ -203,8 +203,8 @@ def load_flows(paths: list[str | Path]) -> tuple[dict[str, Flow], list[FlowError
             errors.append(e)
             continue
         if flow.id in flows:
-            errors.append(FlowError([FlowProblem(
-                str(file), 1, "id", f"flow id '{flow.id}' is already used by {flows[flow.id].path}")]))
+            message = f"flow id '{flow.id}' is already used by {flows[flow.id].path}"
+            errors.append(FlowError([FlowProblem(str(file), 1, "id", message)]))
             continue
         flows[flow.id] = flow
     return flows, errors

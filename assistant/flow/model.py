@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 @dataclass(frozen=True)
 class Branch:
-    """Go to ``to`` if ``counter`` is below ``below``; an unconditional branch has ``counter=None``."""
+    """Go to ``to`` if ``counter`` is below ``below``; unconditional when ``counter`` is None."""
 
     to: str
     counter: str | None = None

@@ -19,7 +19,8 @@ Identifier = Annotated[
 CauseId = Annotated[
     str,
     Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", max_length=96,
-          description="'system.cause', as in the cause catalogue (e.g. salesforce.daily_api_limit_exceeded)."),
+          description="'system.cause', as in the cause catalogue "
+                      "(e.g. salesforce.daily_api_limit_exceeded)."),
 ]
 Outcome = Literal["resolved", "unresolved", "escalated"]
 StepKind = Literal["question", "instruction", "end", "probe"]
@@ -67,7 +68,8 @@ class Step(_Strict):
         default=None, max_length=20_000,
         description="Markdown: what a support agent says at this step.")
     causes: list[CauseId] = Field(
-        default_factory=list, description="Ids from the flow's causes, shown as 'Why this happens'.")
+        default_factory=list,
+        description="Ids from the flow's causes, shown as 'Why this happens'.")
     answers: list[Answer] = Field(default_factory=list)
     outcome: Outcome | None = None
 

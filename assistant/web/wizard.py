@@ -8,8 +8,10 @@ URLs (``sid`` is the session's unguessable id, ``n`` a position in its path, 0 =
 | GET | ``/flows/<flow_id>`` | start a session, 303 to its first step |
 | GET | ``/s/<sid>`` | 303 to the session's current step |
 | GET | ``/s/<sid>/<n>`` | the step at position ``n``, as last seen (``n`` ≤ current) |
-| POST | ``/s/<sid>/<n>`` | answer it (``answer``, ``revision``); below the current position this changes an earlier answer |
-| POST | ``/s/<sid>/feedback`` | "Did this answer your question?" (``reaction``, ``comment``, ``revision``) |
+| POST | ``/s/<sid>/<n>`` | answer it (``answer``, ``revision``); below the current   |
+|      |                  | position this changes an earlier answer                  |
+| POST | ``/s/<sid>/feedback`` | "Did this answer your question?" (``reaction``,     |
+|      |                       | ``comment``, ``revision``)                          |
 | GET/POST | ``/s/<sid>/support`` | contact support: records a handoff with the transcript |
 
 Without JavaScript every POST answers 303 and the browser GETs the step's URL. With htmx
@@ -22,7 +24,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
 from ..store import FlowSession, StaleRevision, TranscriptLine

@@ -1,0 +1,247 @@
+"""The wizard in a real browser: Debian's Chromium driven by Playwright, against a real HTTP
+server on loopback and a real SQLite database. axe-core checks accessibility."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from assistant.store import upgrade
+from assistant.web import create_app
+from conftest import FLOWS, REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+AXE_JS = Path(os.environ.get("AXE_JS") or REPO / ".cache/axe/node_modules/axe-core/axe.min.js")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app served by a threaded werkzeug server on 127.0.0.1 (a free port)."""
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder / 'browser.db'}"
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests",
+                      "FLOWS_PATH": [str(FLOWS)]})
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield type("Server", (), {"url": f"http://127.0.0.1:{http.server_port}", "app": app,
+                              "store": app.extensions["assistant"].store})
+    http.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: run `make test`"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def sid_of(page) -> str:
+    return re.search(r"/s/([^/]+)/", page.url).group(1)
+
+
+def click(page, label: str):
+    page.get_by_role("button", name=label, exact=True).click()
+
+
+def expect_heading(page, text: str):
+    from playwright.sync_api import expect
+    expect(page.locator("#step-heading")).to_have_text(text)
+
+
+def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server, page):
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="Reset your QuickBooks Desktop connection").click()
+    expect_heading(page, "What does the Autofy Agent Status show?")
+    sid = sid_of(page)
+    click(page, "It says Disconnected")
+    expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
+    assert page.url.endswith(f"/s/{sid}/1")  # htmx pushed the step's own URL
+    click(page, "Yes, I see two green check marks")
+    expect_heading(page, "Step 2: Click Connect in the Accounting tab")
+    assert "security authorization window" in page.locator("#step").inner_text()
+
+    # The back link returns to the previous step as last seen; Forward and reload keep state.
+    page.get_by_role("link", name="Back", exact=True).click()
+    expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
+    assert page.url.endswith(f"/s/{sid}/1")
+    assert "You answered Yes, I see two green check marks" in page.locator(".inset").inner_text()
+    page.go_back()
+    expect_heading(page, "Step 2: Click Connect in the Accounting tab")
+    page.go_forward()
+    expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
+    page.go_back()
+    expect_heading(page, "Step 2: Click Connect in the Accounting tab")
+    page.reload()
+    expect_heading(page, "Step 2: Click Connect in the Accounting tab")
+
+    click(page, "I clicked Connect")
+    click(page, "No, it still says Disconnected")
+    expect_heading(page, "Step 3 (continued): Close the agent and sign out")
+    click(page, "I closed the agent and signed out")
+    click(page, "Done — repeat steps 1 to 3")
+    expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
+    page.reload()  # mid-loop: the loop counter survives a reload
+    click(page, "Yes, I see two green check marks")
+    click(page, "I clicked Connect")
+    click(page, "No, it still says Disconnected")
+    expect_heading(page, "Step 5: Remove the User Token")
+    click(page, "I removed the User Token and clicked Save")
+    click(page, "I see the red X's")
+    click(page, "I re-entered the Agent Key and clicked Save")
+    click(page, "I clicked Connect")
+    click(page, "Yes, it says Connected")
+    expect_heading(page, "Your QuickBooks Desktop connection is back")
+    assert page.title().startswith("Your QuickBooks Desktop connection is back")
+    transcript = page.locator(".transcript").inner_text()
+    assert transcript.count("I clicked Connect") == 3
+
+    page.get_by_text("Yes, it did").click()
+    page.get_by_label("Anything to add? (optional)").fill("The loop explained it well")
+    click(page, "Send feedback")
+    from playwright.sync_api import expect
+    expect(page.locator("#feedback-title")).to_have_text("Thank you for your feedback")
+    row = server.store.get_session(sid)
+    assert (row.outcome, row.position) == ("resolved", 14)
+    assert server.store.feedback_for(row).comment == "The loop explained it well"
+
+
+def test_keyboard_only(server, page):
+    page.goto(server.url + "/")
+    for _ in range(30):  # Tab to the Salesforce link
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.textContent")
+        if focused == "Reset your Salesforce connection":
+            break
+    page.keyboard.press("Enter")
+    expect_heading(page, "Disconnect Salesforce")
+    page.wait_for_load_state("load")  # htmx is set up (a faster key press posts without it)
+    for heading in ("Connect to Salesforce again", "Is Salesforce connected now?",
+                    "Your Salesforce connection is back"):
+        # Focus sits on the step heading (after a swap); Tab past the links to the first answer.
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.tagName") == "BUTTON":
+                break
+        page.keyboard.press("Enter")
+        expect_heading(page, heading)
+        from playwright.sync_api import expect
+        expect(page.locator("#announcer")).to_contain_text(heading)
+        assert page.evaluate("document.activeElement.id") == "step-heading"
+    # Feedback by keyboard: Tab to the first reaction, arrow to "No", Tab on, type, submit.
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "reaction":
+            break
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Not my org")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    from playwright.sync_api import expect
+    expect(page.locator("#feedback-title")).to_have_text("Thank you for your feedback")
+    assert server.store.feedback_for(server.store.get_session(sid_of(page))).reaction == "no"
+    expect(page.get_by_role("link", name="Contact support")).to_be_visible()
+
+
+def test_javascript_disabled_completes_a_flow_and_hands_off(server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server.url + "/flows/quickbooks-online")
+    sid = sid_of(page)
+    click(page, "I clicked Disconnect")
+    assert page.url.endswith(f"/s/{sid}/1")
+    click(page, "I clicked Connect to QuickBooks")
+    click(page, "No, it still doesn't connect")
+    expect_heading(page, "QuickBooks Online still doesn't connect")
+    page.get_by_text("No, it didn't").click()
+    click(page, "Send feedback")
+    page.get_by_role("link", name="Contact support").first.click()
+    page.get_by_label("Your email address (optional)").fill("pat@example.com")
+    click(page, "Send to support")
+    expect_heading(page, "Support has your session")
+    [handoff] = server.store.handoffs_for(sid)
+    assert len(handoff.transcript) == 3 and handoff.contact == "pat@example.com"
+    context.close()
+
+
+def test_double_click_applies_one_answer(server, page):
+    page.goto(server.url + "/flows/salesforce")
+    sid = sid_of(page)
+    page.get_by_role("button", name="I clicked Disconnect").dblclick()
+    expect_heading(page, "Connect to Salesforce again")
+    page.wait_for_load_state("networkidle")
+    assert len(server.store.path(sid)) == 1
+
+
+def test_a_second_tab_is_told_the_page_was_out_of_date(server, browser):
+    context = browser.new_context()
+    first = context.new_page()
+    first.goto(server.url + "/flows/salesforce")
+    second = context.new_page()
+    second.goto(first.url)
+    click(first, "I clicked Disconnect")
+    expect_heading(first, "Connect to Salesforce again")
+    click(second, "I clicked Disconnect")
+    expect_heading(second, "Connect to Salesforce again")
+    assert "Nothing was applied twice" in second.locator(".notice").inner_text()
+    assert len(server.store.path(sid_of(first))) == 1
+    context.close()
+
+
+def test_no_serious_accessibility_violations(server, browser):
+    assert AXE_JS.exists(), f"axe-core not found at {AXE_JS}: run `make test`"
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    pages = {}
+    page.goto(server.url + "/")
+    pages["start"] = axe(page)
+    page.goto(server.url + "/flows/quickbooks-desktop")
+    click(page, "It says Disconnected")
+    expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
+    pages["step"] = axe(page)
+    click(page, "No, the agent is missing or not set up")
+    expect_heading(page, "Set up the Autofy Agent first")
+    pages["end"] = axe(page)
+    page.get_by_role("link", name="Contact support").click()
+    pages["support"] = axe(page)
+    click(page, "Send to support")
+    pages["handoff"] = axe(page)
+    context.close()
+    bad = {name: found for name, found in pages.items() if found}
+    assert not bad, bad
+
+
+def axe(page) -> list[str]:
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa',
+                                                      'best-practice']});
+        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+                           .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
+    }""")
+    return result

@@ -1,0 +1,76 @@
+"""The store's migrations and concurrency; the package as an installed wheel would see it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from assistant.store import Base, StaleRevision, Store, make_engine
+from conftest import REPO
+
+
+def test_migrations_build_exactly_the_models(db_url):
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_db_upgrade_command_creates_the_database(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    out = subprocess.run([sys.executable, "-m", "assistant.cli", "db", "upgrade"], env=env,
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "database is up to date" in out.stdout
+    assert (tmp_path / "fresh.db").exists()
+
+
+def test_concurrent_answers_at_one_revision_apply_once(db_url):
+    store = Store(make_engine(db_url))
+    row = store.create_session("salesforce", "v1", "disconnect")
+
+    def answer(_):
+        try:
+            store.record_answer(row.id, 0, 0, "disconnect", "disconnected", "connect", {}, None)
+            return "applied"
+        except StaleRevision:
+            return "stale"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(answer, range(16)))
+    assert results.count("applied") == 1 and results.count("stale") == 15
+    assert len(store.path(row.id)) == 1 and store.get_session(row.id).revision == 1
+
+
+def test_wheel_ships_templates_flows_static_and_migrations(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                          "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    [wheel] = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("assistant/templates/step.html", "assistant/flows/quickbooks-desktop.yaml",
+                 "assistant/static/htmx-2.0.11.min.js", "assistant/static/htmx-LICENSE.txt",
+                 "assistant/migrations/env.py", "assistant/migrations/script.py.mako"):
+        assert name in names, name
+    # Unpacked on its own, the package finds its templates and flows and validates them.
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = ("from assistant.resources import templates_dir, flows_dir;"
+            "print(templates_dir()); print(flows_dir())")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, cwd=tmp_path, check=True).stdout.split()
+    assert found == [str(site / "assistant/templates"), str(site / "assistant/flows")]
+    check = subprocess.run([sys.executable, "-m", "assistant.cli", "validate"], env=env,
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert check.returncode == 0 and check.stdout.count("ok ") == 3, check.stderr
