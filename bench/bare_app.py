@@ -3,14 +3,13 @@
 Served by gunicorn exactly like the real app (``bare_app:create_app()``, ``bench/`` on
 ``PYTHONPATH``). Its single route, ``POST /s/<sid>/<n>``, answers the way the wizard answers an
 htmx POST at position ``n``: status 200, the ``#step`` fragment of position ``n + 1`` rendered
-from ``step.html`` with ``fragment=True`` and the same template arguments the wizard's
-``_render`` passes, and the same response headers (``HX-Push-Url``, ``Vary``,
-``Cache-Control`` and the security headers).
+by the wizard's own ``render_step`` (``step.html``, ``fragment=True``), and the same response
+headers (``HX-Push-Url``, ``Vary``, ``Cache-Control`` and the security headers).
 
 What it leaves out is everything but rendering: no database, no engine, no CSRF check, no
 transcript building. The flow named by ``BENCH_BARE_FLOW`` is read from ``FLOWS_PATH`` at
 start-up (the same loader as the real app) and walked once along each step's first answer; the
-step, progress and transcript of every position are precomputed. The form fields posted are
+step and transcript tail of every position are precomputed. The form fields posted are
 accepted and ignored. ``csrf_token()`` in the template is Flask-WTF's ``generate_csrf``, as in
 the real app, so the response carries a real token bound to the Flask session cookie.
 
@@ -24,14 +23,14 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Blueprint, Flask, abort, make_response, render_template, url_for
+from flask import Blueprint, Flask, abort, url_for
 from flask_wtf.csrf import generate_csrf
 
 from assistant.config import settings
 from assistant.flow import Flow, load_flows
 from assistant.resources import templates_dir
-from assistant.web import HTMX_FILE
-from assistant.web.wizard import REACTIONS
+from assistant.web import HTMX_FILE, security_headers
+from assistant.web.wizard import TRANSCRIPT_TAIL, render_step
 
 
 @dataclass(frozen=True)
@@ -48,14 +47,14 @@ class Page:
     """Everything that depends on the position ``n`` along the flow's first-answer walk."""
 
     step_id: str
-    progress: tuple[int, int]
     transcript: list[dict]
 
 
 def walk(flow: Flow) -> list[Page]:
     """The pages of the path that always takes the first answer, from the start to an end.
 
-    The transcript dicts have the keys of the wizard's ``_transcript``.
+    The transcript dicts have the keys of the wizard's ``_transcript``; like the wizard, a
+    page holds only the last ``TRANSCRIPT_TAIL`` of them.
     """
     at = datetime(2025, 1, 1, tzinfo=UTC).isoformat()
     pages: list[Page] = []
@@ -63,7 +62,7 @@ def walk(flow: Flow) -> list[Page]:
     step = flow.steps[flow.start]
     while True:
         n = len(pages)
-        pages.append(Page(step.id, (n, n + flow.remaining.get(step.id, 0)), list(lines)))
+        pages.append(Page(step.id, lines[-TRANSCRIPT_TAIL:]))  # what the wizard shows
         if step.is_end or n >= len(flow.steps):
             return pages
         answer = step.answers[0]
@@ -84,7 +83,6 @@ def create_app() -> Flask:
         raise RuntimeError(f"flow '{flow_id}' not found on FLOWS_PATH: {errors}")
     flow = flows[flow_id]
     pages = walk(flow)
-    comment_max = app.config["COMMENT_MAX_CHARS"]
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     app.jinja_env.globals["csrf_token"] = generate_csrf  # as CSRFProtect.init_app does
 
@@ -97,15 +95,8 @@ def create_app() -> Flask:
         if n >= len(pages):
             abort(404)
         page = pages[n]
-        row = SessionView(sid, n, n)
-        html = render_template(
-            "step.html", fragment=True, flow=flow, step=flow.steps[page.step_id], session=row,
-            n=n, current=True, chosen=None, transcript=page.transcript, progress=page.progress,
-            back_url=url_for("wizard.step", sid=sid, n=n - 1), notice=None, errors={},
-            values={}, feedback=None, reactions=REACTIONS, comment_max=comment_max)
-        response = make_response(html, 200)
-        response.headers["Vary"] = "HX-Request"
-        response.headers["Cache-Control"] = "no-store"
+        response = render_step(flow, flow.steps[page.step_id], SessionView(sid, n, n), n,
+                               page.transcript, fragment=True)
         response.headers["HX-Push-Url"] = url_for("wizard.step", sid=sid, n=n)
         return response
 
@@ -116,15 +107,5 @@ def create_app() -> Flask:
     bp.add_url_rule("/s/<sid>/support", "support")
     app.register_blueprint(bp)
 
-    @app.after_request
-    def _security_headers(response):
-        # The same headers as assistant.web.create_app adds, so responses are the same size.
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
+    app.after_request(security_headers)  # the real app's headers: responses alike in size
     return app

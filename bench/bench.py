@@ -1,49 +1,58 @@
 """Benchmark of answering a step: two throughput ratios, printed with their targets.
 
-Run from the repository root: ``.venv/bin/python bench/bench.py [--duration S] [--clients N]``.
+Run from the repository root: ``.venv/bin/python bench/bench.py [--duration S] [--clients N]``
+(also ``--warmup S`` and ``--slices K``). It always exits 0; a ratio below its target is
+printed with ``MISSED``.
 
 What is measured
 ----------------
 An *answer* is the wizard's htmx POST ``/s/<sid>/<n>`` (form fields ``answer``, ``revision``,
-``csrf_token``; header ``HX-Request: true``). It must come back 200 with ``HX-Push-Url`` and the
-``#step`` fragment of the next position; any other response counts as an error.
+``csrf_token``; header ``HX-Request: true``). It must come back 200 with ``HX-Push-Url`` set to
+position ``n + 1`` and the ``#step`` fragment (not a full page); anything else is an error,
+reported and not counted.
 
-(a) answer ÷ bare render: answers/s on the generated 10-step flow, divided by requests/s of
-    ``bench/bare_app.py``: a bare Flask app whose single route renders the same fragments
-    (``step.html``, ``fragment=True``, the same template arguments and response headers) with no
-    database, no engine and no CSRF check. It is driven by the same client code along the same
-    positions (1 to 9), so the ratio is the share of throughput left after everything the real
-    app does besides rendering: CSRF check, SQL reads and writes, the engine.
-(b) 1000-step ÷ 10-step: answers/s on a generated 1,000-step flow divided by answers/s on a
-    generated 10-step flow, both measured the same way in the same run. Each client answers
-    from the start of a new session, so within one timed window a 1,000-step session only gets
-    as far as that client's share of the requests; the positions reached are printed. A third,
-    informative measurement answers only the first 9 steps of the 1,000-step flow before
-    starting again: it has the 10-step flow's path lengths, so it shows what the size of the
-    flow alone costs, apart from the length of the path walked so far.
+(a) answer ÷ bare render: answers/s on a generated 10-step flow, divided by requests/s of
+    ``bench/bare_app.py``, a bare Flask app whose single route renders the same fragments
+    (``step.html``, ``fragment=True``, the same template arguments and response headers; the
+    bodies are identical but for the session id and CSRF token) with no database, no engine
+    and no CSRF check. It is driven by the same client code along the same positions (answers
+    at 0 to 8, fragments 1 to 9), so the ratio is the share of throughput left once the real
+    app does everything it does besides rendering. Both servers share the machine's CPUs with
+    the client, whose cost per request is about the same for both, so the request ratio
+    understates the difference; the ratio of server CPU per request is printed beside it.
+(b) 1000-step ÷ 10-step: answers/s on a generated 1,000-step flow divided by answers/s on the
+    10-step flow, measured the same way in the same run. Every timed session starts at
+    position 0, so a 1,000-step session gets only as far as its client's share of the requests
+    (the mean and largest positions answered are printed; a longer ``--duration`` goes deeper).
+    An extra, informative measurement answers only the first 9 steps of the 1,000-step flow
+    before starting a new session: the 10-step flow's positions on the bigger flow, i.e. the
+    cost of the flow's size alone, apart from the length of the path walked so far.
 
 How
 ---
-Generated flows (linear chains of ``instruction`` steps ending in a ``resolved`` end step) are
-written to a temporary folder, together with a SQLite database migrated by ``assistant db
-upgrade``. The real app (``assistant.web:create_app()``) and the bare app
-(``bare_app:create_app()``) are each served by gunicorn with the same settings: ``-w 2``, the
-default sync workers (which close the connection after each response, so every request opens a
-TCP connection; the same for both), bound to 127.0.0.1. The bare app gets the same environment.
+The generated flows (linear chains of ``instruction`` steps, each with one answer ``next`` to
+the following step, ending in a ``resolved`` end step) are written to a temporary folder, with
+a SQLite database migrated by ``assistant db upgrade``. The real app
+(``assistant.web:create_app()``) and the bare app (``bare_app:create_app()``) are each served by
+``gunicorn -w 2 -b 127.0.0.1:PORT`` with the same environment and the same, default, settings:
+sync workers, which close the connection after every response (so each request opens a TCP
+connection, for both apps alike).
 
-Load comes from this process: ``--clients`` threads, each with its own ``httpx.Client`` (its
-own cookies, so its CSRF token is bound to its own Flask session), each answering as fast as it
-can (closed loop). Each client keeps to its own sessions: it parses the next form's
-``revision`` and ``csrf_token`` out of every fragment and starts a new session when it reaches
-the end step. Session starts (``GET /flows/<id>``, 303, ``GET /s/<sid>/0``) are not counted:
-each client opens the sessions it will need before the timed window starts (a session started
-inside the window, if the pool runs out, is reported and its requests are not counted either).
-Each measurement has an untimed warm-up, then a timed window of ``--duration`` seconds (and at
-most ``MAX_REQUESTS`` answers); requests/s = answers completed ÷ wall-clock time from the start
-of the window until the last client finished its last request.
+Load comes from this process: ``--clients`` threads, each with its own ``httpx.Client`` (so its
+own cookie jar: its CSRF token is bound to its own Flask session), answering as fast as it can
+(a closed loop). A client parses the next form's ``revision`` and ``csrf_token`` out of every
+fragment and starts a new session when it reaches the end step. Session starts
+(``GET /flows/<id>``, 303, ``GET /s/<sid>/0``) are not counted and not timed: before each timed
+slice, each client opens the sessions the slice will need (if its pool runs out anyway, the
+sessions it starts are reported; their requests are not counted, their time is).
 
-The machine's cores are shared by the server and this client: the CPU used by each during the
-window is printed (in cores), as the client's cost is part of every measured request.
+Each measurement first runs an untimed ``--warmup``, then its ``--duration`` seconds of timed
+load (at most ``MAX_REQUESTS`` answers) in ``--slices`` slices; the slices of the four
+measurements are interleaved, so a change in whatever else the machine runs affects all of them
+alike. requests/s = answers counted ÷ the summed wall time of the slices, each from the
+common start of its clients until the last one's last response. The CPU used during the slices
+is printed, in cores, for this client, the gunicorn workers and everything else on the machine
+(from /proc; a busy "other" means the figures are disturbed).
 """
 
 from __future__ import annotations
@@ -75,6 +84,8 @@ TARGET_B = 0.9
 MAX_REQUESTS = 200_000  # per measurement, whatever the duration
 MAX_ERRORS = 20  # per client: stop the client after this many failed requests
 ANSWER_ID = "next"
+SMALL, LARGE = "bench-10", "bench-1000"
+FLOWS = {SMALL: 10, LARGE: 1000}  # flow id: number of steps
 BARE_SID = "b" * 22  # the length of a real session id (secrets.token_urlsafe(16))
 
 FORM = re.compile(r'<form class="answers" method="post" action="([^"]+)"')
@@ -184,6 +195,12 @@ class Server:
     def cpu_seconds(self) -> float | None:
         return _cpu_seconds(self.workers())
 
+    def logged_errors(self) -> bool:
+        """True if the log shows a traceback or an error line."""
+        self.log.flush()
+        text = self.log_path.read_text(errors="replace")
+        return "Traceback" in text or "[ERROR]" in text
+
     def log_tail(self, lines: int = 30) -> str:
         self.log.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
@@ -231,7 +248,7 @@ def parse_form(html: str) -> Form | None:
 
 @dataclass
 class Tally:
-    """What one client did in one phase."""
+    """What one client did: in the warm-up, or summed over a measurement's timed slices."""
 
     requests: int = 0
     latencies: list[float] = field(default_factory=list)
@@ -284,7 +301,7 @@ class Client:
                 if use_pool and self.pool:
                     self.form = self.pool.popleft()
                 else:
-                    tally.inline_starts += use_pool
+                    tally.inline_starts += 1 if use_pool else 0
                     self.form = self.start_session()
                 self.answered = 0
             form = self.form
@@ -329,41 +346,27 @@ class Client:
         return None
 
 
-@dataclass
-class Result:
-    name: str
-    requests: int
-    seconds: float
-    latencies: list[float]
-    mean_position: float
-    max_position: int
-    errors: list[str]
-    inline_starts: int
-    client_cpu: float
-    server_cpu: float | None
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+def _machine_busy_seconds() -> float | None:
+    """CPU time used by the whole machine so far (all cores), from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _phase(clients: list[Client], seconds: float, max_requests: int, use_pool: bool
-           ) -> tuple[list[Tally], float]:
-    """Run every client for ``seconds`` in its own thread; the tallies and the wall time."""
-    tallies = [Tally() for _ in clients]
+def _phase(clients: list[Client], tallies: list[Tally], seconds: float, use_pool: bool
+           ) -> float:
+    """Run every client for ``seconds`` in its own thread, adding to ``tallies``; the wall time
+    from the common start until the last client's last response."""
     barrier = threading.Barrier(len(clients) + 1)
     failures: list[BaseException] = []
 
     def work(client: Client, tally: Tally) -> None:
         barrier.wait()
         try:
-            client.run(tally, seconds, max_requests // len(clients), use_pool)
+            client.run(tally, seconds, MAX_REQUESTS // len(clients), use_pool)
         except Exception as e:  # reported below; the other clients go on
             failures.append(e)
 
@@ -378,7 +381,7 @@ def _phase(clients: list[Client], seconds: float, max_requests: int, use_pool: b
     wall = time.perf_counter() - started
     if failures:
         raise RuntimeError(f"a client failed: {failures[0]!r}") from failures[0]
-    return tallies, wall
+    return wall
 
 
 def _in_parallel(clients: list[Client], fn) -> None:
@@ -400,73 +403,142 @@ def _in_parallel(clients: list[Client], fn) -> None:
         raise RuntimeError(f"set-up failed: {failures[0]!r}") from failures[0]
 
 
-def measure(name: str, server: Server, flow_id: str, flow_steps: int, *, bare: bool = False,
-            clients: int, duration: float, warmup: float, max_answers: int | None = None
-            ) -> Result:
-    """Warm up, open the sessions the window will need, then time ``duration`` seconds."""
-    pool = [Client(server.url, flow_id, bare, max_answers) for _ in range(clients)]
-    try:
-        tallies, wall = _phase(pool, warmup, MAX_REQUESTS, use_pool=False)
-        warm = sum(t.requests for t in tallies)
-        errors = [e for t in tallies for e in t.errors]
-        if errors or not warm:
-            raise RuntimeError(f"{name}: warm-up failed: {errors[:3]}")
-        per_session = min(max_answers or flow_steps, flow_steps - 1)
-        expected = warm / wall * duration / clients * 1.5  # answers per client, with a margin
-        sessions = min(5_000, math.ceil(expected / per_session) + 1)
-        for client in pool:
-            client.form = None  # the timed window starts new sessions at position 0
-        if not bare:
-            _in_parallel(pool, lambda c: c.fill_pool(sessions))
-        cpu_before, server_before = time.process_time(), server.cpu_seconds()
-        tallies, wall = _phase(pool, duration, MAX_REQUESTS, use_pool=not bare)
-        client_cpu = time.process_time() - cpu_before
-        server_after = server.cpu_seconds()
-    finally:
-        for client in pool:
+class Measurement:
+    """One measured load: its clients, and the tallies and CPU of its timed slices.
+
+    The timed window of a measurement may be cut into slices run at different times (the
+    measurements are interleaved so that a change in the machine's other load hits them all
+    alike); the clients and their sessions carry on from one slice to the next.
+    """
+
+    def __init__(self, name: str, server: Server, flow_id: str, flow_steps: int, *,
+                 clients: int, bare: bool = False, max_answers: int | None = None):
+        self.name = name
+        self.server = server
+        self.bare = bare
+        self.clients = [Client(server.url, flow_id, bare, max_answers) for _ in range(clients)]
+        self.tallies = [Tally() for _ in range(clients)]
+        self.per_session = min(max_answers or flow_steps, flow_steps - 1)
+        self.seconds = 0.0
+        self.cpu = {"client": 0.0, "server": 0.0, "other": 0.0}
+        self.cpu_known = True
+        self.rate_hint = 0.0
+
+    def close(self) -> None:
+        for client in self.clients:
             client.close()
-    requests = sum(t.requests for t in tallies)
-    server_cpu = (server_after - server_before
-                  if server_before is not None and server_after is not None else None)
-    return Result(
-        name=name, requests=requests, seconds=wall,
-        latencies=[x for t in tallies for x in t.latencies],
-        mean_position=sum(t.positions for t in tallies) / requests if requests else math.nan,
-        max_position=max(t.max_position for t in tallies),
-        errors=[e for t in tallies for e in t.errors],
-        inline_starts=sum(t.inline_starts for t in tallies),
-        client_cpu=client_cpu / wall,
-        server_cpu=server_cpu / wall if server_cpu is not None else None)
+
+    def warm_up(self, seconds: float) -> None:
+        """Answer for ``seconds``, uncounted; the timed slices start new sessions."""
+        tallies = [Tally() for _ in self.clients]
+        wall = _phase(self.clients, tallies, seconds, use_pool=False)
+        errors = [e for t in tallies for e in t.errors]
+        if errors or not any(t.requests for t in tallies):
+            raise RuntimeError(f"{self.name}: warm-up failed: {errors[:3]}")
+        self.rate_hint = sum(t.requests for t in tallies) / wall
+        for client in self.clients:
+            client.form = None
+
+    def run_slice(self, seconds: float) -> None:
+        """Open the sessions the slice will need (untimed), then answer for ``seconds``."""
+        if not self.bare:
+            per_client = self.rate_hint * seconds / len(self.clients) * 2  # with a margin
+            wanted = min(5_000, math.ceil(per_client / self.per_session) + 1)
+            _in_parallel(self.clients, lambda c: c.fill_pool(max(0, wanted - len(c.pool))))
+        before = self._cpu_now()
+        done = sum(t.requests for t in self.tallies)
+        wall = _phase(self.clients, self.tallies, seconds, use_pool=not self.bare)
+        after = self._cpu_now()
+        self.seconds += wall
+        self.rate_hint = (sum(t.requests for t in self.tallies) - done) / wall
+        if None in before.values() or None in after.values():
+            self.cpu_known = False
+            return
+        used = {k: after[k] - before[k] for k in before}
+        self.cpu["client"] += used["client"]
+        self.cpu["server"] += used["server"]
+        self.cpu["other"] += max(0.0, used["machine"] - used["client"] - used["server"])
+
+    def _cpu_now(self) -> dict[str, float | None]:
+        return {"client": time.process_time(), "server": self.server.cpu_seconds(),
+                "machine": _machine_busy_seconds()}
+
+    @property
+    def requests(self) -> int:
+        return sum(t.requests for t in self.tallies)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def errors(self) -> list[str]:
+        return [e for t in self.tallies for e in t.errors]
+
+    @property
+    def inline_starts(self) -> int:
+        return sum(t.inline_starts for t in self.tallies)
+
+    def latency_ms(self, quantile: float | None = None) -> float:
+        """Mean latency, or the given quantile, in milliseconds."""
+        latencies = sorted(x for t in self.tallies for x in t.latencies)
+        if not latencies:
+            return math.nan
+        if quantile is None:
+            return 1000 * sum(latencies) / len(latencies)
+        return 1000 * latencies[min(len(latencies) - 1, int(quantile * len(latencies)))]
+
+    def positions(self) -> str:
+        """The mean and the largest position answered."""
+        if not self.requests:
+            return "-"
+        mean = sum(t.positions for t in self.tallies) / self.requests
+        return f"{mean:.0f}/{max(t.max_position for t in self.tallies)}"
+
+    def server_ms(self) -> float:
+        """Server (gunicorn workers) CPU milliseconds per counted request."""
+        if not self.cpu_known or not self.requests:
+            return math.nan
+        return 1000 * self.cpu["server"] / self.requests
+
+    def cores(self) -> str:
+        """CPU used during the timed slices, in cores: client, server, everything else."""
+        if not self.cpu_known or not self.seconds:
+            return "?"
+        return "/".join(f"{self.cpu[k] / self.seconds:.2f}" for k in ("client", "server", "other"))
 
 
 # --- report -----------------------------------------------------------------------------------
 
-def print_table(results: list[Result]) -> None:
-    header = (f"{'measurement':<44} {'requests':>8} {'seconds':>7} {'req/s':>8} {'mean ms':>7} "
-              f"{'p95 ms':>7} {'position mean/max':>17} {'CPU client/server':>17}")
+def print_table(measurements: list[Measurement]) -> None:
+    header = (f"{'measurement':<47} {'requests':>8} {'seconds':>7} {'req/s':>7} {'mean ms':>7} "
+              f"{'p95 ms':>6} {'position':>9} {'CPU cores':>14} {'server':>7}")
     print(header)
+    print(f"{'':<47} {'':>8} {'':>7} {'':>7} {'':>7} {'':>6} {'mean/max':>9} "
+          f"{'client/srv/oth':>14} {'ms/req':>7}")
     print("-" * len(header))
-    for r in results:
-        cpu = f"{r.client_cpu:.2f}/" + (f"{r.server_cpu:.2f}" if r.server_cpu is not None
-                                        else "?")
-        mean_ms = 1000 * sum(r.latencies) / len(r.latencies) if r.latencies else math.nan
-        position = f"{r.mean_position:.0f}/{r.max_position}"
-        print(f"{r.name:<44} {r.requests:>8} {r.seconds:>7.2f} {r.rate:>8.1f} {mean_ms:>7.2f} "
-              f"{1000 * r.percentile(0.95):>7.2f} {position:>17} {cpu:>17}")
-    for r in results:
-        if r.inline_starts:
-            print(f"note: {r.name}: {r.inline_starts} session(s) started inside the window "
-                  "(pool ran out; their requests are not counted, their time is)")
-        if r.errors:
-            print(f"ERRORS: {r.name}: {len(r.errors)} failed request(s), first: {r.errors[0]}")
+    for m in measurements:
+        print(f"{m.name:<47} {m.requests:>8} {m.seconds:>7.2f} {m.rate:>7.1f} "
+              f"{m.latency_ms():>7.2f} {m.latency_ms(0.95):>6.2f} {m.positions():>9} "
+              f"{m.cores():>14} {m.server_ms():>7.2f}")
+    for m in measurements:
+        if m.inline_starts:
+            print(f"note: {m.name}: {m.inline_starts} session(s) started inside the timed window "
+                  "(the pool ran out): their requests are not counted, their time is")
+        if m.errors:
+            print(f"ERRORS: {m.name}: {len(m.errors)} failed request(s), first: {m.errors[0]}")
 
 
-def ratio_line(label: str, num: Result, den: Result, target: float) -> str:
-    value = num.rate / den.rate if den.rate else math.nan
-    missed = "" if value >= target else "  MISSED"
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else math.nan
+
+
+def ratio_line(label: str, num: Measurement, den: Measurement, target: float) -> str:
+    value = _ratio(num.rate, den.rate)
+    verdict = "" if value >= target else "  MISSED"
     if num.errors or den.errors:
-        missed += "  (INVALID: failed requests, see above)"
-    return f"{label}: {value:.2f}  (target ≥ {target}){missed}"
+        verdict += "  (INVALID: failed requests, see above)"
+    return f"{label}: {value:.2f}  (target ≥ {target}){verdict}"
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -474,60 +546,80 @@ def ratio_line(label: str, num: Result, den: Result, target: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=float, default=8.0,
-                        help="seconds per timed window (default 8)")
-    parser.add_argument("--clients", type=int, default=4,
-                        help="client threads (default 4)")
+                        help="timed seconds per measurement (default 8)")
+    parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--warmup", type=float, default=2.0,
-                        help="untimed seconds before each window (default 2)")
+                        help="untimed seconds before each measurement (default 2)")
+    parser.add_argument("--slices", type=int, default=4,
+                        help="interleave the measurements in this many slices (default 4)")
     args = parser.parse_args(argv)
-    if args.duration <= 0 or args.clients < 1 or args.warmup <= 0:
-        parser.error("--duration and --warmup must be > 0, --clients ≥ 1")
+    if args.duration <= 0 or args.warmup < 0 or args.clients < 1 or args.slices < 1:
+        parser.error("--duration must be > 0, --warmup ≥ 0, --clients and --slices ≥ 1")
 
     tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     servers: list[Server] = []
+    measurements: list[Measurement] = []
     try:
         flows = tmp / "flows"
         flows.mkdir()
-        sizes = {"bench-10": 10, "bench-1000": 1000}
-        for flow_id, steps in sizes.items():
+        for flow_id, steps in FLOWS.items():
             (flows / f"{flow_id}.yaml").write_text(flow_yaml(flow_id, steps))
         env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
                    FLOWS_PATH=str(flows), SECRET_KEY=secrets.token_hex(32),
-                   BENCH_BARE_FLOW="bench-10",
+                   BENCH_BARE_FLOW=SMALL,
                    PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH),
                                                             os.environ.get("PYTHONPATH")])))
         subprocess.run([str(BIN / "assistant"), "db", "upgrade"], cwd=REPO, env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        servers.append(Server("real", "assistant.web:create_app()", env, tmp))
-        servers.append(Server("bare", "bare_app:create_app()", env, tmp))
+        real = Server("real", "assistant.web:create_app()", env, tmp)
+        servers.append(real)
+        bare = Server("bare", "bare_app:create_app()", env, tmp)
+        servers.append(bare)
         for server in servers:
             server.wait_ready()
-        real, bare = servers
 
-        print(f"gunicorn -w 2 (sync workers) for both apps; {args.clients} client threads; "
-              f"{args.warmup:g} s warm-up + {args.duration:g} s timed per measurement; "
-              f"{os.cpu_count()} CPUs shared by server and client")
-        print("Counted: answer POSTs only. Session starts are not counted: each client opens its "
-              "sessions before the timed window.")
+        print(f"gunicorn -w 2 (sync workers), the same for both apps; {args.clients} client "
+              f"threads; {args.warmup:g} s warm-up, then {args.duration:g} s timed per "
+              f"measurement in {args.slices} interleaved slice(s); {os.cpu_count()} CPUs "
+              "shared by servers, client and whatever else runs")
+        print("Counted: answer POSTs only (session starts are not counted: each client opens "
+              "its sessions before each timed slice).")
         print()
-        common = {"clients": args.clients, "duration": args.duration, "warmup": args.warmup}
-        results = [
-            measure("bare render, 10-step flow fragments", bare, "bench-10", 10, bare=True,
-                    **common),
-            measure("answer, 10-step flow", real, "bench-10", 10, **common),
-            measure("answer, 1000-step flow", real, "bench-1000", 1000, **common),
-            measure("answer, 1000-step flow, first 9 answers (info)", real, "bench-1000", 1000,
-                    max_answers=9, **common),
+        common = {"clients": args.clients}
+        measurements += [
+            Measurement(f"bare render, {FLOWS[SMALL]}-step flow fragments", bare, SMALL,
+                        FLOWS[SMALL], bare=True, **common),
+            Measurement(f"answer, {FLOWS[SMALL]}-step flow", real, SMALL, FLOWS[SMALL],
+                        **common),
+            Measurement(f"answer, {FLOWS[LARGE]}-step flow", real, LARGE, FLOWS[LARGE],
+                        **common),
+            Measurement(f"answer, {FLOWS[LARGE]}-step flow, first {FLOWS[SMALL] - 1} answers "
+                        "(info)", real, LARGE, FLOWS[LARGE], max_answers=FLOWS[SMALL] - 1,
+                        **common),
         ]
-        bare_r, small, large, large_short = results
-        print_table(results)
+        if args.warmup:
+            for m in measurements:
+                m.warm_up(args.warmup)
+        for _ in range(args.slices):
+            for m in measurements:
+                m.run_slice(args.duration / args.slices)
+        bare_render, small, large, large_short = measurements
+        print_table(measurements)
         print()
-        print(ratio_line("(a) answer ÷ bare render", small, bare_r, TARGET_A))
-        print(ratio_line("(b) 1000-step ÷ 10-step", large, small, TARGET_B))
-        print(f"    info: 1000-step flow restarted after 9 answers ÷ 10-step: "
-              f"{large_short.rate / small.rate:.2f}")
+        print(ratio_line("(a) answer ÷ bare render", small, bare_render, TARGET_A))
+        print(f"    info: the same by server CPU per request (bare ms ÷ answer ms): "
+              f"{_ratio(bare_render.server_ms(), small.server_ms()):.2f}")
+        print(ratio_line(f"(b) {FLOWS[LARGE]}-step ÷ {FLOWS[SMALL]}-step", large, small,
+                         TARGET_B))
+        print(f"    info: {FLOWS[LARGE]}-step flow restarted after {FLOWS[SMALL] - 1} "
+              f"answers ÷ {FLOWS[SMALL]}-step: {_ratio(large_short.rate, small.rate):.2f}")
+        for server in servers:
+            if server.logged_errors():
+                print(f"\nERRORS in the {server.name} app's gunicorn log:\n{server.log_tail()}")
         return 0
     finally:
+        for m in measurements:
+            m.close()
         for server in servers:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)

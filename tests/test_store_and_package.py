@@ -40,7 +40,7 @@ def test_concurrent_answers_at_one_revision_apply_once(db_url):
 
     def answer(_):
         try:
-            store.record_answer(row.id, 0, 0, "disconnect", "disconnected", "connect", {}, None)
+            store.record_answer(row, 0, "disconnect", "disconnected", "connect", {}, None)
             return "applied"
         except StaleRevision:
             return "stale"

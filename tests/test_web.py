@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.flow import graph
@@ -268,7 +270,8 @@ def test_a_form_from_another_browser_is_refused(app, client, store):
 
 def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, store):
     w = Walker(client, "salesforce")
-    store.record_answer(w.sid, 0, 0, "disconnect", "disconnected", "removed-step", {}, None)
+    store.record_answer(store.get_session(w.sid), 0, "disconnect", "disconnected",
+                        "removed-step", {}, None)
     response = client.get(f"/s/{w.sid}/1")
     assert response.status_code == 410
     assert "has been changed or removed" in response.get_data(as_text=True)
@@ -278,3 +281,32 @@ def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, st
 def test_pages_name_themselves(client, url):
     html = client.get(url).get_data(as_text=True)
     assert "<title>" in html and 'lang="en"' in html
+
+
+def test_a_long_path_shows_the_last_answers_and_can_show_all(make_app, tmp_path):
+    steps = "".join(f"""
+  s{i}:
+    kind: instruction
+    title: Step number {i}
+    answers: [{{id: next, label: Next from {i}, next: s{i + 1}}}]""" for i in range(30))
+    (tmp_path / "long.yaml").write_text(f"""\
+id: long
+title: Long
+system: demo
+summary: Thirty steps in a row.
+source: {{title: Test}}
+start: s0
+steps:{steps}
+  s30: {{kind: end, outcome: resolved, title: Done}}
+""")
+    client = make_app(FLOWS_PATH=[str(tmp_path / "long.yaml")]).test_client()
+    w = Walker(client, "long")
+    for _ in range(25):
+        w.answer("next")
+    assert heading(w.html) == "Step number 25"
+    assert "5 earlier answers not shown" in w.html
+    shown = [int(i) for i in re.findall(r"Next from (\d+)\s*<a", w.html)]
+    assert shown == list(range(5, 25))
+    everything = client.get(f"{w.url}?answers=all").get_data(as_text=True)
+    assert "earlier answers" not in everything
+    assert [int(i) for i in re.findall(r"Next from (\d+)\s*<a", everything)] == list(range(25))

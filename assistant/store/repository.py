@@ -17,13 +17,20 @@ class StaleRevision(Exception):
 
 
 def make_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for ``url``. SQLite gets WAL mode, foreign keys and a busy timeout."""
+    """A SQLAlchemy engine for ``url``.
+
+    SQLite gets WAL mode with ``synchronous=NORMAL`` (a crash can lose the last commits but
+    never corrupts the file; see https://www.sqlite.org/wal.html), foreign keys and a 5 s busy
+    timeout.
+    """
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # Safe with WAL (no corruption); skips an fsync per commit.
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
@@ -66,44 +73,64 @@ class Store:
         with self.Session() as s:
             return s.get(FlowSession, session_id)
 
-    def path(self, session_id: str) -> list[TranscriptLine]:
-        """The answers of the session's current path, first first (superseded ones left out)."""
-        with self.Session() as s:
-            rows = s.scalars(select(Event).where(Event.session_id == session_id,
-                                                 Event.superseded.is_(False))
-                             .order_by(Event.position)).all()
-            return [TranscriptLine(e.position, e.from_step, e.answer, e.to_step,
-                                   dict(e.counters or {}), e.at) for e in rows]
+    def path(self, session_id: str, upto: int | None = None, last: int | None = None
+             ) -> list[TranscriptLine]:
+        """The answers of the session's current path, first first (superseded ones left out).
 
-    def record_answer(self, session_id: str, revision: int, at_position: int, from_step: str,
+        ``upto``: only positions ≤ ``upto``; ``last``: only the last ``last`` of those (the
+        cost then does not grow with the length of the path).
+        """
+        query = select(Event).where(Event.session_id == session_id, Event.superseded.is_(False))
+        if upto is not None:
+            query = query.where(Event.position <= upto)
+        if last is not None:
+            query = query.order_by(Event.position.desc()).limit(last)
+        else:
+            query = query.order_by(Event.position)
+        with self.Session() as s:
+            rows = list(s.scalars(query))
+        if last is not None:
+            rows.reverse()
+        return [TranscriptLine(e.position, e.from_step, e.answer, e.to_step,
+                               dict(e.counters or {}), e.at) for e in rows]
+
+    def answer_at(self, session_id: str, position: int) -> TranscriptLine | None:
+        """The current path's answer at ``position`` (1 = the first answer), or None."""
+        lines = self.path(session_id, upto=position, last=1)
+        return lines[0] if lines and lines[0].position == position else None
+
+    def record_answer(self, session: FlowSession, at_position: int, from_step: str,
                       answer: str, to_step: str, counters: dict, outcome: str | None
                       ) -> FlowSession:
-        """Apply one answer given at path position ``at_position`` (< current: going back).
+        """Apply one answer given at path position ``at_position`` of ``session`` as it was
+        read; below its current position this replaces the later answers (kept, superseded).
 
-        The update only happens if the session is still at ``revision``; answers after
-        ``at_position`` become superseded. ``outcome`` is set when ``to_step`` is an end.
+        The update only happens if the session is still at ``session.revision``.
+        ``outcome`` is set when ``to_step`` is an end. Returns the updated session.
 
         Raises:
-            StaleRevision: the session's revision is no longer ``revision``; nothing changed.
+            StaleRevision: the session changed since it was read; nothing was changed.
         """
         now = utcnow()
         with self.Session.begin() as s:
-            result = s.execute(
+            updated = s.scalars(
                 update(FlowSession)
-                .where(FlowSession.id == session_id, FlowSession.revision == revision)
+                .where(FlowSession.id == session.id, FlowSession.revision == session.revision)
                 .values(step=to_step, counters=counters, position=at_position + 1,
                         revision=FlowSession.revision + 1,
                         status="ended" if outcome else "active", outcome=outcome,
-                        ended_at=now if outcome else None, updated_at=now))
-            if result.rowcount != 1:
-                raise StaleRevision(session_id)
-            s.execute(update(Event)
-                      .where(Event.session_id == session_id, Event.position > at_position,
-                             Event.superseded.is_(False))
-                      .values(superseded=True))
-            s.add(Event(session_id=session_id, position=at_position + 1, from_step=from_step,
+                        ended_at=now if outcome else None, updated_at=now)
+                .returning(FlowSession)).one_or_none()
+            if updated is None:
+                raise StaleRevision(session.id)
+            if at_position < session.position:
+                s.execute(update(Event)
+                          .where(Event.session_id == session.id, Event.position > at_position,
+                                 Event.superseded.is_(False))
+                          .values(superseded=True))
+            s.add(Event(session_id=session.id, position=at_position + 1, from_step=from_step,
                         answer=answer, to_step=to_step, counters=counters, at=now))
-        return self.get_session(session_id)
+        return updated
 
     def save_feedback(self, session: FlowSession, reaction: str, comment: str | None
                       ) -> Feedback:

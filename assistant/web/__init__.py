@@ -76,18 +76,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         return _error_page(500, "Something went wrong",
                            "Sorry, something went wrong on our side. Please try again.")
 
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Session URLs are capabilities: never send them to other sites.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
+    app.after_request(security_headers)
     return app
+
+
+def security_headers(response):
+    """Add CSP, nosniff and ``Referrer-Policy: no-referrer`` (session URLs are capabilities:
+    they must never reach another site) to ``response``; returns it."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
 
 
 def _error_page(status: int, title: str, message: str):

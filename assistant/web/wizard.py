@@ -36,7 +36,8 @@ from flask import (
 )
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
-from ..store import FlowSession, StaleRevision, TranscriptLine
+from ..flow import Flow, Step
+from ..store import Feedback, FlowSession, StaleRevision, TranscriptLine
 from . import services
 
 bp = Blueprint("wizard", __name__)
@@ -45,6 +46,7 @@ REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
 STALE = ("This page was out of date: the session had already moved on (another tab, a double "
          "click or the browser's Back button). Nothing was applied twice. This is where you "
          "are now.")
+TRANSCRIPT_TAIL = 20  # answers shown under a step; "?answers=all" shows every one
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -72,10 +74,14 @@ def _step_url(row: FlowSession, n: int) -> str:
     return url_for("wizard.step", sid=row.id, n=n)
 
 
-def _position_at(row: FlowSession, path: list[TranscriptLine], n: int) -> Position:
+def _position_at(row: FlowSession, n: int) -> tuple[Position, str | None]:
+    """The position at path index ``n`` (≤ current) and the answer given there, if any."""
     if n >= row.position:
-        return Position(row.step, dict(row.counters or {}))
-    return Position(path[n].from_step, dict(path[n - 1].counters) if n else {})
+        return Position(row.step, dict(row.counters or {})), None
+    store = services().store
+    given = store.answer_at(row.id, n + 1)
+    before = store.answer_at(row.id, n) if n else None
+    return Position(given.from_step, dict(before.counters) if before else {}), given.answer
 
 
 def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict]:
@@ -92,29 +98,43 @@ def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict
     return out
 
 
-def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
-            notice: str | None = None, errors: dict | None = None, values: dict | None = None):
-    """The step at position ``n``: a full page, or the ``#step`` fragment for htmx."""
-    store = services().store
-    path = store.path(row.id)
-    n = min(n, row.position)
-    position = _position_at(row, path, n)
-    step = compiled.flow.steps[position.step]
-    current = n == row.position
-    feedback = store.feedback_for(row) if current and step.is_end else None
-    done = n
-    total = n + compiled.flow.remaining.get(step.id, 0)
+def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript: list[dict],
+                *, chosen: str | None = None, feedback: Feedback | None = None,
+                notice: str | None = None, errors: dict | None = None,
+                values: dict | None = None, status: int = 200, fragment: bool = False):
+    """The response for ``step`` shown at path index ``n`` of ``session``.
+
+    ``transcript`` is the tail of the path before ``n`` (dicts as from :func:`_transcript`, at
+    most :data:`TRANSCRIPT_TAIL`); ``chosen`` the answer once given at ``n`` if ``n`` is in
+    the past. A full page, or with ``fragment`` the ``#step`` fragment for htmx. The benchmark
+    renders its baseline through this same function.
+    """
     html = render_template(
-        "step.html", fragment=_is_htmx(), flow=compiled.flow, step=step, session=row, n=n,
-        current=current, chosen=path[n].answer if n < len(path) else None,
-        transcript=_transcript(compiled, path[:n]), progress=(done, total),
-        back_url=_step_url(row, n - 1) if n > 0 else url_for("wizard.start"),
+        "step.html", fragment=fragment, flow=flow, step=step, session=session, n=n,
+        current=n == session.position, chosen=chosen, transcript=transcript,
+        earlier=n - len(transcript), progress=(n, n + flow.remaining.get(step.id, 0)),
+        back_url=_step_url(session, n - 1) if n > 0 else url_for("wizard.start"),
         notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
-        reactions=REACTIONS, comment_max=_comment_max())
+        reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"])
     response = make_response(html, status)
     response.headers["Vary"] = "HX-Request"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
+            notice: str | None = None, errors: dict | None = None, values: dict | None = None):
+    """The step at path index ``n`` of the session (at most its current position)."""
+    store = services().store
+    n = min(n, row.position)
+    position, chosen = _position_at(row, n)
+    step = compiled.flow.steps[position.step]
+    everything = request.args.get("answers") == "all"
+    tail = store.path(row.id, upto=n, last=None if everything else TRANSCRIPT_TAIL)
+    feedback = store.feedback_for(row) if step.is_end and n == row.position else None
+    return render_step(compiled.flow, step, row, n, _transcript(compiled, tail), chosen=chosen,
+                       feedback=feedback, notice=notice, errors=errors, values=values,
+                       status=status, fragment=_is_htmx())
 
 
 def _show(row: FlowSession, compiled: CompiledFlow, n: int):
@@ -124,10 +144,6 @@ def _show(row: FlowSession, compiled: CompiledFlow, n: int):
         response.headers["HX-Push-Url"] = _step_url(row, n)
         return response
     return redirect(_step_url(row, n), 303)
-
-
-def _comment_max() -> int:
-    return current_app.config["COMMENT_MAX_CHARS"]
 
 
 def _revision() -> int | None:
@@ -182,19 +198,19 @@ def answer(sid: str, n: int):
                        "The form was incomplete, so nothing was changed. Please choose again.")
     if revision != row.revision or n > row.position:
         return _render(row, compiled, row.position, 409, STALE)
-    path = services().store.path(sid)
-    if n < row.position and path[n].answer == answer_id:
+    position, given = _position_at(row, n)
+    if given == answer_id:
         return _show(row, compiled, n + 1)  # the same answer again: nothing to change
     try:
-        move = compiled.answer(_position_at(row, path, n), answer_id)
+        move = compiled.answer(position, answer_id)
     except InvalidAnswer:
         return _render(row, compiled, n, 400,
                        "That answer isn't one of the choices for this step, so nothing was "
                        "changed. Please choose one of the answers below.")
     outcome = compiled.flow.steps[move.to.step].outcome
     try:
-        row = services().store.record_answer(sid, revision, n, move.from_step, answer_id,
-                                             move.to.step, move.to.counters, outcome)
+        row = services().store.record_answer(row, n, move.from_step, answer_id, move.to.step,
+                                             move.to.counters, outcome)
     except StaleRevision:
         row = services().store.get_session(sid)
         return _render(row, compiled, row.position, 409, STALE)
@@ -214,9 +230,10 @@ def feedback(sid: str):
     errors = {}
     if reaction not in REACTIONS:
         errors["reaction"] = "Choose Yes, Partly or No."
-    if len(comment) > _comment_max():
+    limit = current_app.config["COMMENT_MAX_CHARS"]
+    if len(comment) > limit:
         errors["comment"] = (f"Your comment has {len(comment):,} characters; the limit is "
-                             f"{_comment_max():,}. Please shorten it.")
+                             f"{limit:,}. Please shorten it.")
     if errors:
         return _render(row, compiled, row.position, 400, errors=errors, values=values)
     services().store.save_feedback(row, reaction, comment or None)
