@@ -1,15 +1,45 @@
-"""All reads and writes of the store. The web layer calls these; it never writes SQL itself."""
+"""All reads and writes of the store. The web layer calls these; it never writes SQL itself.
+
+The three statements every answer runs (read the session, apply the answer, read the
+transcript tail) are SQLAlchemy Core statements built once at import with bound parameters:
+the ORM's unit of work and statement building cost more than the query itself at this size.
+Everything else uses ORM sessions.
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import bindparam, create_engine, event, false, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .models import Event, Feedback, FlowSession, Handoff, utcnow
+
+_sessions = FlowSession.__table__
+_events = Event.__table__
+_EVERYTHING = 2**31 - 1
+
+_GET_SESSION = select(_sessions).where(_sessions.c.id == bindparam("sid"))
+_PATH_TAIL = (select(_events.c.position, _events.c.from_step, _events.c.answer,
+                     _events.c.to_step, _events.c.counters, _events.c.at)
+              .where(_events.c.session_id == bindparam("sid"), _events.c.superseded == false(),
+                     _events.c.position <= bindparam("upto"))
+              .order_by(_events.c.position.desc()).limit(bindparam("last")))
+_ADVANCE = (update(_sessions)
+            .where(_sessions.c.id == bindparam("sid"),
+                   _sessions.c.revision == bindparam("seen_revision"))
+            .values(step=bindparam("new_step"), counters=bindparam("new_counters"),
+                    position=bindparam("new_position"), revision=_sessions.c.revision + 1,
+                    status=bindparam("new_status"), outcome=bindparam("new_outcome"),
+                    ended_at=bindparam("new_ended_at"), updated_at=bindparam("now"))
+            .returning(*_sessions.c))
+_SUPERSEDE = (update(_events)
+              .where(_events.c.session_id == bindparam("sid"),
+                     _events.c.position > bindparam("after"), _events.c.superseded == false())
+              .values(superseded=True))
+_ADD_EVENT = insert(_events)
 
 
 class StaleRevision(Exception):
@@ -69,9 +99,10 @@ class Store:
         return row
 
     def get_session(self, session_id: str) -> FlowSession | None:
-        """The session with this id, or None."""
-        with self.Session() as s:
-            return s.get(FlowSession, session_id)
+        """The session with this id (a detached object), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_GET_SESSION, {"sid": session_id}).mappings().first()
+        return FlowSession(**row) if row else None
 
     def path(self, session_id: str, upto: int | None = None, last: int | None = None
              ) -> list[TranscriptLine]:
@@ -80,19 +111,12 @@ class Store:
         ``upto``: only positions ≤ ``upto``; ``last``: only the last ``last`` of those (the
         cost then does not grow with the length of the path).
         """
-        query = select(Event).where(Event.session_id == session_id, Event.superseded.is_(False))
-        if upto is not None:
-            query = query.where(Event.position <= upto)
-        if last is not None:
-            query = query.order_by(Event.position.desc()).limit(last)
-        else:
-            query = query.order_by(Event.position)
-        with self.Session() as s:
-            rows = list(s.scalars(query))
-        if last is not None:
-            rows.reverse()
-        return [TranscriptLine(e.position, e.from_step, e.answer, e.to_step,
-                               dict(e.counters or {}), e.at) for e in rows]
+        params = {"sid": session_id, "upto": _EVERYTHING if upto is None else upto,
+                  "last": _EVERYTHING if last is None else last}
+        with self.engine.connect() as conn:
+            rows = conn.execute(_PATH_TAIL, params).all()
+        return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
+                               dict(r.counters or {}), r.at) for r in reversed(rows)]
 
     def answer_at(self, session_id: str, position: int) -> TranscriptLine | None:
         """The current path's answer at ``position`` (1 = the first answer), or None."""
@@ -112,25 +136,21 @@ class Store:
             StaleRevision: the session changed since it was read; nothing was changed.
         """
         now = utcnow()
-        with self.Session.begin() as s:
-            updated = s.scalars(
-                update(FlowSession)
-                .where(FlowSession.id == session.id, FlowSession.revision == session.revision)
-                .values(step=to_step, counters=counters, position=at_position + 1,
-                        revision=FlowSession.revision + 1,
-                        status="ended" if outcome else "active", outcome=outcome,
-                        ended_at=now if outcome else None, updated_at=now)
-                .returning(FlowSession)).one_or_none()
+        with self.engine.begin() as conn:
+            updated = conn.execute(_ADVANCE, {
+                "sid": session.id, "seen_revision": session.revision, "new_step": to_step,
+                "new_counters": counters, "new_position": at_position + 1,
+                "new_status": "ended" if outcome else "active", "new_outcome": outcome,
+                "new_ended_at": now if outcome else None, "now": now}).mappings().first()
             if updated is None:
                 raise StaleRevision(session.id)
             if at_position < session.position:
-                s.execute(update(Event)
-                          .where(Event.session_id == session.id, Event.position > at_position,
-                                 Event.superseded.is_(False))
-                          .values(superseded=True))
-            s.add(Event(session_id=session.id, position=at_position + 1, from_step=from_step,
-                        answer=answer, to_step=to_step, counters=counters, at=now))
-        return updated
+                conn.execute(_SUPERSEDE, {"sid": session.id, "after": at_position})
+            conn.execute(_ADD_EVENT, {
+                "session_id": session.id, "position": at_position + 1, "from_step": from_step,
+                "answer": answer, "to_step": to_step, "counters": counters,
+                "superseded": False, "at": now})
+        return FlowSession(**updated)
 
     def save_feedback(self, session: FlowSession, reaction: str, comment: str | None
                       ) -> Feedback:
