@@ -277,6 +277,18 @@ def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, st
     assert "has been changed or removed" in response.get_data(as_text=True)
 
 
+def test_an_earlier_step_that_left_the_flow_shows_the_current_one(client, store):
+    w = Walker(client, "salesforce")
+    row = store.record_answer(store.get_session(w.sid), 0, "old-step", "old-answer", "connect",
+                              {}, None)
+    page = client.get(f"/s/{w.sid}/0")
+    assert page.status_code == 200 and heading(page.get_data(as_text=True)) == (
+        "Connect to Salesforce again")
+    form = answer_form(page.get_data(as_text=True))
+    response = client.post(f"/s/{w.sid}/0", data={**form["fields"], "answer": "connected"})
+    assert response.status_code == 409 and store.get_session(w.sid).revision == row.revision
+
+
 @pytest.mark.parametrize("url", ["/", "/s/unknown/0"])
 def test_pages_name_themselves(client, url):
     html = client.get(url).get_data(as_text=True)

@@ -74,14 +74,21 @@ def _step_url(row: FlowSession, n: int) -> str:
     return url_for("wizard.step", sid=row.id, n=n)
 
 
-def _position_at(row: FlowSession, n: int) -> tuple[Position, str | None]:
-    """The position at path index ``n`` (≤ current) and the answer given there, if any."""
+def _position_at(row: FlowSession, n: int) -> tuple[int, Position, str | None]:
+    """``(n, position, answer given there)`` for path index ``n`` (≤ current).
+
+    An index whose step is no longer in the flow (the flow changed since) gives the current
+    position instead.
+    """
+    current = (row.position, Position(row.step, dict(row.counters or {})), None)
     if n >= row.position:
-        return Position(row.step, dict(row.counters or {})), None
+        return current
     store = services().store
     given = store.answer_at(row.id, n + 1)
+    if given is None or given.from_step not in services().compiled[row.flow_id].flow.steps:
+        return current
     before = store.answer_at(row.id, n) if n else None
-    return Position(given.from_step, dict(before.counters) if before else {}), given.answer
+    return n, Position(given.from_step, dict(before.counters) if before else {}), given.answer
 
 
 def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict]:
@@ -126,8 +133,7 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
             notice: str | None = None, errors: dict | None = None, values: dict | None = None):
     """The step at path index ``n`` of the session (at most its current position)."""
     store = services().store
-    n = min(n, row.position)
-    position, chosen = _position_at(row, n)
+    n, position, chosen = _position_at(row, min(n, row.position))
     step = compiled.flow.steps[position.step]
     everything = request.args.get("answers") == "all"
     tail = store.path(row.id, upto=n, last=None if everything else TRANSCRIPT_TAIL)
@@ -198,7 +204,9 @@ def answer(sid: str, n: int):
                        "The form was incomplete, so nothing was changed. Please choose again.")
     if revision != row.revision or n > row.position:
         return _render(row, compiled, row.position, 409, STALE)
-    position, given = _position_at(row, n)
+    at, position, given = _position_at(row, n)
+    if at != n:  # that earlier step is no longer in the flow
+        return _render(row, compiled, row.position, 409, STALE)
     if given == answer_id:
         return _show(row, compiled, n + 1)  # the same answer again: nothing to change
     try:
