@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -46,6 +47,7 @@ def validate(paths: tuple[str, ...]) -> None:
         click.echo("no flow files found", err=True)
         sys.exit(1)
     failed = 0
+    ids: dict[str, Path] = {}
     for file in files:
         try:
             flow = load_flow(file)
@@ -53,6 +55,12 @@ def validate(paths: tuple[str, ...]) -> None:
             failed += 1
             click.echo(str(e), err=True)
             continue
+        if flow.id in ids:  # the server would refuse one of the two
+            failed += 1
+            click.echo(f"{file}:1: id: flow id '{flow.id}' is already used by {ids[flow.id]}",
+                       err=True)
+            continue
+        ids[flow.id] = file
         click.echo(f"ok   {file}  ({flow.id}, {len(flow.steps)} steps, version {flow.version})")
     if failed:
         click.echo(f"{failed} of {len(files)} flow file(s) rejected", err=True)

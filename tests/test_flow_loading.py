@@ -91,7 +91,21 @@ def test_the_three_article_flows_are_shipped():
      "demo.yaml:16: steps.fixed.outcome: Input should be 'resolved', 'unresolved' or 'escalated'"),
     (GOOD.replace("title: Does it work?\n", "title: Does it work?\n    causes: [x.y]\n"),
      "demo.yaml:11: steps.ask.causes[0]: cause 'x.y' is not in the flow's causes"),
-    ("id: demo\ntitle: [unclosed\n", "demo.yaml:3: invalid YAML"),
+    ("id: demo\ntitle: [unclosed\n", "demo.yaml:2: invalid YAML: while parsing a flow"),
+    (GOOD.replace("title: Fixed", 'title: "Fixed'), "demo.yaml:17: invalid YAML: while scanning a "
+     "quoted scalar: found unexpected end of stream"),
+    (GOOD.replace("  sorry:", "  no:").replace("next: sorry", "next: 'no'"),
+     "demo.yaml:18: steps.no: expected text, but YAML read this as false"),
+    (GOOD + "on: true\n", "demo.yaml:22: on: expected text, but YAML read this as true"),
+    (GOOD.replace("  sorry:", "  str:").replace("next: sorry", "next: str").replace(
+        "outcome: unresolved", "outcome: unresolved\n    bogus: 1"),
+     "demo.yaml:21: steps.str.bogus: unknown key 'bogus'"),
+    (GOOD.replace("next: sorry", "next: Sorry"),
+     "demo.yaml:13: steps.ask.answers[1].next: 'Sorry' is not a valid id: use lower-case"),
+    (GOOD.replace("next: sorry", "next: 12"),
+     "demo.yaml:13: steps.ask.answers[1].next: must be a step id, or a list of branches"),
+    (GOOD.replace("  sorry:", "  Sorry:"),
+     "demo.yaml:18: steps.Sorry: 'Sorry' is not a valid id: use lower-case letters"),
     ("- just\n- a list\n", "demo.yaml:1: a flow file must be a YAML mapping"),
 ])
 def test_broken_flow_is_refused_with_file_line_and_key(broken, expected):
@@ -165,6 +179,14 @@ def test_validate_command(tmp_path):
     result = runner.invoke(cli, ["validate", str(bad)])
     assert result.exit_code == 1
     assert f"{bad}:13: steps.ask.answers[1].next: step 'gone' does not exist" in result.output
+
+
+def test_validate_reports_two_files_with_one_flow_id(tmp_path):
+    copy = tmp_path / "copy.yaml"
+    copy.write_text((FLOWS / "salesforce.yaml").read_text())
+    result = CliRunner().invoke(cli, ["validate", str(FLOWS), str(copy)])
+    assert result.exit_code == 1
+    assert f"{copy}:1: id: flow id 'salesforce' is already used by" in result.output
 
 
 def test_schema_command_prints_json_schema():

@@ -50,28 +50,62 @@ def key_path(path: Path_) -> str:
     return out
 
 
-def _positions(node: yaml.Node, path: Path_, out: dict[Path_, int], dupes: list) -> None:
-    """Record the line of every key and item under ``node``; collect duplicate mapping keys."""
+def _positions(node: yaml.Node, path: Path_, out: dict[Path_, int], dupes: list,
+               loader: yaml.SafeLoader, texts: dict[Path_, str]) -> None:
+    """Record the line of every key and item under ``node``; collect duplicate mapping keys.
+
+    Keys are recorded as YAML constructs them (``no:`` is the key ``False``), as the schema
+    check will name them; ``texts`` keeps each key as written, for messages.
+    """
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set = set()
         for key_node, value_node in node.value:
-            key = key_node.value
+            try:
+                key = loader.construct_object(key_node, deep=True)
+                hash(key)
+            except Exception:  # a key YAML cannot construct or hash: yaml.safe_load reports it
+                key = key_node.value
             if key in seen:
                 dupes.append((path + (key,), key_node.start_mark.line + 1))
             seen.add(key)
             out[path + (key,)] = key_node.start_mark.line + 1
-            _positions(value_node, path + (key,), out, dupes)
+            texts[path + (key,)] = key_node.value
+            _positions(value_node, path + (key,), out, dupes, loader, texts)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             out[path + (i,)] = item.start_mark.line + 1
-            _positions(item, path + (i,), out, dupes)
+            _positions(item, path + (i,), out, dupes, loader, texts)
+
+
+_PYDANTIC_TAGS = ("str", "int", "bool", "float")
+
+
+def _real_path(loc: tuple, positions: dict[Path_, int]) -> Path_:
+    """The error location without the names pydantic adds for union members and dict keys
+    (``constrained-str``, ``list[Branch]``, ``[key]``), unless the file really has such a key."""
+    path: list = []
+    for i, part in enumerate(loc):
+        looks_like_tag = isinstance(part, str) and (
+            part in _PYDANTIC_TAGS or "[" in part or part.startswith(("constrained-",
+                                                                       "function-")))
+        if looks_like_tag and (*path, part) not in positions and i > 0:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+_PATTERN_HINTS = {
+    schema.IDENTIFIER_PATTERN: "use lower-case letters, digits, '-' and '_' (e.g. step-2)",
+    schema.CAUSE_PATTERN: "write a cause id as system.cause (e.g. salesforce.oauth_incomplete)",
+}
 
 
 class _Locator:
-    def __init__(self, file: str, positions: dict[Path_, int]):
+    def __init__(self, file: str, positions: dict[Path_, int], texts: dict[Path_, str]):
         self.file = file
         self.positions = positions
+        self.texts = texts
 
     def problem(self, path: Path_, message: str) -> FlowProblem:
         """A problem at the deepest part of ``path`` that exists in the file."""
@@ -79,21 +113,27 @@ class _Locator:
         while known and tuple(known) not in self.positions:
             known.pop()
         line = self.positions.get(tuple(known), 1)
-        return FlowProblem(self.file, line, key_path(tuple(path)), message)
+        # Name keys as written: pydantic reports the key `no` (False) as 0.
+        shown = tuple(self.texts.get(tuple(path[:i + 1]), part) for i, part in enumerate(path))
+        return FlowProblem(self.file, line, key_path(shown), message)
 
 
 def _schema_problems(err: ValidationError, loc: _Locator) -> list[FlowProblem]:
     problems: dict[str, FlowProblem] = {}
     for e in err.errors(include_url=False):
-        # pydantic adds the name of the union member tried ('str', 'list[Branch]') to the path.
-        path = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p == "str")))
+        path = _real_path(e["loc"], loc.positions)
         if e["type"] == "extra_forbidden":
             message = f"unknown key '{path[-1]}'"
-        elif e["type"] == "string_type" and isinstance(e["input"], bool):
+        elif e["type"] in ("string_type", "invalid_key") and isinstance(e["input"], bool):
             message = (f"expected text, but YAML read this as {str(e['input']).lower()} "
                        "(yes/no/on/off are booleans in YAML): put it in quotes")
         elif e["type"] == "missing":
             message = f"missing required key '{path[-1]}'"
+        elif e["type"] == "string_pattern_mismatch":
+            hint = _PATTERN_HINTS.get(e["ctx"]["pattern"], f"must match {e['ctx']['pattern']}")
+            message = f"'{e['input']}' is not a valid id: {hint}"
+        elif e["type"] in ("list_type", "string_type") and path[-1:] == ("next",):
+            message = "must be a step id, or a list of branches [{when: …, to: …}, {to: …}]"
         else:
             message = e["msg"]
         key = key_path(path)
@@ -139,16 +179,20 @@ def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
     except UnicodeDecodeError as e:
         raise FlowError([FlowProblem(file, 1, "", f"not UTF-8 text ({e.reason})")]) from None
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
+        # Where the broken construct starts (an unclosed quote's opening line), else the problem.
+        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         msg = getattr(e, "problem", None) or str(e)
+        context = getattr(e, "context", None)
+        msg = f"{context}: {msg}" if context else msg
         raise FlowError([FlowProblem(file, line, "", f"invalid YAML: {msg}")]) from None
     if node is None or not isinstance(value, dict):
         raise FlowError([FlowProblem(file, 1, "", "a flow file must be a YAML mapping")])
     positions: dict[Path_, int] = {}
+    texts: dict[Path_, str] = {}
     dupes: list = []
-    _positions(node, (), positions, dupes)
-    loc = _Locator(file, positions)
+    _positions(node, (), positions, dupes, yaml.SafeLoader(""), texts)
+    loc = _Locator(file, positions, texts)
     if dupes:
         raise FlowError([FlowProblem(file, line, key_path(p), f"duplicate key '{p[-1]}'")
                          for p, line in dupes])

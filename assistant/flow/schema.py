@@ -11,14 +11,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+CAUSE_PATTERN = r"^[a-z0-9_]+\.[a-z0-9_]+$"
 Identifier = Annotated[
     str,
-    Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64,
+    Field(pattern=IDENTIFIER_PATTERN, max_length=64,
           description="Lower-case letters, digits, '-' and '_'."),
 ]
 CauseId = Annotated[
     str,
-    Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", max_length=96,
+    Field(pattern=CAUSE_PATTERN, max_length=96,
           description="'system.cause', as in the cause catalogue "
                       "(e.g. salesforce.daily_api_limit_exceeded)."),
 ]
