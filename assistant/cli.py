@@ -20,7 +20,18 @@ from .flow import FlowError, flow_files, flow_json_schema, load_flow
 from .resources import flows_dir
 
 
-@click.group()
+class _Group(click.Group):
+    """Turns a configuration error into a one-line message and exit status 2."""
+
+    def invoke(self, ctx):
+        from .config import ConfigError
+        try:
+            return super().invoke(ctx)
+        except ConfigError as e:
+            raise click.UsageError(str(e)) from None
+
+
+@click.group(cls=_Group)
 def main() -> None:
     """Troubleshooting assistant: guided flows for customer support."""
 
@@ -76,9 +87,8 @@ def db() -> None:
 def upgrade() -> None:
     """Apply all migrations to the database (DATABASE_URL, or SQLite in the instance folder)."""
     from .store import upgrade as run_upgrade
-    from .web import create_app
-    app = create_app()
-    url = app.config["DATABASE_URL"]
+    from .web import configured_app
+    url = configured_app().config["DATABASE_URL"]
     run_upgrade(url)
     click.echo(f"database is up to date: {_safe_url(url)}")
 

@@ -6,6 +6,9 @@
 | ``SECRET_KEY`` | signs the CSRF cookie | a random key kept in ``instance/secret_key`` |
 | ``FLOWS_PATH`` | flow files or folders, separated by ``:`` | the shipped ``flows/`` |
 | ``COMMENT_MAX_CHARS`` | longest feedback comment | 1000 |
+| ``HANDOFF_MESSAGE_MAX_CHARS`` | longest message to support | 4000 |
+
+Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
 
 from __future__ import annotations
@@ -15,6 +18,21 @@ import secrets
 from pathlib import Path
 
 from .resources import flows_dir
+
+
+class ConfigError(ValueError):
+    """A setting from the environment cannot be used; the message names the variable."""
+
+
+def _positive_int(env, name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name} must be a whole number above 0, not {raw!r}")
+    return value
 
 
 def instance_secret_key(instance_path: str) -> str:
@@ -37,8 +55,10 @@ def settings(instance_path: str) -> dict:
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         "FLOWS_PATH": [p for p in env.get("FLOWS_PATH", "").split(os.pathsep) if p]
         or [str(flows_dir())],
-        "COMMENT_MAX_CHARS": int(env.get("COMMENT_MAX_CHARS", "1000")),
-        "HANDOFF_MESSAGE_MAX_CHARS": 4000,
+        "COMMENT_MAX_CHARS": _positive_int(env, "COMMENT_MAX_CHARS", 1000),
+        "HANDOFF_MESSAGE_MAX_CHARS": _positive_int(env, "HANDOFF_MESSAGE_MAX_CHARS", 4000),
+        # Forms are small: refuse bigger requests (413) before reading them.
+        "MAX_CONTENT_LENGTH": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # a customer may keep a step open for hours
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -227,3 +227,4 @@ def test_the_readme_example_flow_is_valid():
     for answer in ("done", "no", "done", "no"):
         position = compiled.answer(position, answer).to
     assert position.step == "still-failing"
+

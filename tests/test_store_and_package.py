@@ -8,10 +8,13 @@ import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from click.testing import CliRunner
 from sqlalchemy import text
 
+from assistant.cli import main as cli
 from assistant.store import Base, StaleRevision, Store, make_engine
 from conftest import REPO
 
@@ -74,3 +77,13 @@ def test_wheel_ships_templates_flows_static_and_migrations(tmp_path):
     check = subprocess.run([sys.executable, "-m", "assistant.cli", "validate"], env=env,
                            capture_output=True, text=True, cwd=tmp_path)
     assert check.returncode == 0 and check.stdout.count("ok ") == 3, check.stderr
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("COMMENT_MAX_CHARS", "abc", "COMMENT_MAX_CHARS must be a whole number above 0, not 'abc'"),
+    ("DATABASE_URL", "not a url", "DATABASE_URL is not a SQLAlchemy URL"),
+])
+def test_a_bad_setting_is_named_not_a_traceback(variable, value, message, tmp_path):
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env={variable: value})
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output

@@ -148,7 +148,7 @@ def test_a_position_past_the_current_one_redirects_to_the_current_step(client):
 def test_step_pages_are_not_cached_and_do_not_leak_the_url(client):
     w = Walker(client, "salesforce")
     assert w.page.headers["Cache-Control"] == "no-store"
-    assert w.page.headers["Referrer-Policy"] == "no-referrer"
+    assert w.page.headers["Referrer-Policy"] == "same-origin"
     assert "script-src 'self'" in w.page.headers["Content-Security-Policy"]
 
 
@@ -322,3 +322,109 @@ steps:{steps}
     everything = client.get(f"{w.url}?answers=all").get_data(as_text=True)
     assert "earlier answers" not in everything
     assert [int(i) for i in re.findall(r"Next from (\d+)\s*<a", everything)] == list(range(25))
+
+
+def test_https_forms_work_with_the_same_origin_referer_the_policy_keeps(make_app):
+    client = make_app().test_client()
+    start = client.get("/flows/salesforce", base_url="https://help.example")
+    url = start.headers["Location"]
+    html = client.get(url, base_url="https://help.example").get_data(as_text=True)
+    form = answer_form(html)
+    data = {**form["fields"], "answer": "disconnected"}
+    refused = client.post(url, data=data, base_url="https://help.example")
+    assert refused.status_code == 400  # Flask-WTF: no Referer on HTTPS
+    ok = client.post(url, data=data, base_url="https://help.example",
+                     headers={"Referer": f"https://help.example{url}"})
+    assert ok.status_code == 303
+
+
+def test_refused_htmx_post_replaces_the_address_with_the_shown_step(client):
+    w = Walker(client, "salesforce")
+    form = answer_form(w.html)
+    client.post(form["action"], data={**form["fields"], "answer": "disconnected"})
+    stale = client.post(form["action"], data={**form["fields"], "answer": "disconnected"},
+                        headers=HX)
+    assert stale.status_code == 409 and stale.headers["HX-Replace-Url"] == f"/s/{w.sid}/1"
+
+
+def test_a_failed_csrf_check_keeps_what_was_typed(client, store):
+    w = finish(client, "quickbooks-online", ["disconnected", "connected", "not-connected"])
+    form = feedback_form(w.html)
+    response = client.post(form["action"], data={**form["fields"], "csrf_token": "expired",
+                                                  "reaction": "no", "comment": "Keep me"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Keep me" in html and 'value="no" checked' in html
+    response = client.post(f"/s/{w.sid}/support", data={"csrf_token": "expired",
+                                                         "message": "My words"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "My words" in html and "nothing was changed" in html
+    assert not store.handoffs_for(w.sid) and store.feedback_for(store.get_session(w.sid)) is None
+
+
+def test_feedback_from_a_tab_that_reached_the_same_end_again_is_kept(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
+    old_form = feedback_form(w.html)
+    # Another tab goes back, answers "yes" and then walks back to the same end step.
+    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    client.post(back["action"], data={**back["fields"], "answer": "connected"})
+    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    client.post(back["action"], data={**back["fields"], "answer": "not-connected"})
+    response = client.post(old_form["action"], data={**old_form["fields"], "reaction": "no",
+                                                      "comment": "Still broken"})
+    assert response.status_code == 303
+    assert store.feedback_for(store.get_session(w.sid)).comment == "Still broken"
+
+
+def test_feedback_for_an_end_the_session_left_is_refused_and_kept_on_screen(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
+    old_form = feedback_form(w.html)
+    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    client.post(back["action"], data={**back["fields"], "answer": "connected"})
+    response = client.post(old_form["action"], data={**old_form["fields"], "reaction": "no",
+                                                      "comment": "Typed words"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Your feedback was not saved" in html
+    assert heading(html) == "Your Salesforce connection is back" and "Typed words" in html
+
+
+def test_a_second_feedback_with_a_problem_shows_the_problem(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    form = feedback_form(w.html)
+    client.post(form["action"], data={**form["fields"], "reaction": "yes"})
+    response = client.post(form["action"], data={**form["fields"], "reaction": "no",
+                                                  "comment": "y" * 1200})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "the limit is 1,000" in html and "y" * 1200 in html
+    assert store.feedback_for(store.get_session(w.sid)).reaction == "yes"
+
+
+def test_line_breaks_count_once_toward_the_comment_limit(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    form = feedback_form(w.html)
+    comment = "\r\n".join(["x" * 15] * 60)  # 960 characters as the text box counts them
+    response = client.post(form["action"], data={**form["fields"], "reaction": "partly",
+                                                  "comment": comment})
+    assert response.status_code == 303
+    assert store.feedback_for(store.get_session(w.sid)).comment == comment.replace("\r\n", "\n")
+
+
+def test_a_changed_path_can_be_handed_off_again(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    client.post(f"/s/{w.sid}/support", data={**feedback_form(w.html)["fields"]})
+    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    client.post(back["action"], data={**back["fields"], "answer": "not-connected"})
+    page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
+    assert "Send to support" in page  # a new form, not the old reference
+    form = next(f for f in forms(page) if f["action"].endswith("support"))
+    client.post(form["action"], data=form["fields"])
+    first, second = store.handoffs_for(w.sid)
+    assert (first.reason, second.reason) == ("customer_request", "unresolved_end")
+    assert second.transcript[-1]["answer"] == "not-connected"
+
+
+def test_wrong_method_and_oversized_requests_get_clear_pages(client):
+    w = Walker(client, "salesforce")
+    wrong = client.get(f"/s/{w.sid}/feedback")
+    assert wrong.status_code == 405 and "Autofy connection help" in wrong.get_data(as_text=True)
+    big = client.post(f"/s/{w.sid}/0", data={"answer": "x", "comment": "z" * 300_000})
+    assert big.status_code == 413 and "too much text" in big.get_data(as_text=True)

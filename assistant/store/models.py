@@ -93,14 +93,17 @@ class Feedback(Base):
 class Handoff(Base):
     """A request for a human, with a snapshot of the transcript (a list of dicts) at that time.
 
-    ``status`` is ``open``, ``taken`` or ``closed``.
+    ``status`` is ``open``, ``taken`` or ``closed``. At most one per session revision: the
+    same path is handed off once, a changed path can be handed off again.
     """
 
     __tablename__ = "handoffs"
+    __table_args__ = (UniqueConstraint("session_id", "revision"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
                                             index=True)
+    revision: Mapped[int] = mapped_column(Integer)
     flow_id: Mapped[str] = mapped_column(String(64), index=True)
     flow_version: Mapped[str] = mapped_column(String(12))
     step: Mapped[str] = mapped_column(String(64))

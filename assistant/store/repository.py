@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, create_engine, event, false, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from .models import Event, Feedback, FlowSession, Handoff, utcnow
@@ -177,13 +178,24 @@ class Store:
 
     def create_handoff(self, session: FlowSession, reason: str, transcript: list[dict],
                        contact: str | None, message: str | None) -> Handoff:
-        """Record a request for a human with a snapshot of the transcript."""
-        row = Handoff(session_id=session.id, flow_id=session.flow_id,
+        """Record a request for a human with a snapshot of the transcript, once per session
+        revision: if one exists already (a double submit), that one is returned."""
+        row = Handoff(session_id=session.id, revision=session.revision, flow_id=session.flow_id,
                       flow_version=session.flow_version, step=session.step, reason=reason,
                       contact=contact, message=message, transcript=transcript, status="open")
-        with self.Session.begin() as s:
-            s.add(row)
+        try:
+            with self.Session.begin() as s:
+                s.add(row)
+        except IntegrityError:
+            return self.handoff_at(session)
         return row
+
+    def handoff_at(self, session: FlowSession) -> Handoff | None:
+        """The handoff made at the session's current revision, if any."""
+        with self.Session() as s:
+            return s.scalars(select(Handoff).where(Handoff.session_id == session.id,
+                                                   Handoff.revision == session.revision)
+                             ).one_or_none()
 
     def handoffs_for(self, session_id: str) -> list[Handoff]:
         """The session's handoffs, oldest first."""

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from ..config import instance_secret_key, settings
+from ..config import ConfigError, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, FlowError, load_flows
 from ..resources import PACKAGE, templates_dir
@@ -35,11 +37,11 @@ def services() -> Services:
     return current_app.extensions["assistant"]
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app. ``test_config`` overrides settings (e.g. ``DATABASE_URL``, ``FLOWS_PATH``).
+def configured_app(test_config: dict | None = None) -> Flask:
+    """A Flask app with its settings only (no flows, no database connection yet).
 
-    A broken flow file is logged with its file, line and key and left out; the valid flows are
-    served. The database must already be migrated (``assistant db upgrade``).
+    Raises:
+        ConfigError: a setting from the environment cannot be used.
     """
     app = Flask(__name__, instance_relative_config=True, template_folder=str(templates_dir()),
                 static_folder=str(PACKAGE / "static"))
@@ -47,6 +49,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(settings(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    try:
+        make_url(app.config["DATABASE_URL"])
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a SQLAlchemy URL (e.g. sqlite:///file.db or "
+                          "postgresql+psycopg://user@host/db)") from None
+    return app
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. ``test_config`` overrides settings (e.g. ``DATABASE_URL``, ``FLOWS_PATH``).
+
+    A broken flow file is logged with its file, line and key and left out; the valid flows are
+    served. The database must already be migrated (``assistant db upgrade``).
+
+    Raises:
+        ConfigError: a setting from the environment cannot be used.
+    """
+    app = configured_app(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
@@ -71,6 +91,18 @@ def create_app(test_config: dict | None = None) -> Flask:
                            "We couldn't find that page. If you followed a link to a session, "
                            "it may have been mistyped.")
 
+    @app.errorhandler(405)
+    def _wrong_method(_error):
+        return _error_page(405, "Page not found",
+                           "This address can't be used that way. Use the links and buttons "
+                           "on the pages.")
+
+    @app.errorhandler(413)
+    def _too_large(_error):
+        return _error_page(413, "That was too much text",
+                           "What you sent is far longer than any form here allows, so nothing "
+                           "was saved. Please go back and shorten it.")
+
     @app.errorhandler(500)
     def _server_error(_error):  # pragma: no cover - a safety net
         return _error_page(500, "Something went wrong",
@@ -81,14 +113,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def security_headers(response):
-    """Add CSP, nosniff and ``Referrer-Policy: no-referrer`` (session URLs are capabilities:
-    they must never reach another site) to ``response``; returns it."""
+    """Add CSP, nosniff and ``Referrer-Policy: same-origin`` to ``response``; returns it.
+
+    Session URLs are capabilities and must never reach another site; within the site the
+    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS.
+    """
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
 

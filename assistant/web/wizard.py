@@ -138,9 +138,13 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     everything = request.args.get("answers") == "all"
     tail = store.path(row.id, upto=n, last=None if everything else TRANSCRIPT_TAIL)
     feedback = store.feedback_for(row) if step.is_end and n == row.position else None
-    return render_step(compiled.flow, step, row, n, _transcript(compiled, tail), chosen=chosen,
-                       feedback=feedback, notice=notice, errors=errors, values=values,
-                       status=status, fragment=_is_htmx())
+    response = render_step(compiled.flow, step, row, n, _transcript(compiled, tail),
+                           chosen=chosen, feedback=feedback, notice=notice, errors=errors,
+                           values=values, status=status, fragment=_is_htmx())
+    if status != 200 and _is_htmx():
+        # A refused POST shows the step where the session is: make the address bar agree.
+        response.headers["HX-Replace-Url"] = _step_url(row, n)
+    return response
 
 
 def _show(row: FlowSession, compiled: CompiledFlow, n: int):
@@ -214,7 +218,8 @@ def answer(sid: str, n: int):
     except InvalidAnswer:
         return _render(row, compiled, n, 400,
                        "That answer isn't one of the choices for this step, so nothing was "
-                       "changed. Please choose one of the answers below.")
+                       "changed." + ("" if compiled.flow.steps[position.step].is_end
+                                     else " Please choose one of the answers below."))
     outcome = compiled.flow.steps[move.to.step].outcome
     try:
         row = services().store.record_answer(row, n, move.from_step, answer_id, move.to.step,
@@ -225,62 +230,58 @@ def answer(sid: str, n: int):
     return _show(row, compiled, row.position)
 
 
+def _form_text(name: str) -> str:
+    """A text field as typed: trimmed, with the browser's CRLF line breaks counted as one."""
+    return request.form.get(name, "").replace("\r\n", "\n").strip()
+
+
+def _feedback_values() -> dict:
+    return {"reaction": request.form.get("reaction", ""), "comment": _form_text("comment")}
+
+
 @bp.post("/s/<sid>/feedback")
 def feedback(sid: str):
-    """Store the answer to "Did this answer your question?" for the session's end step."""
+    """Store the answer to "Did this answer your question?" for the session's end step.
+
+    The form names its end step; feedback is taken while the session is ended at that step,
+    even if the session was changed in between (another tab walked back to the same end).
+    """
     row, compiled = _load(sid)
-    revision = _revision()
-    if revision != row.revision or row.status != "ended":
-        return _render(row, compiled, row.position, 409, STALE)
-    reaction = request.form.get("reaction", "")
-    comment = request.form.get("comment", "").strip()
-    values = {"reaction": reaction, "comment": comment}
+    values = _feedback_values()
+    if _revision() is None:
+        return _render(row, compiled, row.position, 400,
+                       "The form was incomplete, so nothing was saved. Please send it again.",
+                       values=values)
+    if row.status != "ended" or request.form.get("end_step") != row.step:
+        return _render(row, compiled, row.position, 409,
+                       "Your feedback was not saved: the guide had moved on in another tab "
+                       "or window. This is where you are now.", values=values)
     errors = {}
-    if reaction not in REACTIONS:
+    if values["reaction"] not in REACTIONS:
         errors["reaction"] = "Choose Yes, Partly or No."
     limit = current_app.config["COMMENT_MAX_CHARS"]
-    if len(comment) > limit:
-        errors["comment"] = (f"Your comment has {len(comment):,} characters; the limit is "
-                             f"{limit:,}. Please shorten it.")
+    if len(values["comment"]) > limit:
+        errors["comment"] = (f"Your comment has {len(values['comment']):,} characters; the "
+                             f"limit is {limit:,}. Please shorten it.")
     if errors:
         return _render(row, compiled, row.position, 400, errors=errors, values=values)
-    services().store.save_feedback(row, reaction, comment or None)
+    services().store.save_feedback(row, values["reaction"], values["comment"] or None)
     return _show(row, compiled, row.position)
 
 
-@bp.route("/s/<sid>/support", methods=["GET", "POST"])
-def support(sid: str):
-    """Contact support: a form, then a handoff carrying the session's transcript."""
-    row, compiled = _load(sid)
-    store = services().store
-    existing = [h for h in store.handoffs_for(sid) if h.status == "open"]
-    values = {"contact": "", "message": ""}
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST" and not existing:
-        values = {k: request.form.get(k, "").strip() for k in values}
-        limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]
-        if values["contact"] and (len(values["contact"]) > 254
-                                  or not EMAIL.match(values["contact"])):
-            errors["contact"] = "Enter an email address like name@example.com, or leave it empty."
-        if len(values["message"]) > limit:
-            errors["message"] = (f"Your message has {len(values['message']):,} characters; "
-                                 f"the limit is {limit:,}. Please shorten it.")
-        if errors:
-            status = 400
-        else:
-            feedback = store.feedback_for(row)
-            reason = ("unresolved_end" if row.outcome == "unresolved"
-                      else "negative_feedback" if feedback and feedback.reaction != "yes"
-                      else "customer_request")
-            handoff = store.create_handoff(row, reason, _transcript(compiled, store.path(sid)),
-                                           values["contact"] or None, values["message"] or None)
-            existing = [handoff]
-            if not _is_htmx():
-                return redirect(url_for("wizard.support", sid=sid), 303)
+def _support_values() -> dict:
+    return {"contact": _form_text("contact"), "message": _form_text("message")}
+
+
+def _support_page(row: FlowSession, compiled: CompiledFlow, values: dict | None = None,
+                  errors: dict | None = None, notice: str | None = None, status: int = 200):
+    """The contact-support page: the form, or the handoff made at the session's revision."""
+    handoff = services().store.handoff_at(row)
     html = render_template("support.html", fragment=_is_htmx(), flow=compiled.flow,
-                           session=row, handoff=existing[-1] if existing else None,
-                           values=values, errors=errors,
+                           session=row, handoff=handoff,
+                           values=values or {"contact": "", "message": ""},
+                           errors=errors or {}, notice=notice,
+                           message_max=current_app.config["HANDOFF_MESSAGE_MAX_CHARS"],
                            back_url=_step_url(row, row.position))
     response = make_response(html, status)
     response.headers["Vary"] = "HX-Request"
@@ -288,13 +289,51 @@ def support(sid: str):
     return response
 
 
+@bp.route("/s/<sid>/support", methods=["GET", "POST"])
+def support(sid: str):
+    """Contact support: a form, then a handoff carrying the session's transcript.
+
+    One handoff per session revision: sending twice shows the first one's reference; after
+    the session changes (an answer changed), a new handoff can be sent with the new path.
+    """
+    row, compiled = _load(sid)
+    store = services().store
+    if request.method == "GET" or store.handoff_at(row) is not None:
+        return _support_page(row, compiled)
+    values = _support_values()
+    errors: dict[str, str] = {}
+    limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]
+    if values["contact"] and (len(values["contact"]) > 254
+                              or not EMAIL.match(values["contact"])):
+        errors["contact"] = "Enter an email address like name@example.com, or leave it empty."
+    if len(values["message"]) > limit:
+        errors["message"] = (f"Your message has {len(values['message']):,} characters; "
+                             f"the limit is {limit:,}. Please shorten it.")
+    if errors:
+        return _support_page(row, compiled, values, errors, status=400)
+    feedback = store.feedback_for(row)
+    reason = ("unresolved_end" if row.outcome == "unresolved"
+              else "negative_feedback" if feedback and feedback.reaction != "yes"
+              else "customer_request")
+    store.create_handoff(row, reason, _transcript(compiled, store.path(sid)),
+                         values["contact"] or None, values["message"] or None)
+    if _is_htmx():
+        return _support_page(row, compiled)
+    return redirect(url_for("wizard.support", sid=sid), 303)
+
+
 def render_csrf_error(error):
-    """A missing or forged CSRF token: 400, nothing changed, the current step shown again."""
+    """A missing or forged CSRF token: 400, nothing changed, and the page shown again with
+    what was typed into it."""
     message = ("Your form could not be checked (it may have expired or come from another "
                "site), so nothing was changed. Please try again.")
     sid = (request.view_args or {}).get("sid")
     row = services().store.get_session(sid) if sid else None
     if row is not None and row.flow_id in services().compiled:
-        return _render(row, services().compiled[row.flow_id], row.position, 400, message)
+        compiled = services().compiled[row.flow_id]
+        if request.endpoint == "wizard.support":
+            return _support_page(row, compiled, _support_values(), notice=message, status=400)
+        values = _feedback_values() if request.endpoint == "wizard.feedback" else None
+        return _render(row, compiled, row.position, 400, message, values=values)
     return render_template("error.html", fragment=_is_htmx(), title="Form expired",
                            message=message), 400

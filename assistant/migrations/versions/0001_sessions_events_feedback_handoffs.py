@@ -2,19 +2,19 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 17:30:14.442350
+Create Date: 2026-11-29 17:57:09.224537
 
 """
-from collections.abc import Sequence
+from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+down_revision: Union[str, Sequence[str], None] = None
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
@@ -76,6 +76,7 @@ def upgrade() -> None:
     op.create_table('handoffs',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('session_id', sa.String(length=32), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('flow_id', sa.String(length=64), nullable=False),
     sa.Column('flow_version', sa.String(length=12), nullable=False),
     sa.Column('step', sa.String(length=64), nullable=False),
@@ -86,7 +87,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('session_id', 'revision')
     )
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_handoffs_flow_id'), ['flow_id'], unique=False)
