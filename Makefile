@@ -7,17 +7,23 @@ AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint validate bench chromium clean
+.PHONY: run test lint validate bench chromium clean venv-check
+
+IS_311 := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'
 
 $(BIN)/python:
+	@$(PYTHON) $(IS_311) || { echo "Python 3.11 is needed: make $(MAKECMDGOALS) PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+venv-check: | $(BIN)/python
+	@$(BIN)/python $(IS_311) || { echo "$(VENV) was made with another Python: run make clean, then make $(MAKECMDGOALS)"; exit 1; }
+
+$(VENV)/.installed: pyproject.toml | venv-check
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml | venv-check
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 

@@ -21,14 +21,19 @@ from .resources import flows_dir
 
 
 class _Group(click.Group):
-    """Turns a configuration error into a one-line message and exit status 2."""
+    """Turns a configuration error into a one-line message and exit status 2, and a database
+    that cannot be opened into one with exit status 1."""
 
     def invoke(self, ctx):
+        from sqlalchemy.exc import OperationalError
+
         from .config import ConfigError
         try:
             return super().invoke(ctx)
         except ConfigError as e:
             raise click.UsageError(str(e)) from None
+        except OperationalError as e:
+            raise click.ClickException(f"cannot use the database: {e.orig}") from None
 
 
 @click.group(cls=_Group)
