@@ -87,3 +87,10 @@ def test_a_bad_setting_is_named_not_a_traceback(variable, value, message, tmp_pa
     result = CliRunner().invoke(cli, ["db", "upgrade"], env={variable: value})
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path):
+    result = CliRunner().invoke(cli, ["serve"], env={
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    assert result.exit_code == 1
+    assert "the database is not migrated: run `assistant db upgrade`" in result.output

@@ -1,9 +1,9 @@
 """The store: SQLAlchemy models (:mod:`.models`), queries (:mod:`.repository`) and Alembic
 migrations (:mod:`.migrate`, scripts in ``assistant/migrations``)."""
 
-from .migrate import upgrade
+from .migrate import is_current, upgrade
 from .models import Base, Event, Feedback, FlowSession, Handoff
 from .repository import StaleRevision, Store, TranscriptLine, make_engine
 
 __all__ = ["Base", "Event", "Feedback", "FlowSession", "Handoff", "StaleRevision", "Store",
-           "TranscriptLine", "make_engine", "upgrade"]
+           "TranscriptLine", "is_current", "make_engine", "upgrade"]

@@ -18,6 +18,21 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def is_current(url: str) -> bool:
+    """True if the database at ``url`` is migrated to the newest revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() == head
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision`` (default: the newest)."""
     command.upgrade(alembic_config(url), revision)
