@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from transitions import Machine, MachineError
 
-from .flow import Flow, Step
+from .flow import Branch, Flow
 
 
 class InvalidAnswer(ValueError):
@@ -45,8 +45,9 @@ def _trigger(step_id: str, answer_id: str) -> str:
     return f"{step_id}:{answer_id}"
 
 
-def _below(counter: str, limit: int):
-    return lambda event: event.model.counters.get(counter, 0) < limit
+def _holds(branch: Branch):
+    # The same rule the flow checker walks with (Branch.holds): one interpreter of conditions.
+    return lambda event: branch.holds(event.model.counters)
 
 
 def _count(counter: str):
@@ -67,17 +68,13 @@ class CompiledFlow:
             for answer in step.answers:
                 after = [_count(answer.count)] if answer.count else []
                 for branch in answer.branches:
-                    conditions = [_below(branch.counter, branch.below)] if branch.counter else []
+                    conditions = [_holds(branch)] if branch.counter else []
                     self.machine.add_transition(_trigger(step.id, answer.id), step.id, branch.to,
                                                 conditions=conditions, after=after)
 
     def start(self) -> Position:
         """The position of a new session."""
         return Position(self.flow.start, {})
-
-    def step(self, position: Position) -> Step:
-        """The step at ``position``. Raises KeyError if the flow has no such step."""
-        return self.flow.steps[position.step]
 
     def answer(self, position: Position, answer_id: str) -> Move:
         """Fire ``answer_id`` at ``position``; ``position`` itself is not changed.

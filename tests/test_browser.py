@@ -195,7 +195,7 @@ def test_double_click_applies_one_answer(server, page):
     page.get_by_role("button", name="I clicked Disconnect").dblclick()
     expect_heading(page, "Connect to Salesforce again")
     page.wait_for_load_state("networkidle")
-    assert len(server.store.path(sid)) == 1
+    assert len(server.store.transcript(sid)) == 1
 
 
 def test_a_second_tab_is_told_the_page_was_out_of_date(server, browser):
@@ -209,7 +209,7 @@ def test_a_second_tab_is_told_the_page_was_out_of_date(server, browser):
     click(second, "I clicked Disconnect")
     expect_heading(second, "Connect to Salesforce again")
     assert "Nothing was applied twice" in second.locator(".notice").inner_text()
-    assert len(server.store.path(sid_of(first))) == 1
+    assert len(server.store.transcript(sid_of(first))) == 1
     context.close()
 
 

@@ -107,6 +107,16 @@ def test_the_three_article_flows_are_shipped():
     (GOOD.replace("  sorry:", "  Sorry:"),
      "demo.yaml:18: steps.Sorry: 'Sorry' is not a valid id: use lower-case letters"),
     ("- just\n- a list\n", "demo.yaml:1: a flow file must be a YAML mapping"),
+    (GOOD.replace("    outcome: resolved\n", "    outcome: resolved\n    answers:\n"
+                  "      - {id: again, label: Again, next: ask}\n"),
+     "demo.yaml:17: steps.fixed.answers: an end step cannot have answers"),
+    (GOOD.replace("    title: Does it work?\n",
+                  "    title: Does it work?\n    outcome: resolved\n"),
+     "demo.yaml:11: steps.ask.outcome: only an end step has an outcome"),
+    (GOOD.replace("next: sorry", "next: []"),
+     "demo.yaml:13: steps.ask.answers[1].next: needs at least one branch"),
+    (GOOD.replace("summary: A small flow.", "summary: &s A small flow.\nkeywords: [*s]"),
+     "demo.yaml:5: YAML aliases (*s) are not allowed in flow files"),
 ])
 def test_broken_flow_is_refused_with_file_line_and_key(broken, expected):
     found = problems(broken)
@@ -228,3 +238,37 @@ def test_the_readme_example_flow_is_valid():
         position = compiled.answer(position, answer).to
     assert position.step == "still-failing"
 
+
+
+def test_an_alias_bomb_is_refused_at_once():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join('*' + p for _ in range(9))}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    found = problems(bomb)
+    assert found == ["demo.yaml:2: YAML aliases (*a) are not allowed in flow files: "
+                     "write the value out"]
+
+
+def test_deep_nesting_is_a_problem_not_a_crash():
+    found = problems("id: demo\nsummary: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    assert found == ["demo.yaml:2: nested more than 32 levels deep: too deep to be a flow"]
+
+
+def test_unreadable_and_non_utf8_files_are_problems(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(GOOD.replace("Sorry", "Désolé").encode("latin-1"))
+    flows, errors = load_flows([latin, tmp_path / "missing.yaml"])
+    assert not flows
+    messages = [str(e) for e in errors]
+    assert messages[0].startswith(f"{latin}:1: not UTF-8 text")
+    assert messages[1] == f"{tmp_path / 'missing.yaml'}:1: cannot read: No such file or directory"
+
+
+def test_the_server_rules_refuse_a_second_file_with_the_same_flow_id(tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(GOOD)
+    second.write_text(GOOD.replace("title: Demo", "title: Other"))
+    flows, errors = load_flows([tmp_path])
+    assert flows["demo"].title == "Demo"
+    assert [str(e) for e in errors] == [
+        f"{second}:1: id: flow id 'demo' is already used by {first}"]

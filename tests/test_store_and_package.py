@@ -51,7 +51,7 @@ def test_concurrent_answers_at_one_revision_apply_once(db_url):
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(answer, range(16)))
     assert results.count("applied") == 1 and results.count("stale") == 15
-    assert len(store.path(row.id)) == 1 and store.get_session(row.id).revision == 1
+    assert len(store.transcript(row.id)) == 1 and store.get_session(row.id).revision == 1
 
 
 def test_wheel_ships_templates_flows_static_and_migrations(tmp_path):

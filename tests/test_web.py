@@ -46,7 +46,7 @@ def test_no_js_walk_posts_and_redirects_with_full_pages(client, store):
     assert "Did this answer your question?" in w.html
     row = store.get_session(w.sid)
     assert (row.status, row.outcome, row.position, row.revision) == ("ended", "resolved", 3, 3)
-    assert [line.answer for line in store.path(w.sid)] == ["disconnected", "connected",
+    assert [line.answer for line in store.transcript(w.sid)] == ["disconnected", "connected",
                                                            "connected"]
 
 
@@ -90,7 +90,7 @@ def test_forged_answer_is_refused_and_nothing_changes(client, store):
         assert "one of the choices for this step" in response.get_data(as_text=True)
     row = store.get_session(w.sid)
     assert (row.step, row.revision, row.position) == ("agent-status", 0, 0)
-    assert store.path(w.sid) == []
+    assert store.transcript(w.sid) == []
 
 
 def test_double_submit_applies_once_and_says_so(client, store):
@@ -101,7 +101,7 @@ def test_double_submit_applies_once_and_says_so(client, store):
     assert first.status_code == 303 and second.status_code == 409
     body = second.get_data(as_text=True)
     assert "Nothing was applied twice" in body and heading(body) == "Connect to Salesforce again"
-    assert len(store.path(w.sid)) == 1 and store.get_session(w.sid).revision == 1
+    assert len(store.transcript(w.sid)) == 1 and store.get_session(w.sid).revision == 1
 
 
 def test_tampered_or_missing_revision_is_refused(client, store):
@@ -135,7 +135,8 @@ def test_back_shows_the_step_as_last_seen_and_changing_the_answer_rewinds(client
     assert other.headers["Location"] == f"/s/{w.sid}/2"
     row = store.get_session(w.sid)
     assert (row.step, row.outcome, row.revision) == ("agent-setup-guide", "unresolved", 3)
-    assert [line.answer for line in store.path(w.sid)] == ["disconnected", "no-green-check-marks"]
+    assert [line.answer for line in store.transcript(w.sid)] == ["disconnected",
+                                                                 "no-green-check-marks"]
 
 
 def test_a_position_past_the_current_one_redirects_to_the_current_step(client):

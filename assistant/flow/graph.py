@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 
 from . import schema
-from .model import Flow
+from .model import Flow, Step
 
 Problem = tuple[tuple, str]
 State = tuple[str, tuple[tuple[str, int], ...]]
@@ -161,14 +161,15 @@ def _loop_from(graph, state: State, finishing: set[State]) -> list[str]:
     return [s[0] for s in path[seen[state]:]] + [state[0]]
 
 
-def distances_to_end(flow: Flow) -> dict[str, int]:
-    """Fewest answers from each step to an end step, ignoring counters."""
-    back: dict[str, set[str]] = {s: set() for s in flow.steps}
-    for sid, step in flow.steps.items():
+def distances_to_end(steps: dict[str, Step]) -> dict[str, int]:
+    """Fewest answers from each step to an end step, ignoring counters (steps from which no
+    end can be reached are left out)."""
+    back: dict[str, set[str]] = {s: set() for s in steps}
+    for sid, step in steps.items():
         for answer in step.answers:
             for b in answer.branches:
                 back[b.to].add(sid)
-    dist = {sid: 0 for sid, step in flow.steps.items() if step.is_end}
+    dist = {sid: 0 for sid, step in steps.items() if step.is_end}
     queue = deque(dist)
     while queue:
         cur = queue.popleft()

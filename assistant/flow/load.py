@@ -141,7 +141,7 @@ def _schema_problems(err: ValidationError, loc: _Locator) -> list[FlowProblem]:
     return list(problems.values())
 
 
-def _build(data: schema.FlowFile, file: str, text: bytes, loc: _Locator) -> Flow:
+def _build(data: schema.FlowFile, file: str, text: bytes) -> Flow:
     causes = {cid: Cause(cid, c.title, render_markdown(c.detail)) for cid, c in data.causes.items()}
     steps: dict[str, Step] = {}
     for sid, s in data.steps.items():
@@ -157,13 +157,36 @@ def _build(data: schema.FlowFile, file: str, text: bytes, loc: _Locator) -> Flow
             id=sid, kind=s.kind, title=s.title, body_html=render_markdown(s.body),
             script_html=render_markdown(s.script) if s.script else None,
             causes=tuple(causes[c] for c in s.causes if c in causes),
-            answers=tuple(answers), outcome=s.outcome,
-            line=loc.positions.get(("steps", sid), 1))
+            answers=tuple(answers), outcome=s.outcome)
     return Flow(
         id=data.id, title=data.title, system=data.system, summary=data.summary,
         keywords=tuple(data.keywords), source_title=data.source.title,
         source_section=data.source.section, source_url=data.source.url, start=data.start,
-        steps=steps, causes=causes, version=hashlib.sha256(text).hexdigest()[:12], path=file)
+        steps=steps, causes=causes, version=hashlib.sha256(text).hexdigest()[:12], file=file,
+        remaining=graph.distances_to_end(steps))
+
+
+MAX_DEPTH = 32  # a flow nests about 8 deep; PyYAML slows down quadratically with depth
+
+
+def _refuse_aliases_and_depth(text: str, file: str) -> None:
+    """Flows need no YAML aliases (an alias can expand to a huge or endless document) and no
+    deep nesting; stop reading at the first of either."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise FlowError([FlowProblem(
+                file, event.start_mark.line + 1, "",
+                f"YAML aliases (*{event.anchor}) are not allowed in flow files: "
+                "write the value out")])
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise FlowError([FlowProblem(
+                    file, event.start_mark.line + 1, "",
+                    f"nested more than {MAX_DEPTH} levels deep: too deep to be a flow")])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
@@ -174,8 +197,15 @@ def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
     """
     raw = text.encode() if isinstance(text, str) else text
     try:
-        node = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
-        value = yaml.safe_load(raw)
+        decoded = raw.decode("utf-8")
+        _refuse_aliases_and_depth(decoded, file)
+        node = yaml.compose(decoded, Loader=yaml.SafeLoader)
+        value = yaml.safe_load(decoded)
+        positions: dict[Path_, int] = {}
+        texts: dict[Path_, str] = {}
+        dupes: list = []
+        if node is not None:
+            _positions(node, (), positions, dupes, yaml.SafeLoader(""), texts)
     except UnicodeDecodeError as e:
         raise FlowError([FlowProblem(file, 1, "", f"not UTF-8 text ({e.reason})")]) from None
     except yaml.YAMLError as e:
@@ -188,10 +218,6 @@ def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
         raise FlowError([FlowProblem(file, line, "", f"invalid YAML: {msg}")]) from None
     if node is None or not isinstance(value, dict):
         raise FlowError([FlowProblem(file, 1, "", "a flow file must be a YAML mapping")])
-    positions: dict[Path_, int] = {}
-    texts: dict[Path_, str] = {}
-    dupes: list = []
-    _positions(node, (), positions, dupes, yaml.SafeLoader(""), texts)
     loc = _Locator(file, positions, texts)
     if dupes:
         raise FlowError([FlowProblem(file, line, key_path(p), f"duplicate key '{p[-1]}'")
@@ -203,11 +229,10 @@ def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
     problems = [loc.problem(path, msg) for path, msg in graph.check_references(data)]
     if problems:
         raise FlowError(problems)
-    flow = _build(data, file, raw, loc)
+    flow = _build(data, file, raw)
     problems = [loc.problem(path, msg) for path, msg in graph.check_paths(flow)]
     if problems:
         raise FlowError(problems)
-    object.__setattr__(flow, "remaining", graph.distances_to_end(flow))
     return flow
 
 
@@ -247,7 +272,7 @@ def load_flows(paths: list[str | Path]) -> tuple[dict[str, Flow], list[FlowError
             errors.append(e)
             continue
         if flow.id in flows:
-            message = f"flow id '{flow.id}' is already used by {flows[flow.id].path}"
+            message = f"flow id '{flow.id}' is already used by {flows[flow.id].file}"
             errors.append(FlowError([FlowProblem(str(file), 1, "id", message)]))
             continue
         flows[flow.id] = flow

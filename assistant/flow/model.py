@@ -55,10 +55,10 @@ class Step:
     causes: tuple[Cause, ...]
     answers: tuple[Answer, ...]
     outcome: str | None
-    line: int
 
     @property
     def is_end(self) -> bool:
+        """True for an end step (it has an outcome and no answers)."""
         return self.kind == "end"
 
     def answer(self, answer_id: str) -> Answer | None:
@@ -86,5 +86,5 @@ class Flow:
     steps: dict[str, Step]
     causes: dict[str, Cause]
     version: str
-    path: str
+    file: str
     remaining: dict[str, int] = field(default_factory=dict)

@@ -105,7 +105,7 @@ class Store:
             row = conn.execute(_GET_SESSION, {"sid": session_id}).mappings().first()
         return FlowSession(**row) if row else None
 
-    def path(self, session_id: str, upto: int | None = None, last: int | None = None
+    def transcript(self, session_id: str, upto: int | None = None, last: int | None = None
              ) -> list[TranscriptLine]:
         """The answers of the session's current path, first first (superseded ones left out).
 
@@ -121,7 +121,7 @@ class Store:
 
     def answer_at(self, session_id: str, position: int) -> TranscriptLine | None:
         """The current path's answer at ``position`` (1 = the first answer), or None."""
-        lines = self.path(session_id, upto=position, last=1)
+        lines = self.transcript(session_id, upto=position, last=1)
         return lines[0] if lines and lines[0].position == position else None
 
     def record_answer(self, session: FlowSession, at_position: int, from_step: str,

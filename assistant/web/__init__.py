@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ..config import ConfigError, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
-from ..flow import Flow, FlowError, load_flows
+from ..flow import Flow, load_flows
 from ..resources import PACKAGE, templates_dir
 from ..store import Store, make_engine
 
@@ -22,13 +22,11 @@ csrf = CSRFProtect()
 
 @dataclass
 class Services:
-    """What the views need: the valid flows, their compiled machines, the store, and the
-    problems of the flow files that were refused at start-up."""
+    """What the views need: the valid flows (by id), their compiled machines, the store."""
 
     flows: dict[str, Flow]
     compiled: dict[str, CompiledFlow]
     store: Store
-    flow_errors: list[FlowError] = field(default_factory=list)
 
 
 def services() -> Services:
@@ -74,7 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for error in errors:
         app.logger.error("flow refused:\n%s", error)
     store = Store(make_engine(app.config["DATABASE_URL"]))
-    app.extensions["assistant"] = Services(flows, compile_flows(flows), store, errors)
+    app.extensions["assistant"] = Services(flows, compile_flows(flows), store)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     csrf.init_app(app)
 

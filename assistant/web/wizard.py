@@ -136,7 +136,7 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     n, position, chosen = _position_at(row, min(n, row.position))
     step = compiled.flow.steps[position.step]
     everything = request.args.get("answers") == "all"
-    tail = store.path(row.id, upto=n, last=None if everything else TRANSCRIPT_TAIL)
+    tail = store.transcript(row.id, upto=n, last=None if everything else TRANSCRIPT_TAIL)
     feedback = store.feedback_for(row) if step.is_end and n == row.position else None
     response = render_step(compiled.flow, step, row, n, _transcript(compiled, tail),
                            chosen=chosen, feedback=feedback, notice=notice, errors=errors,
@@ -315,7 +315,7 @@ def support(sid: str):
     reason = ("unresolved_end" if row.outcome == "unresolved"
               else "negative_feedback" if feedback and feedback.reaction != "yes"
               else "customer_request")
-    store.create_handoff(row, reason, _transcript(compiled, store.path(sid)),
+    store.create_handoff(row, reason, _transcript(compiled, store.transcript(sid)),
                          values["contact"] or None, values["message"] or None)
     if _is_htmx():
         return _support_page(row, compiled)
