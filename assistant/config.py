@@ -7,6 +7,7 @@
 | ``FLOWS_PATH`` | flow files or folders, separated by ``:`` | the shipped ``flows/`` |
 | ``COMMENT_MAX_CHARS`` | longest feedback comment | 1000 |
 | ``HANDOFF_MESSAGE_MAX_CHARS`` | longest message to support | 4000 |
+| ``SESSION_COOKIE_SECURE`` | ``1`` behind TLS: the cookie goes over HTTPS only | off |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 from .resources import flows_dir
@@ -36,14 +38,32 @@ def _positive_int(env, name: str, default: int) -> int:
 
 
 def instance_secret_key(instance_path: str) -> str:
-    """Read the instance's secret key, creating it (0600) on first use."""
+    """Read the instance's secret key, creating it (mode 0600) on first use.
+
+    Safe when several processes start at once: the key is written to a private file first and
+    linked into place, so nobody reads a half-written key and the first one written wins.
+    """
     path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        try:
+            key = path.read_text().strip()
+        except FileNotFoundError:
+            draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+            try:
+                os.link(draft, path)  # atomic, and fails if another process was first
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(draft)
+            continue
+        if key:
+            return key
+        time.sleep(0.01)  # an empty file: written by hand or by an older version
+    raise ConfigError(f"{path} is empty: delete it or set SECRET_KEY")
 
 
 def settings(instance_path: str) -> dict:
@@ -62,4 +82,6 @@ def settings(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a customer may keep a step open for hours
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
+        # The cookie holds the CSRF secret: set SESSION_COOKIE_SECURE=1 when served over TLS.
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") in ("1", "true", "yes"),
     }

@@ -43,7 +43,8 @@ def test_concurrent_answers_at_one_revision_apply_once(db_url):
 
     def answer(_):
         try:
-            store.record_answer(row, 0, "disconnect", "disconnected", "connect", {}, None)
+            store.record_answer(row, "v1", 0, "disconnect", "disconnected", "connect", {},
+                                None)
             return "applied"
         except StaleRevision:
             return "stale"
@@ -89,8 +90,36 @@ def test_a_bad_setting_is_named_not_a_traceback(variable, value, message, tmp_pa
     assert "Traceback" not in result.output
 
 
-def test_serve_refuses_an_unmigrated_database(tmp_path):
+def test_serve_refuses_an_unmigrated_database(tmp_path, monkeypatch):
+    from flask import Flask
+    monkeypatch.setattr(Flask, "run", lambda *a, **k: pytest.fail("served anyway"))
     result = CliRunner().invoke(cli, ["serve"], env={
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "SECRET_KEY": "test"})
     assert result.exit_code == 1
     assert "the database is not migrated: run `assistant db upgrade`" in result.output
+
+
+def test_concurrent_feedback_on_one_end_keeps_one_row(db_url):
+    store = Store(make_engine(db_url))
+    row = store.create_session("salesforce", "v1", "disconnect")
+    row = store.record_answer(row, "v1", 0, "disconnect", "disconnected", "connected-resolved",
+                              {}, "resolved")
+
+    def save(i):
+        store.save_feedback(row, "v1", ["yes", "no"][i % 2], f"comment {i}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(save, range(32)))  # raises if any save failed
+    with store.Session() as s:
+        assert s.execute(text("SELECT count(*) FROM feedback")).scalar() == 1
+
+
+def test_the_secret_key_is_made_once_when_processes_race(tmp_path):
+    from assistant.config import instance_secret_key
+    code = ("import sys; from assistant.config import instance_secret_key;"
+            "print(instance_secret_key(sys.argv[1]))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    keys = {p.communicate(timeout=60)[0].strip() for p in procs}
+    assert keys == {instance_secret_key(str(tmp_path))} and len(keys.pop()) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]

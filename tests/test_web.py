@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant.flow import graph
-from conftest import Walker, answer_form, forms, heading
+from conftest import FLOWS, Walker, answer_form, forms, heading
 
 HX = {"HX-Request": "true"}
 
@@ -30,7 +30,10 @@ def test_starting_a_flow_makes_an_unguessable_session(client):
 def test_unknown_flow_and_unknown_session_are_404(client):
     assert client.get("/flows/nope").status_code == 404
     assert client.get("/s/not-a-session/0").status_code == 404
-    assert client.post("/s/not-a-session/0", data={"answer": "x"}).status_code in (400, 404)
+    token = answer_form(Walker(client, "salesforce").html)["fields"]["csrf_token"]
+    for url in ("/s/not-a-session/0", "/s/not-a-session/feedback", "/s/not-a-session/support"):
+        response = client.post(url, data={"csrf_token": token, "revision": "0", "answer": "x"})
+        assert response.status_code == 404, url
 
 
 def test_no_js_walk_posts_and_redirects_with_full_pages(client, store):
@@ -271,7 +274,7 @@ def test_a_form_from_another_browser_is_refused(app, client, store):
 
 def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, store):
     w = Walker(client, "salesforce")
-    store.record_answer(store.get_session(w.sid), 0, "disconnect", "disconnected",
+    store.record_answer(store.get_session(w.sid), "v1", 0, "disconnect", "disconnected",
                         "removed-step", {}, None)
     response = client.get(f"/s/{w.sid}/1")
     assert response.status_code == 410
@@ -280,8 +283,8 @@ def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, st
 
 def test_an_earlier_step_that_left_the_flow_shows_the_current_one(client, store):
     w = Walker(client, "salesforce")
-    row = store.record_answer(store.get_session(w.sid), 0, "old-step", "old-answer", "connect",
-                              {}, None)
+    row = store.record_answer(store.get_session(w.sid), "v1", 0, "old-step", "old-answer",
+                              "connect", {}, None)
     page = client.get(f"/s/{w.sid}/0")
     assert page.status_code == 200 and heading(page.get_data(as_text=True)) == (
         "Connect to Salesforce again")
@@ -429,3 +432,55 @@ def test_wrong_method_and_oversized_requests_get_clear_pages(client):
     assert wrong.status_code == 405 and "Autofy connection help" in wrong.get_data(as_text=True)
     big = client.post(f"/s/{w.sid}/0", data={"answer": "x", "comment": "z" * 300_000})
     assert big.status_code == 413 and "too much text" in big.get_data(as_text=True)
+
+
+def test_support_form_from_before_the_answers_changed_sends_nothing(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
+    page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
+    form = next(f for f in forms(page) if f["action"].endswith("support"))
+    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    client.post(back["action"], data={**back["fields"], "answer": "connected"})
+    response = client.post(form["action"], data={**form["fields"], "message": "Help please"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Nothing was sent yet" in html
+    assert "Help please" in html and not store.handoffs_for(w.sid)
+
+
+def test_sending_to_support_twice_without_js_redirects_to_the_one_handoff(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
+    page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
+    form = next(f for f in forms(page) if f["action"].endswith("support"))
+    first = client.post(form["action"], data=form["fields"])
+    second = client.post(form["action"], data=form["fields"])
+    assert first.status_code == second.status_code == 303
+    assert len(store.handoffs_for(w.sid)) == 1
+
+
+def test_feedback_after_a_flow_edit_records_the_version_shown(make_app, tmp_path, store):
+    edited = tmp_path / "salesforce.yaml"
+    edited.write_text((FLOWS / "salesforce.yaml").read_text().replace(
+        "title: Your Salesforce connection is back", "title: Salesforce is connected again"))
+    old = make_app().test_client()
+    w = finish(old, "salesforce", ["disconnected", "connected"])
+    new_app = make_app(FLOWS_PATH=[str(edited)])
+    new = new_app.test_client()
+    new.set_cookie("session", old.get_cookie("session").value)  # the same browser
+    page = new.get(f"/s/{w.sid}/2").get_data(as_text=True)
+    form = answer_form(page)
+    end = new.post(form["action"], data={**form["fields"], "answer": "connected"})
+    html = new.get(end.headers["Location"]).get_data(as_text=True)
+    assert heading(html) == "Salesforce is connected again"
+    fb = feedback_form(html)
+    new.post(fb["action"], data={**fb["fields"], "reaction": "yes"})
+    version = new_app.extensions["assistant"].flows["salesforce"].version
+    row = store.get_session(w.sid)
+    assert row.flow_version == version and store.feedback_for(row).flow_version == version
+
+
+def test_a_failed_csrf_check_on_a_session_whose_step_left_the_flow_is_not_a_500(client, store):
+    w = Walker(client, "salesforce")
+    store.record_answer(store.get_session(w.sid), "v1", 0, "disconnect", "disconnected",
+                        "removed-step", {}, None)
+    response = client.post(f"/s/{w.sid}/1", data={"csrf_token": "forged", "answer": "x"})
+    assert response.status_code == 400 and "nothing was changed" in response.get_data(
+        as_text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
@@ -14,12 +14,13 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    pass
+    """The declarative base: ``Base.metadata`` is the schema the migrations build."""
 
 
 class FlowSession(Base):
     """One person's walk through one flow.
 
+    ``flow_version`` is the version of the flow file of the last answer (or the start).
     ``position`` is how many answers the current path holds (0 at the start); ``revision`` goes
     up by one with every change and guards against stale or doubled submits. ``status`` is
     ``active`` or ``ended``; ``outcome`` is the end step's outcome once ended.
@@ -40,9 +41,6 @@ class FlowSession(Base):
                                                  index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    events: Mapped[list[Event]] = relationship(back_populates="session",
-                                               order_by="Event.id")
 
 
 class Event(Base):
@@ -65,8 +63,6 @@ class Event(Base):
     superseded: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    session: Mapped[FlowSession] = relationship(back_populates="events")
-
 
 class Feedback(Base):
     """The answer to "Did this answer your question?" at an end step.
@@ -76,11 +72,10 @@ class Feedback(Base):
     """
 
     __tablename__ = "feedback"
-    __table_args__ = (UniqueConstraint("session_id", "revision"),)
+    __table_args__ = (UniqueConstraint("session_id", "revision"),)  # also the session index
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
-                                            index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     revision: Mapped[int] = mapped_column(Integer)
     flow_id: Mapped[str] = mapped_column(String(64), index=True)
     flow_version: Mapped[str] = mapped_column(String(12))
@@ -98,11 +93,10 @@ class Handoff(Base):
     """
 
     __tablename__ = "handoffs"
-    __table_args__ = (UniqueConstraint("session_id", "revision"),)
+    __table_args__ = (UniqueConstraint("session_id", "revision"),)  # also the session index
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
-                                            index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     revision: Mapped[int] = mapped_column(Integer)
     flow_id: Mapped[str] = mapped_column(String(64), index=True)
     flow_version: Mapped[str] = mapped_column(String(12))

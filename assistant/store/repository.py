@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, create_engine, event, false, insert, select, update
 from sqlalchemy.engine import Engine
@@ -32,6 +33,7 @@ _ADVANCE = (update(_sessions)
             .where(_sessions.c.id == bindparam("sid"),
                    _sessions.c.revision == bindparam("seen_revision"))
             .values(step=bindparam("new_step"), counters=bindparam("new_counters"),
+                    flow_version=bindparam("new_flow_version"),
                     position=bindparam("new_position"), revision=_sessions.c.revision + 1,
                     status=bindparam("new_status"), outcome=bindparam("new_outcome"),
                     ended_at=bindparam("new_ended_at"), updated_at=bindparam("now"))
@@ -68,16 +70,22 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; everything here is stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class TranscriptLine:
-    """One answered step of a session's current path."""
+    """One answered step of a session's current path: its position (1 = first answer), the
+    step answered, the answer id, the step it led to, counters after it, and when (UTC)."""
 
     position: int
     from_step: str
     answer: str
     to_step: str
     counters: dict
-    at: object
+    at: datetime
 
 
 class Store:
@@ -117,21 +125,23 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(_PATH_TAIL, params).all()
         return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
-                               dict(r.counters or {}), r.at) for r in reversed(rows)]
+                               dict(r.counters or {}), _utc(r.at)) for r in reversed(rows)]
 
     def answer_at(self, session_id: str, position: int) -> TranscriptLine | None:
         """The current path's answer at ``position`` (1 = the first answer), or None."""
         lines = self.transcript(session_id, upto=position, last=1)
         return lines[0] if lines and lines[0].position == position else None
 
-    def record_answer(self, session: FlowSession, at_position: int, from_step: str,
-                      answer: str, to_step: str, counters: dict, outcome: str | None
-                      ) -> FlowSession:
+    def record_answer(self, session: FlowSession, flow_version: str, at_position: int,
+                      from_step: str, answer: str, to_step: str, counters: dict,
+                      outcome: str | None) -> FlowSession:
         """Apply one answer given at path position ``at_position`` of ``session`` as it was
         read; below its current position this replaces the later answers (kept, superseded).
 
         The update only happens if the session is still at ``session.revision``.
-        ``outcome`` is set when ``to_step`` is an end. Returns the updated session.
+        ``outcome`` is set when ``to_step`` is an end; ``flow_version`` is the version of the
+        flow the answer was given in (it changes when a flow file is edited mid-session).
+        Returns the updated session.
 
         Raises:
             StaleRevision: the session changed since it was read; nothing was changed.
@@ -140,6 +150,7 @@ class Store:
         with self.engine.begin() as conn:
             updated = conn.execute(_ADVANCE, {
                 "sid": session.id, "seen_revision": session.revision, "new_step": to_step,
+                "new_flow_version": flow_version,
                 "new_counters": counters, "new_position": at_position + 1,
                 "new_status": "ended" if outcome else "active", "new_outcome": outcome,
                 "new_ended_at": now if outcome else None, "now": now}).mappings().first()
@@ -153,21 +164,26 @@ class Store:
                 "superseded": False, "at": now})
         return FlowSession(**updated)
 
-    def save_feedback(self, session: FlowSession, reaction: str, comment: str | None
-                      ) -> Feedback:
-        """Store feedback for the session's current end step (once per revision: a second
-        submit of the same page replaces the first)."""
-        with self.Session.begin() as s:
-            row = s.scalars(select(Feedback).where(Feedback.session_id == session.id,
-                                                   Feedback.revision == session.revision)
-                            ).one_or_none()
-            if row is None:
-                row = Feedback(session_id=session.id, revision=session.revision,
-                               flow_id=session.flow_id, flow_version=session.flow_version,
-                               end_step=session.step, reaction=reaction)
-                s.add(row)
-            row.reaction, row.comment, row.created_at = reaction, comment, utcnow()
-        return row
+    def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
+                      comment: str | None) -> None:
+        """Store feedback on the session's current end step, as shown from ``flow_version``.
+
+        Once per session revision: a second submit (a double click, another tab, two at the
+        same moment) replaces the first instead of adding a row.
+        """
+        values = {"reaction": reaction, "comment": comment, "flow_version": flow_version,
+                  "created_at": utcnow()}
+        try:
+            with self.Session.begin() as s:
+                s.add(Feedback(session_id=session.id, revision=session.revision,
+                               flow_id=session.flow_id, end_step=session.step, **values))
+        except IntegrityError:
+            if self.feedback_for(session) is None:  # not the one-per-revision rule
+                raise
+            with self.Session.begin() as s:
+                s.execute(update(Feedback).where(Feedback.session_id == session.id,
+                                                 Feedback.revision == session.revision)
+                          .values(**values))
 
     def feedback_for(self, session: FlowSession) -> Feedback | None:
         """Feedback given on the session's current end step, if any."""
@@ -176,18 +192,26 @@ class Store:
                                                     Feedback.revision == session.revision)
                              ).one_or_none()
 
-    def create_handoff(self, session: FlowSession, reason: str, transcript: list[dict],
-                       contact: str | None, message: str | None) -> Handoff:
+    def create_handoff(self, session: FlowSession, flow_version: str, reason: str,
+                       transcript: list[dict], contact: str | None, message: str | None
+                       ) -> Handoff:
         """Record a request for a human with a snapshot of the transcript, once per session
-        revision: if one exists already (a double submit), that one is returned."""
+        revision: if one exists already (a double submit), that one is returned.
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: for any other constraint (e.g. no such session).
+        """
         row = Handoff(session_id=session.id, revision=session.revision, flow_id=session.flow_id,
-                      flow_version=session.flow_version, step=session.step, reason=reason,
+                      flow_version=flow_version, step=session.step, reason=reason,
                       contact=contact, message=message, transcript=transcript, status="open")
         try:
             with self.Session.begin() as s:
                 s.add(row)
         except IntegrityError:
-            return self.handoff_at(session)
+            existing = self.handoff_at(session)
+            if existing is None:
+                raise
+            return existing
         return row
 
     def handoff_at(self, session: FlowSession) -> Handoff | None:

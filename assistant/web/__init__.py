@@ -91,7 +91,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.errorhandler(405)
     def _wrong_method(_error):
-        return _error_page(405, "Page not found",
+        return _error_page(405, "This page can't be used that way",
                            "This address can't be used that way. Use the links and buttons "
                            "on the pages.")
 

@@ -62,11 +62,10 @@ def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
         abort(404)
     compiled = services().compiled.get(row.flow_id)
     if compiled is None or row.step not in compiled.flow.steps:
-        response = make_response(render_template(
+        abort(private(make_response(render_template(
             "error.html", fragment=_is_htmx(), title="This guide has changed",
             message="The guide you were following has been changed or removed since you "
-                    "started. Please start again from the list of guides."), 410)
-        abort(response)
+                    "started. Please start again from the list of guides."), 410)))
     return row, compiled
 
 
@@ -123,7 +122,12 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         back_url=_step_url(session, n - 1) if n > 0 else url_for("wizard.start"),
         notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
         reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"])
-    response = make_response(html, status)
+    return private(make_response(html, status))
+
+
+def private(response):
+    """Mark a session page: it differs for htmx (``Vary``) and is never cached (``no-store``:
+    Back refetches the real state, and the capability URL's page stays off disk)."""
     response.headers["Vary"] = "HX-Request"
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -222,8 +226,8 @@ def answer(sid: str, n: int):
                                      else " Please choose one of the answers below."))
     outcome = compiled.flow.steps[move.to.step].outcome
     try:
-        row = services().store.record_answer(row, n, move.from_step, answer_id, move.to.step,
-                                             move.to.counters, outcome)
+        row = services().store.record_answer(row, compiled.flow.version, n, move.from_step,
+                                             answer_id, move.to.step, move.to.counters, outcome)
     except StaleRevision:
         row = services().store.get_session(sid)
         return _render(row, compiled, row.position, 409, STALE)
@@ -265,7 +269,8 @@ def feedback(sid: str):
                              f"limit is {limit:,}. Please shorten it.")
     if errors:
         return _render(row, compiled, row.position, 400, errors=errors, values=values)
-    services().store.save_feedback(row, values["reaction"], values["comment"] or None)
+    services().store.save_feedback(row, compiled.flow.version, values["reaction"],
+                                   values["comment"] or None)
     return _show(row, compiled, row.position)
 
 
@@ -283,24 +288,29 @@ def _support_page(row: FlowSession, compiled: CompiledFlow, values: dict | None 
                            errors=errors or {}, notice=notice,
                            message_max=current_app.config["HANDOFF_MESSAGE_MAX_CHARS"],
                            back_url=_step_url(row, row.position))
-    response = make_response(html, status)
-    response.headers["Vary"] = "HX-Request"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return private(make_response(html, status))
 
 
 @bp.route("/s/<sid>/support", methods=["GET", "POST"])
 def support(sid: str):
     """Contact support: a form, then a handoff carrying the session's transcript.
 
-    One handoff per session revision: sending twice shows the first one's reference; after
-    the session changes (an answer changed), a new handoff can be sent with the new path.
+    The form carries the session revision it was shown at: if the answers changed since
+    (another tab), nothing is sent and the page says so, keeping what was typed. One handoff
+    per revision: sending twice shows the first one's reference.
     """
     row, compiled = _load(sid)
     store = services().store
-    if request.method == "GET" or store.handoff_at(row) is not None:
+    if request.method == "GET":
         return _support_page(row, compiled)
     values = _support_values()
+    if _revision() != row.revision:
+        return _support_page(row, compiled, values, status=409, notice=(
+            "Nothing was sent yet: your answers changed in another tab or window since this "
+            "page was shown. Check what you wrote below and send it again."))
+    if store.handoff_at(row) is not None:  # sent already (a double submit)
+        return _support_page(row, compiled) if _is_htmx() else redirect(
+            url_for("wizard.support", sid=sid), 303)
     errors: dict[str, str] = {}
     limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]
     if values["contact"] and (len(values["contact"]) > 254
@@ -315,7 +325,8 @@ def support(sid: str):
     reason = ("unresolved_end" if row.outcome == "unresolved"
               else "negative_feedback" if feedback and feedback.reaction != "yes"
               else "customer_request")
-    store.create_handoff(row, reason, _transcript(compiled, store.transcript(sid)),
+    store.create_handoff(row, compiled.flow.version, reason,
+                         _transcript(compiled, store.transcript(sid)),
                          values["contact"] or None, values["message"] or None)
     if _is_htmx():
         return _support_page(row, compiled)
@@ -329,8 +340,8 @@ def render_csrf_error(error):
                "site), so nothing was changed. Please try again.")
     sid = (request.view_args or {}).get("sid")
     row = services().store.get_session(sid) if sid else None
-    if row is not None and row.flow_id in services().compiled:
-        compiled = services().compiled[row.flow_id]
+    compiled = services().compiled.get(row.flow_id) if row is not None else None
+    if compiled is not None and row.step in compiled.flow.steps:
         if request.endpoint == "wizard.support":
             return _support_page(row, compiled, _support_values(), notice=message, status=400)
         values = _feedback_values() if request.endpoint == "wizard.feedback" else None
