@@ -107,6 +107,9 @@ def test_the_three_article_flows_are_shipped():
     (GOOD.replace("  sorry:", "  Sorry:"),
      "demo.yaml:18: steps.Sorry: 'Sorry' is not a valid id: use lower-case letters"),
     ("- just\n- a list\n", "demo.yaml:1: a flow file must be a YAML mapping"),
+    (GOOD.replace("source: {title: How to Reset Your Connection}",
+                  "source: {title: How, url: 'javascript:alert(1)'}"),
+     "demo.yaml:5: source.url: 'javascript:alert(1)' is not an http(s) address"),
     (GOOD.replace("    outcome: resolved\n", "    outcome: resolved\n    answers:\n"
                   "      - {id: again, label: Again, next: ask}\n"),
      "demo.yaml:17: steps.fixed.answers: an end step cannot have answers"),

@@ -96,8 +96,11 @@ def _real_path(loc: tuple, positions: dict[Path_, int]) -> Path_:
 
 
 _PATTERN_HINTS = {
-    schema.IDENTIFIER_PATTERN: "use lower-case letters, digits, '-' and '_' (e.g. step-2)",
-    schema.CAUSE_PATTERN: "write a cause id as system.cause (e.g. salesforce.oauth_incomplete)",
+    schema.IDENTIFIER_PATTERN: "is not a valid id: use lower-case letters, digits, '-' and '_' "
+                               "(e.g. step-2)",
+    schema.CAUSE_PATTERN: "is not a valid cause id: write it as system.cause "
+                          "(e.g. salesforce.oauth_incomplete)",
+    schema.URL_PATTERN: "is not an http(s) address",
 }
 
 
@@ -130,8 +133,8 @@ def _schema_problems(err: ValidationError, loc: _Locator) -> list[FlowProblem]:
         elif e["type"] == "missing":
             message = f"missing required key '{path[-1]}'"
         elif e["type"] == "string_pattern_mismatch":
-            hint = _PATTERN_HINTS.get(e["ctx"]["pattern"], f"must match {e['ctx']['pattern']}")
-            message = f"'{e['input']}' is not a valid id: {hint}"
+            hint = _PATTERN_HINTS.get(e["ctx"]["pattern"], f"does not match {e['ctx']['pattern']}")
+            message = f"'{e['input']}' {hint}"
         elif e["type"] in ("list_type", "string_type") and path[-1:] == ("next",):
             message = "must be a step id, or a list of branches [{when: …, to: …}, {to: …}]"
         else:

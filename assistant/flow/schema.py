@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 CAUSE_PATTERN = r"^[a-z0-9_]+\.[a-z0-9_]+$"
+URL_PATTERN = r"^https?://\S+$"
 Identifier = Annotated[
     str,
     Field(pattern=IDENTIFIER_PATTERN, max_length=64,
@@ -88,7 +89,8 @@ class Source(_Strict):
 
     title: str = Field(min_length=1, max_length=300)
     section: str | None = Field(default=None, max_length=300)
-    url: str | None = Field(default=None, max_length=2_000)
+    url: str | None = Field(default=None, max_length=2_000, pattern=URL_PATTERN,
+                            description="http(s) address of the article.")
 
 
 class FlowFile(_Strict):
