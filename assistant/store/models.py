@@ -64,14 +64,10 @@ class Event(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Feedback(Base):
-    """The answer to "Did this answer your question?" at an end step.
+class _OnePerRevision:
+    """Columns of a record made at one revision of a session, at most one per revision: the
+    same page sent twice finds the first record; a changed path can make a new one."""
 
-    ``reaction`` is ``yes``, ``partly`` or ``no``. One row per session revision: submitting the
-    same end page twice updates the row instead of adding another.
-    """
-
-    __tablename__ = "feedback"
     __table_args__ = (UniqueConstraint("session_id", "revision"),)  # also the session index
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -79,31 +75,34 @@ class Feedback(Base):
     revision: Mapped[int] = mapped_column(Integer)
     flow_id: Mapped[str] = mapped_column(String(64), index=True)
     flow_version: Mapped[str] = mapped_column(String(12))
-    end_step: Mapped[str] = mapped_column(String(64))
-    reaction: Mapped[str] = mapped_column(String(16))
-    comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Handoff(Base):
+class Feedback(_OnePerRevision, Base):
+    """The answer to "Did this answer your question?" at an end step.
+
+    ``reaction`` is ``yes``, ``partly`` or ``no``; submitting the same end page twice updates
+    the row instead of adding another.
+    """
+
+    __tablename__ = "feedback"
+
+    end_step: Mapped[str] = mapped_column(String(64))
+    reaction: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class Handoff(_OnePerRevision, Base):
     """A request for a human, with a snapshot of the transcript (a list of dicts) at that time.
 
-    ``status`` is ``open``, ``taken`` or ``closed``. At most one per session revision: the
-    same path is handed off once, a changed path can be handed off again.
+    ``status`` is ``open``, ``taken`` or ``closed``.
     """
 
     __tablename__ = "handoffs"
-    __table_args__ = (UniqueConstraint("session_id", "revision"),)  # also the session index
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
-    revision: Mapped[int] = mapped_column(Integer)
-    flow_id: Mapped[str] = mapped_column(String(64), index=True)
-    flow_version: Mapped[str] = mapped_column(String(12))
     step: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(254))
     message: Mapped[str | None] = mapped_column(Text)
     transcript: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
