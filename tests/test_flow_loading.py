@@ -36,6 +36,18 @@ steps:
     title: Sorry
 """
 
+COUNTED_SOURCE = GOOD.replace("""      - {id: fails, label: "No", next: sorry}""", """\
+      - id: fails
+        label: "No"
+        next:
+          - {when: {counter: rounds, below: 2}, to: again}
+          - {to: sorry}
+  again:
+    kind: instruction
+    title: Try again
+    answers:
+      - {id: done, label: Done, next: ask, count: rounds}""")
+
 
 def problems(text: str) -> list[str]:
     with pytest.raises(FlowError) as info:
@@ -107,6 +119,13 @@ def test_the_three_article_flows_are_shipped():
     (GOOD.replace("  sorry:", "  Sorry:"),
      "demo.yaml:18: steps.Sorry: 'Sorry' is not a valid id: use lower-case letters"),
     ("- just\n- a list\n", "demo.yaml:1: a flow file must be a YAML mapping"),
+    (GOOD.replace("  fixed:\n", "---\n  fixed:\n"),
+     "demo.yaml:14: invalid YAML: expected a single document in the stream"),
+    (COUNTED_SOURCE.replace("below: 2", "below: yes"),
+     "demo.yaml:16: steps.ask.answers[1].next[0].when.below: expected a whole number, but "
+     "YAML read this as true"),
+    (GOOD.replace("    kind: end\n    outcome: resolved\n    title: Fixed\n", ""),
+     "demo.yaml:14: steps.fixed: expected a mapping of keys (key: value lines), found nothing"),
     (GOOD.replace("source: {title: How to Reset Your Connection}",
                   "source: {title: How, url: 'javascript:alert(1)'}"),
      "demo.yaml:5: source.url: 'javascript:alert(1)' is not an http(s) address"),
@@ -145,16 +164,7 @@ def test_loop_with_no_exit_is_named():
     assert any("steps.again: loop with no exit: again → retry → again" in p for p in found), found
 
 
-COUNTED = GOOD.replace("""      - {id: fails, label: "No", next: sorry}""", """      - id: fails
-        label: "No"
-        next:
-          - {when: {counter: rounds, below: 2}, to: again}
-          - {to: sorry}
-  again:
-    kind: instruction
-    title: Try again
-    answers:
-      - {id: done, label: Done, next: ask, count: rounds}""")
+COUNTED = COUNTED_SOURCE
 
 
 def test_counted_loop_is_accepted_and_exits():
@@ -199,7 +209,7 @@ def test_validate_reports_two_files_with_one_flow_id(tmp_path):
     copy.write_text((FLOWS / "salesforce.yaml").read_text())
     result = CliRunner().invoke(cli, ["validate", str(FLOWS), str(copy)])
     assert result.exit_code == 1
-    assert f"{copy}:1: id: flow id 'salesforce' is already used by" in result.output
+    assert f"{copy}:2: id: flow id 'salesforce' is already used by" in result.output
 
 
 def test_schema_command_prints_json_schema():
@@ -275,3 +285,35 @@ def test_the_server_rules_refuse_a_second_file_with_the_same_flow_id(tmp_path):
     assert flows["demo"].title == "Demo"
     assert [str(e) for e in errors] == [
         f"{second}:1: id: flow id 'demo' is already used by {first}"]
+
+
+def test_a_branch_problem_is_named_once_at_its_own_key():
+    found = problems(COUNTED.replace("below: 2", "below: 0"))
+    assert found == ["demo.yaml:16: steps.ask.answers[1].next[0].when.below: Input should be "
+                     "greater than or equal to 1"]
+
+
+def test_counters_that_multiply_into_too_many_states_are_refused_quickly():
+    answers = "".join(f"""
+      - id: a{i}
+        label: Answer {i}
+        count: c{i}
+        next:
+          - {{when: {{counter: c{i}, below: 100}}, to: hub}}
+          - {{to: done}}""" for i in range(4))
+    text = f"""\
+id: demo
+title: Demo
+system: demo
+summary: Counters.
+source: {{title: T}}
+start: hub
+steps:
+  hub:
+    kind: question
+    title: Again?
+    answers:{answers}
+  done: {{kind: end, outcome: resolved, title: Done}}
+"""
+    found = problems(text)
+    assert len(found) == 1 and "combine into more than 20,000 states to check" in found[0]

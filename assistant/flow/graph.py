@@ -97,8 +97,19 @@ def successors(flow: Flow, state: State, caps: dict[str, int]) -> Iterator[tuple
         yield answer.id, (to, tuple(sorted(after.items())))
 
 
+MAX_STATES = 20_000
+
+
+class TooManyStates(ValueError):
+    """The loop counters combine into more states than :data:`MAX_STATES`."""
+
+
 def states(flow: Flow) -> dict[State, list[tuple[str, State]]]:
-    """Every state reachable from the start, with its outgoing ``(answer, state)`` edges."""
+    """Every state reachable from the start, with its outgoing ``(answer, state)`` edges.
+
+    Raises:
+        TooManyStates: more than :data:`MAX_STATES` states (counters multiply them).
+    """
     caps = _caps(flow)
     start: State = (flow.start, tuple(sorted((c, 0) for c in caps)))
     graph: dict[State, list[tuple[str, State]]] = {}
@@ -107,6 +118,11 @@ def states(flow: Flow) -> dict[State, list[tuple[str, State]]]:
         state = queue.popleft()
         if state in graph:
             continue
+        if len(graph) >= MAX_STATES:
+            raise TooManyStates(
+                f"the loop counters ({', '.join(f'{c} up to {n}' for c, n in caps.items())}) "
+                f"combine into more than {MAX_STATES:,} states to check: use fewer counters "
+                "or smaller 'below' limits")
         graph[state] = list(successors(flow, state, caps))
         queue.extend(nxt for _, nxt in graph[state] if nxt not in graph)
     return graph
@@ -132,7 +148,10 @@ def check_paths(flow: Flow) -> list[Problem]:
 
     A step from which no end can be reached reports the loop it is caught in.
     """
-    graph = states(flow)
+    try:
+        graph = states(flow)
+    except TooManyStates as e:
+        return [(("steps",), str(e))]
     out: list[Problem] = []
     reached = {s for s, _ in graph}
     for sid in flow.steps:

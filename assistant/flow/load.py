@@ -7,6 +7,7 @@ Every problem is reported as a :class:`FlowProblem` naming the file, the line an
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,15 +128,25 @@ def _schema_problems(err: ValidationError, loc: _Locator) -> list[FlowProblem]:
         path = _real_path(e["loc"], loc.positions)
         if e["type"] == "extra_forbidden":
             message = f"unknown key '{path[-1]}'"
-        elif e["type"] in ("string_type", "invalid_key") and isinstance(e["input"], bool):
-            message = (f"expected text, but YAML read this as {str(e['input']).lower()} "
-                       "(yes/no/on/off are booleans in YAML): put it in quotes")
+        elif e["type"] in ("string_type", "invalid_key", "int_type") and isinstance(
+                e["input"], bool):
+            wanted = "a whole number" if e["type"] == "int_type" else "text"
+            message = (f"expected {wanted}, but YAML read this as {str(e['input']).lower()} "
+                       "(yes/no/on/off are booleans in YAML)"
+                       + ("" if wanted == "a whole number" else ": put it in quotes"))
+        elif path[-1:] == ("next",) and (
+                (e["type"] == "string_type" and isinstance(e["input"], list))
+                or (e["type"] == "list_type" and isinstance(e["input"], str))):
+            continue  # the other member of `next`'s union: its own errors say what is wrong
+        elif e["type"] in ("model_type", "dict_type", "model_attributes_type"):
+            found = "nothing" if e["input"] is None else type(e["input"]).__name__
+            message = f"expected a mapping of keys (key: value lines), found {found}"
         elif e["type"] == "missing":
             message = f"missing required key '{path[-1]}'"
         elif e["type"] == "string_pattern_mismatch":
             hint = _PATTERN_HINTS.get(e["ctx"]["pattern"], f"does not match {e['ctx']['pattern']}")
             message = f"'{e['input']}' {hint}"
-        elif e["type"] in ("list_type", "string_type") and path[-1:] == ("next",):
+        elif path[-1:] == ("next",) and e["type"] in ("list_type", "string_type"):
             message = "must be a step id, or a list of branches [{when: …, to: …}, {to: …}]"
         else:
             message = e["msg"]
@@ -212,8 +223,12 @@ def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
     except UnicodeDecodeError as e:
         raise FlowError([FlowProblem(file, 1, "", f"not UTF-8 text ({e.reason})")]) from None
     except yaml.YAMLError as e:
-        # Where the broken construct starts (an unclosed quote's opening line), else the problem.
-        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
+        # The problem's line; where it is the end of the file (an unclosed quote), the line
+        # where the broken construct starts.
+        mark = getattr(e, "problem_mark", None)
+        context_mark = getattr(e, "context_mark", None)
+        if context_mark and (mark is None or mark.index >= len(decoded.rstrip())):
+            mark = context_mark
         line = mark.line + 1 if mark else 1
         msg = getattr(e, "problem", None) or str(e)
         context = getattr(e, "context", None)
@@ -276,7 +291,9 @@ def load_flows(paths: list[str | Path]) -> tuple[dict[str, Flow], list[FlowError
             continue
         if flow.id in flows:
             message = f"flow id '{flow.id}' is already used by {flows[flow.id].file}"
-            errors.append(FlowError([FlowProblem(str(file), 1, "id", message)]))
+            found = re.search(r"^id\s*:", Path(file).read_text(encoding="utf-8"), re.M)
+            line = Path(file).read_text(encoding="utf-8").count("\n", 0, found.start()) + 1
+            errors.append(FlowError([FlowProblem(str(file), line, "id", message)]))
             continue
         flows[flow.id] = flow
     return flows, errors

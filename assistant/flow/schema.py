@@ -37,7 +37,7 @@ class Condition(_Strict):
     """``{counter: rounds, below: 1}`` holds while the counter's value is less than ``below``."""
 
     counter: Identifier
-    below: int = Field(ge=1, le=100)
+    below: int = Field(ge=1, le=100, strict=True)
 
 
 class Branch(_Strict):
