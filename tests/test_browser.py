@@ -250,3 +250,23 @@ def axe(page) -> list[str]:
                            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
     }""")
     return result
+
+
+def test_too_much_text_keeps_the_form_and_says_why(server, page):
+    page.goto(server.url + "/flows/quickbooks-online")
+    page.wait_for_load_state("load")
+    for label in ("I clicked Disconnect", "I clicked Connect to QuickBooks",
+                  "No, it still doesn't connect"):
+        click(page, label)
+    expect_heading(page, "QuickBooks Online still doesn't connect")
+    comment = page.get_by_label("Anything to add? (optional)")
+    comment.fill("x" * 300_000)
+    page.get_by_text("No, it didn't").click()
+    click(page, "Send feedback")
+    from playwright.sync_api import expect
+    expect(page.locator("#request-error")).to_contain_text("far more text than this form takes")
+    assert len(comment.input_value()) == 300_000  # nothing typed is lost
+    comment.fill("Too long before, fine now " + "y" * 1_000)
+    click(page, "Send feedback")
+    expect(page.locator(".error-summary")).to_be_focused()  # the list of problems
+    assert page.title().startswith("Error: ")

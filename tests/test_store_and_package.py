@@ -95,7 +95,7 @@ def test_serve_refuses_an_unmigrated_database(tmp_path, monkeypatch):
     monkeypatch.setattr(Flask, "run", lambda *a, **k: pytest.fail("served anyway"))
     result = CliRunner().invoke(cli, ["serve"], env={
         "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "SECRET_KEY": "test"})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "the database is not migrated: run `assistant db upgrade`" in result.output
 
 

@@ -426,10 +426,14 @@ def test_a_changed_path_can_be_handed_off_again(client, store):
     assert second.transcript[-1]["answer"] == "not-connected"
 
 
-def test_wrong_method_and_oversized_requests_get_clear_pages(client):
+def test_wrong_method_and_oversized_requests_get_clear_pages(client, store):
     w = Walker(client, "salesforce")
-    wrong = client.get(f"/s/{w.sid}/feedback")
+    wrong = client.post("/")
     assert wrong.status_code == 405 and "Autofy connection help" in wrong.get_data(as_text=True)
+    assert client.get(f"/s/{w.sid}/feedback").headers["Location"] == f"/s/{w.sid}/0"
+    chunked = client.post(f"/s/{w.sid}/0", data={"answer": "x"},
+                          headers={"Transfer-Encoding": "chunked"})
+    assert chunked.status_code == 411 and store.get_session(w.sid).revision == 0
     big = client.post(f"/s/{w.sid}/0", data={"answer": "x", "comment": "z" * 300_000})
     assert big.status_code == 413 and "too much text" in big.get_data(as_text=True)
 
@@ -484,3 +488,16 @@ def test_a_failed_csrf_check_on_a_session_whose_step_left_the_flow_is_not_a_500(
     response = client.post(f"/s/{w.sid}/1", data={"csrf_token": "forged", "answer": "x"})
     assert response.status_code == 400 and "nothing was changed" in response.get_data(
         as_text=True)
+
+
+def test_a_second_tab_adds_its_message_to_the_handoff(client, store):
+    w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
+    page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
+    form = next(f for f in forms(page) if f["action"].endswith("support"))
+    client.post(form["action"], data={**form["fields"], "message": "First message"})
+    client.post(form["action"], data={**form["fields"], "contact": "me@example.com",
+                                      "message": "Second message"})
+    client.post(form["action"], data={**form["fields"], "message": "Second message"})
+    [handoff] = store.handoffs_for(w.sid)
+    assert handoff.contact == "me@example.com"
+    assert handoff.message == "First message\n\nSecond message"

@@ -8,7 +8,10 @@
     var announcer = document.getElementById("announcer");
     var problem = document.getElementById("request-error");
     if (problem) problem.hidden = true;
-    if (heading) {
+    var summary = document.querySelector("#step .error-summary");
+    if (summary) {
+      summary.focus();  // a form with problems: go to the list of them
+    } else if (heading) {
       if (document.activeElement !== heading) heading.focus({ preventScroll: false });
       if (announcer) {
         var notice = document.querySelector("#step .notice");
@@ -16,11 +19,15 @@
       }
     }
   });
-  // A server or network failure during an htmx request: say so, keep the page as it is.
-  function showProblem() {
+  // A request that failed or was refused as too large: say so, keep the page (and what was
+  // typed) as it is.
+  function showProblem(event) {
     var problem = document.getElementById("request-error");
     if (!problem) return;
-    problem.textContent = "We couldn't reach the server, so nothing was changed. Check your connection and try again.";
+    var xhr = event.detail && event.detail.xhr;
+    problem.textContent = xhr && xhr.status === 413
+      ? "That is far more text than this form takes, so nothing was sent. Please shorten it and send it again."
+      : "We couldn't reach the server, so nothing was changed. Check your connection and try again.";
     problem.hidden = false;
   }
   document.addEventListener("htmx:responseError", showProblem);

@@ -214,6 +214,19 @@ class Store:
             return existing
         return row
 
+    def add_to_handoff(self, handoff: Handoff, contact: str | None, message: str | None
+                       ) -> Handoff:
+        """Add what a later form (another tab) said to an existing handoff, so it is not lost:
+        its contact if the handoff had none, and its message unless the handoff has it already
+        (a double submit)."""
+        with self.Session.begin() as s:
+            row = s.get(Handoff, handoff.id)
+            if contact and not row.contact:
+                row.contact = contact
+            if message and message not in (row.message or ""):
+                row.message = f"{row.message}\n\n{message}" if row.message else message
+        return row
+
     def handoff_at(self, session: FlowSession) -> Handoff | None:
         """The handoff made at the session's current revision, if any."""
         with self.Session() as s:

@@ -14,7 +14,7 @@ from ..config import ConfigError, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
 from ..resources import PACKAGE, templates_dir
-from ..store import Store, make_engine
+from ..store import Store, is_current, make_engine
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 csrf = CSRFProtect()
@@ -59,21 +59,34 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. ``test_config`` overrides settings (e.g. ``DATABASE_URL``, ``FLOWS_PATH``).
 
     A broken flow file is logged with its file, line and key and left out; the valid flows are
-    served. The database must already be migrated (``assistant db upgrade``).
+    served.
 
     Raises:
-        ConfigError: a setting from the environment cannot be used.
+        ConfigError: a setting from the environment cannot be used, or the database is not
+            migrated (``assistant db upgrade``).
     """
     app = configured_app(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
+    if not is_current(app.config["DATABASE_URL"]):
+        raise ConfigError("the database is not migrated: run `assistant db upgrade`")
     flows, errors = load_flows(app.config["FLOWS_PATH"])
     for error in errors:
         app.logger.error("flow refused:\n%s", error)
     store = Store(make_engine(app.config["DATABASE_URL"]))
     app.extensions["assistant"] = Services(flows, compile_flows(flows), store)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
+
+    @app.before_request  # registered before CSRFProtect's, which reads the form
+    def _refuse_chunked_bodies():
+        # Werkzeug cuts a chunked body at MAX_CONTENT_LENGTH instead of refusing it; forms
+        # always send Content-Length.
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            return _error_page(411, "Length required",
+                               "This request did not say how long it is, so it was refused.")
+        return None
+
     csrf.init_app(app)
 
     from .wizard import bp, render_csrf_error

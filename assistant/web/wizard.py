@@ -291,6 +291,14 @@ def _support_page(row: FlowSession, compiled: CompiledFlow, values: dict | None 
     return private(make_response(html, status))
 
 
+@bp.get("/s/<sid>/feedback")
+def feedback_page(sid: str):
+    """The feedback form lives on the end step's page (this address shows after a refused
+    feedback without JavaScript)."""
+    row, _ = _load(sid)
+    return redirect(_step_url(row, row.position), 303)
+
+
 @bp.route("/s/<sid>/support", methods=["GET", "POST"])
 def support(sid: str):
     """Contact support: a form, then a handoff carrying the session's transcript.
@@ -308,7 +316,9 @@ def support(sid: str):
         return _support_page(row, compiled, values, status=409, notice=(
             "Nothing was sent yet: your answers changed in another tab or window since this "
             "page was shown. Check what you wrote below and send it again."))
-    if store.handoff_at(row) is not None:  # sent already (a double submit)
+    existing = store.handoff_at(row)
+    if existing is not None:  # sent already: a double submit, or a second tab with more to say
+        store.add_to_handoff(existing, values["contact"] or None, values["message"] or None)
         return _support_page(row, compiled) if _is_htmx() else redirect(
             url_for("wizard.support", sid=sid), 303)
     errors: dict[str, str] = {}
@@ -325,9 +335,12 @@ def support(sid: str):
     reason = ("unresolved_end" if row.outcome == "unresolved"
               else "negative_feedback" if feedback and feedback.reaction != "yes"
               else "customer_request")
-    store.create_handoff(row, compiled.flow.version, reason,
-                         _transcript(compiled, store.transcript(sid)),
-                         values["contact"] or None, values["message"] or None)
+    handoff = store.create_handoff(row, compiled.flow.version, reason,
+                                   _transcript(compiled, store.transcript(sid)),
+                                   values["contact"] or None, values["message"] or None)
+    if (handoff.contact, handoff.message) != (values["contact"] or None,
+                                              values["message"] or None):
+        store.add_to_handoff(handoff, values["contact"] or None, values["message"] or None)
     if _is_htmx():
         return _support_page(row, compiled)
     return redirect(url_for("wizard.support", sid=sid), 303)
