@@ -116,6 +116,8 @@ def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server,
     click(page, "Yes, it says Connected")
     expect_heading(page, "Your QuickBooks Desktop connection is back")
     assert page.title().startswith("Your QuickBooks Desktop connection is back")
+    assert "4 earlier answers not shown" in page.locator(".transcript").inner_text()
+    page.get_by_role("link", name="Show all answers").click()
     transcript = page.locator(".transcript").inner_text()
     assert transcript.count("I clicked Connect") == 3
 

@@ -46,7 +46,7 @@ REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
 STALE = ("This page was out of date: the session had already moved on (another tab, a double "
          "click or the browser's Back button). Nothing was applied twice. This is where you "
          "are now.")
-TRANSCRIPT_TAIL = 20  # answers shown under a step; "?answers=all" shows every one
+TRANSCRIPT_TAIL = 10  # answers shown under a step; "?answers=all" shows every one
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
