@@ -153,6 +153,7 @@ def test_step_pages_are_not_cached_and_do_not_leak_the_url(client):
     w = Walker(client, "salesforce")
     assert w.page.headers["Cache-Control"] == "no-store"
     assert w.page.headers["Referrer-Policy"] == "same-origin"
+    assert w.page.headers["X-Robots-Tag"] == "noindex, nofollow"
     assert "script-src 'self'" in w.page.headers["Content-Security-Policy"]
 
 

@@ -126,10 +126,12 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
 
 
 def private(response):
-    """Mark a session page: it differs for htmx (``Vary``) and is never cached (``no-store``:
-    Back refetches the real state, and the capability URL's page stays off disk)."""
+    """Mark a session page: it differs for htmx (``Vary``), is never cached (``no-store``:
+    Back refetches the real state, and the capability URL's page stays off disk) and never
+    indexed by a search engine."""
     response.headers["Vary"] = "HX-Request"
     response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
