@@ -291,8 +291,9 @@ def load_flows(paths: list[str | Path]) -> tuple[dict[str, Flow], list[FlowError
             continue
         if flow.id in flows:
             message = f"flow id '{flow.id}' is already used by {flows[flow.id].file}"
-            found = re.search(r"^id\s*:", Path(file).read_text(encoding="utf-8"), re.M)
-            line = Path(file).read_text(encoding="utf-8").count("\n", 0, found.start()) + 1
+            text = Path(file).read_text(encoding="utf-8")
+            found = re.search(r"^id\s*:", text, re.M)
+            line = text.count("\n", 0, found.start()) + 1
             errors.append(FlowError([FlowProblem(str(file), line, "id", message)]))
             continue
         flows[flow.id] = flow

@@ -127,11 +127,6 @@ class Store:
         return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
                                dict(r.counters or {}), _utc(r.at)) for r in reversed(rows)]
 
-    def answer_at(self, session_id: str, position: int) -> TranscriptLine | None:
-        """The current path's answer at ``position`` (1 = the first answer), or None."""
-        lines = self.transcript(session_id, upto=position, last=1)
-        return lines[0] if lines and lines[0].position == position else None
-
     def record_answer(self, session: FlowSession, flow_version: str, at_position: int,
                       from_step: str, answer: str, to_step: str, counters: dict,
                       outcome: str | None) -> FlowSession:

@@ -82,11 +82,12 @@ def _position_at(row: FlowSession, n: int) -> tuple[int, Position, str | None]:
     current = (row.position, Position(row.step, dict(row.counters or {})), None)
     if n >= row.position:
         return current
-    store = services().store
-    given = store.answer_at(row.id, n + 1)
+    # The answer given at n, and the one before it (whose counters held at n): one query.
+    lines = {line.position: line
+             for line in services().store.transcript(row.id, upto=n + 1, last=2)}
+    given, before = lines.get(n + 1), lines.get(n)
     if given is None or given.from_step not in services().compiled[row.flow_id].flow.steps:
         return current
-    before = store.answer_at(row.id, n) if n else None
     return n, Position(given.from_step, dict(before.counters) if before else {}), given.answer
 
 
