@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from transitions import Machine, MachineError
 
 from .flow import Branch, Flow
+from .flow.model import OTHERWISE
 
 
 class InvalidAnswer(ValueError):
@@ -93,6 +94,21 @@ class CompiledFlow:
         if not fired:  # pragma: no cover - the last branch is unconditional (checked at load)
             raise InvalidAnswer(f"no branch of '{answer_id}' applies")
         return Move(step.id, answer_id, walker)
+
+
+    def probe_outcome(self, position: Position, outcome: str) -> Move:
+        """Go on from a probe step by the outcome of its check (``connected``, a cause id,
+        ``unknown``, ``timeout`` or ``unavailable``): the step listed for that outcome, else the
+        step's ``otherwise``. The move's ``answer`` is the outcome itself, for the transcript.
+
+        Raises:
+            InvalidAnswer: the position is not at a probe step.
+        """
+        step = self.flow.steps.get(position.step)
+        if step is None or not step.is_probe:
+            raise InvalidAnswer(f"step '{position.step}' is not a probe step")
+        move = self.answer(position, outcome if step.answer(outcome) else OTHERWISE)
+        return Move(move.from_step, outcome, move.to)
 
 
 def compile_flows(flows: dict[str, Flow]) -> dict[str, CompiledFlow]:

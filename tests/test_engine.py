@@ -41,18 +41,21 @@ def walk(flow_id, answers):
     position = compiled.start()
     trail = [position.step]
     for answer in answers:
-        position = compiled.answer(position, answer).to
+        if compiled.flow.steps[position.step].is_probe:  # the answer is the check's outcome
+            position = compiled.probe_outcome(position, answer).to
+        else:
+            position = compiled.answer(position, answer).to
         trail.append(position.step)
     return trail, position
 
 
 def test_quickbooks_desktop_repeats_steps_1_to_3_once_then_goes_to_step_5():
-    first_round = ["disconnected", "two-green-check-marks", "clicked-connect",
+    first_round = ["unavailable", "disconnected", "two-green-check-marks", "clicked-connect",
                    "still-disconnected"]
     trail, position = walk("quickbooks-desktop", first_round + [
         "signed-out", "repeat-steps-1-3", "two-green-check-marks", "clicked-connect",
         "still-disconnected"])
-    assert trail[4:7] == ["step-3-close-and-sign-out", "step-4-log-back-in",
+    assert trail[5:8] == ["step-3-close-and-sign-out", "step-4-log-back-in",
                           "step-1-check-marks"]
     assert position == Position("step-5-remove-user-token", {"repeats": 1})
     trail, position = walk("quickbooks-desktop", first_round[:-1] + ["connected"])
@@ -61,7 +64,7 @@ def test_quickbooks_desktop_repeats_steps_1_to_3_once_then_goes_to_step_5():
 
 def test_quickbooks_desktop_follows_the_article_in_order():
     trail, position = walk("quickbooks-desktop", [
-        "disconnected", "two-green-check-marks", "clicked-connect", "still-disconnected",
+        "timeout", "disconnected", "two-green-check-marks", "clicked-connect", "still-disconnected",
         "signed-out", "repeat-steps-1-3", "two-green-check-marks", "clicked-connect",
         "still-disconnected", "removed", "see-red-x", "saved-key", "clicked-connect",
         "still-disconnected"])
@@ -83,6 +86,38 @@ def test_an_answer_not_offered_is_refused(position, answer):
     assert position.counters == {}
 
 
+@pytest.mark.parametrize("flow_id, outcome, expected", [
+    ("salesforce", "salesforce.daily_api_limit_exceeded", "daily-limit"),
+    ("salesforce", "connected", "already-working"),
+    ("salesforce", "timeout", "disconnect"),        # not listed: the manual path
+    ("salesforce", "unavailable", "disconnect"),
+    ("quickbooks-online", "quickbooks_online.service_unavailable", "service-unavailable"),
+    ("quickbooks-online", "unknown", "disconnect"),
+    ("quickbooks-desktop", "quickbooks_desktop.modal_dialog_open", "fix-close-dialog"),
+    ("quickbooks-desktop", "quickbooks_desktop.agent_offline", "step-1-check-marks"),
+    ("quickbooks-desktop", "unknown", "agent-status"),
+])
+def test_a_probe_outcome_picks_the_fix_or_falls_back_to_the_manual_path(flow_id, outcome,
+                                                                      expected):
+    compiled = COMPILED[flow_id]
+    move = compiled.probe_outcome(compiled.start(), outcome)
+    assert (move.from_step, move.answer, move.to.step) == ("detect", outcome, expected)
+
+
+def test_probe_outcomes_only_at_probe_steps():
+    with pytest.raises(InvalidAnswer):
+        COMPILED["quickbooks-desktop"].probe_outcome(Position("agent-status"), "connected")
+
+
+def test_every_cause_of_each_system_has_its_own_step_after_detection():
+    from assistant.probes.diagnosis import causes_for
+    for compiled in COMPILED.values():
+        detect = compiled.flow.steps["detect"]
+        fallback = detect.answer("otherwise").destination({})
+        for cause in causes_for(compiled.flow.system):
+            assert compiled.probe_outcome(compiled.start(), cause).to.step != fallback, cause
+
+
 def test_answering_does_not_change_the_given_position():
     position = Position("step-4-log-back-in", {})
     move = COMPILED["quickbooks-desktop"].answer(position, "repeat-steps-1-3")
@@ -97,7 +132,7 @@ def test_machines_have_no_automatic_transitions_and_no_models():
 
 
 def test_a_shared_machine_serves_many_threads():
-    path = ["disconnected", "two-green-check-marks", "clicked-connect", "still-disconnected",
+    path = ["unknown", "disconnected", "two-green-check-marks", "clicked-connect", "still-disconnected",
             "signed-out", "repeat-steps-1-3", "two-green-check-marks", "clicked-connect",
             "still-disconnected", "removed", "see-red-x", "saved-key", "clicked-connect",
             "connected"]

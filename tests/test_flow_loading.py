@@ -36,6 +36,19 @@ steps:
     title: Sorry
 """
 
+PROBE = GOOD.replace("start: ask\nsteps:\n", """\
+start: check
+steps:
+  check:
+    kind: probe
+    title: Checking your connection
+    probe: salesforce.api
+    outcomes:
+      connected: fixed
+      salesforce.daily_api_limit_exceeded: sorry
+    otherwise: manual
+""").replace("  ask:\n", "  manual:\n")
+
 COUNTED_SOURCE = GOOD.replace("""      - {id: fails, label: "No", next: sorry}""", """\
       - id: fails
         label: "No"
@@ -96,7 +109,27 @@ def test_the_three_article_flows_are_shipped():
     (GOOD.replace("    kind: end\n    outcome: unresolved\n", "    kind: question\n"),
      "demo.yaml:18: steps.sorry: step 'sorry' has no answers and is not an end: it has no way out"),
     (GOOD.replace("kind: question", "kind: probe"),
-     "demo.yaml:9: steps.ask.kind: step kind 'probe' (a live check) is not available yet"),
+     "demo.yaml:8: steps.ask: a probe step needs 'probe' (one of quickbooks_desktop.agent, "),
+    (PROBE.replace("probe: salesforce.api", "probe: salesforce.apy"),
+     "demo.yaml:11: steps.check.probe: unknown probe 'salesforce.apy' (known: "),
+    (PROBE.replace("probe: salesforce.api", "probe: quickbooks_online.api"),
+     "demo.yaml:11: steps.check.probe: probe 'quickbooks_online.api' checks quickbooks_online, "
+     "but this flow is about salesforce"),
+    (PROBE.replace("salesforce.daily_api_limit_exceeded", "salesforce.daily_limit"),
+     "demo.yaml:14: steps.check.outcomes.salesforce.daily_limit: 'salesforce.daily_limit' is "
+     "not an outcome of probe 'salesforce.api'"),
+    (PROBE.replace("salesforce.daily_api_limit_exceeded", "quickbooks_online.throttled"),
+     "demo.yaml:14: steps.check.outcomes.quickbooks_online.throttled: "),
+    (PROBE.replace("    otherwise: manual\n", ""),
+     "demo.yaml:8: steps.check: a probe step needs 'otherwise': the step for any outcome it "
+     "does not list (the flow's manual path)"),
+    (PROBE.replace("otherwise: manual", "otherwise: nowhere"),
+     "demo.yaml:15: steps.check.otherwise: step 'nowhere' does not exist"),
+    (PROBE.replace("connected: fixed", "connected: gone"),
+     "demo.yaml:13: steps.check.outcomes.connected: step 'gone' does not exist"),
+    (PROBE.replace("    kind: question\n    title: Does it work?\n",
+                   "    kind: question\n    title: Does it work?\n    probe: salesforce.api\n"),
+     "demo.yaml:19: steps.manual.probe: only a probe step has 'probe'"),
     (GOOD.replace("kind: question", "kind: quiz"),
      "demo.yaml:9: steps.ask.kind: Input should be"),
     (GOOD.replace("outcome: resolved", "outcome: great"),

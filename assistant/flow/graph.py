@@ -30,8 +30,11 @@ def check_references(data: schema.FlowFile) -> list[Problem]:
     for sid, step in steps.items():
         here = ("steps", sid)
         if step.kind == "probe":
-            out.append((here + ("kind",), "step kind 'probe' (a live check) is not available yet: "
-                        "use 'question' with manual answers"))
+            out.extend(_check_probe(data, sid, step))
+            continue
+        for key in ("probe", "outcomes", "otherwise", "recheck"):
+            if getattr(step, key):
+                out.append((here + (key,), f"only a probe step has '{key}'"))
         for i, cause in enumerate(step.causes):
             if cause not in data.causes:
                 out.append((here + ("causes", i), f"cause '{cause}' is not in the flow's causes"))
@@ -72,6 +75,53 @@ def check_references(data: schema.FlowFile) -> list[Problem]:
                     if b.when is not None and b.when.counter not in counted:
                         out.append((at + ("next", j, "when", "counter"),
                                     f"counter '{b.when.counter}' is never counted by any answer"))
+    return out
+
+
+def _check_probe(data: schema.FlowFile, sid: str, step: schema.Step) -> list[Problem]:
+    """A probe step names a known probe of the flow's system, only outcomes that probe can
+    give, existing steps, and an ``otherwise`` fallback (the manual path)."""
+    from ..probes.checks import PROBES
+    from ..probes.diagnosis import OUTCOMES_EXTRA, causes_for
+    here = ("steps", sid)
+    out: list[Problem] = []
+    spec = PROBES.get(step.probe) if step.probe else None
+    if step.probe is None:
+        out.append((here, f"a probe step needs 'probe' (one of {', '.join(sorted(PROBES))})"))
+    elif spec is None:
+        out.append((here + ("probe",), f"unknown probe '{step.probe}' "
+                                       f"(known: {', '.join(sorted(PROBES))})"))
+    elif spec.system != data.system:
+        out.append((here + ("probe",), f"probe '{step.probe}' checks {spec.system}, "
+                                       f"but this flow is about {data.system}"))
+    if spec is not None:
+        allowed = set(OUTCOMES_EXTRA) | set(causes_for(spec.system))
+        for outcome in step.outcomes:
+            if outcome not in allowed:
+                out.append((here + ("outcomes", outcome),
+                            f"'{outcome}' is not an outcome of probe '{step.probe}': use "
+                            "connected, unknown, timeout, unavailable or a cause id of "
+                            f"{spec.system}"))
+    for outcome, target in step.outcomes.items():
+        if target not in data.steps:
+            out.append((here + ("outcomes", outcome), f"step '{target}' does not exist"))
+        elif data.steps[target].kind == "probe":
+            out.append((here + ("outcomes", outcome),
+                        f"step '{target}' is another probe step: show the customer what this "
+                        "check found (or what to do) before checking again"))
+    if step.otherwise is None:
+        out.append((here, "a probe step needs 'otherwise': the step for any outcome it does "
+                          "not list (the flow's manual path)"))
+    elif step.otherwise not in data.steps:
+        out.append((here + ("otherwise",), f"step '{step.otherwise}' does not exist"))
+    elif data.steps[step.otherwise].kind == "probe":
+        out.append((here + ("otherwise",), f"step '{step.otherwise}' is another probe step: "
+                                           "the fallback must be the manual path"))
+    if step.answers:
+        out.append((here + ("answers",), "a probe step has no answers: its outcomes choose "
+                                         "the next step"))
+    if step.outcome is not None:
+        out.append((here + ("outcome",), "only an end step has an outcome"))
     return out
 
 

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from . import graph, schema
 from .markdown import render_markdown
-from .model import Answer, Branch, Cause, Flow, Step
+from ..probes.diagnosis import cause_title as outcome_title
+from .model import OTHERWISE, Answer, Branch, Cause, Flow, Step
 
 Path_ = tuple[str | int, ...]
 
@@ -167,11 +168,18 @@ def _build(data: schema.FlowFile, file: str, text: bytes) -> Flow:
                 branches = tuple(Branch(b.to, b.when.counter if b.when else None,
                                         b.when.below if b.when else 0) for b in a.next)
             answers.append(Answer(a.id, a.label, branches, a.count))
+        if s.kind == "probe":
+            # A probe's outcomes are its answers; "otherwise" is the last (see engine).
+            answers = [Answer(outcome, outcome_title(outcome), (Branch(to),))
+                       for outcome, to in s.outcomes.items()]
+            if s.otherwise:
+                answers.append(Answer(OTHERWISE, "Anything else", (Branch(s.otherwise),)))
         steps[sid] = Step(
             id=sid, kind=s.kind, title=s.title, body_html=render_markdown(s.body),
             script_html=render_markdown(s.script) if s.script else None,
             causes=tuple(causes[c] for c in s.causes if c in causes),
-            answers=tuple(answers), outcome=s.outcome)
+            answers=tuple(answers), outcome=s.outcome, probe=s.probe,
+            recheck=s.recheck)
     return Flow(
         id=data.id, title=data.title, system=data.system, summary=data.summary,
         keywords=tuple(data.keywords), source_title=data.source.title,

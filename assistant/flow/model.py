@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
+OTHERWISE = "otherwise"  # a probe step's fallback answer: any outcome it does not list
+
 
 @dataclass(frozen=True)
 class Branch:
@@ -55,11 +57,18 @@ class Step:
     causes: tuple[Cause, ...]
     answers: tuple[Answer, ...]
     outcome: str | None
+    probe: str | None = None
+    recheck: bool = False
 
     @property
     def is_end(self) -> bool:
         """True for an end step (it has an outcome and no answers)."""
         return self.kind == "end"
+
+    @property
+    def is_probe(self) -> bool:
+        """True for a live check: its answers are probe outcomes, taken by the wizard."""
+        return self.kind == "probe"
 
     def answer(self, answer_id: str) -> Answer | None:
         """The offered answer with this id, or None."""

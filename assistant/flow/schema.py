@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 CAUSE_PATTERN = r"^[a-z0-9_]+\.[a-z0-9_]+$"
+PROBE_OUTCOME_PATTERN = r"^([a-z0-9_]+\.[a-z0-9_]+|connected|unknown|timeout|unavailable)$"
 URL_PATTERN = r"^https?://\S+$"
 Identifier = Annotated[
     str,
@@ -62,7 +63,8 @@ class Answer(_Strict):
 
 
 class Step(_Strict):
-    """A state of the flow. ``end`` steps carry an ``outcome`` and no answers."""
+    """A state of the flow. ``end`` steps carry an ``outcome`` and no answers; ``probe`` steps
+    name a live check and go on by its outcome (``outcomes``, else ``otherwise``)."""
 
     kind: StepKind
     title: str = Field(min_length=1, max_length=200)
@@ -75,6 +77,22 @@ class Step(_Strict):
         description="Ids from the flow's causes, shown as 'Why this happens'.")
     answers: list[Answer] = Field(default_factory=list)
     outcome: Outcome | None = None
+    probe: str | None = Field(
+        default=None, max_length=96,
+        description="Probe steps only: the live check to run, e.g. salesforce.api.")
+    outcomes: dict[Annotated[str, Field(pattern=PROBE_OUTCOME_PATTERN)], Identifier] = Field(
+        default_factory=dict,
+        description="Probe steps only: outcome → step id. An outcome is 'connected', a cause "
+                    "id of the probe's system, 'unknown', 'timeout' or 'unavailable'.")
+    recheck: bool = Field(
+        default=False,
+        description="Probe steps only: wait for a check that starts after the step is reached "
+                    "(at most the probe TTL) instead of reusing a recent result — for checking "
+                    "again after a fix.")
+    otherwise: Identifier | None = Field(
+        default=None,
+        description="Probe steps only (required there): the step for any outcome not listed "
+                    "in 'outcomes' — the flow's manual path.")
 
 
 class Cause(_Strict):

@@ -2,8 +2,10 @@
 migrations (:mod:`.migrate`, scripts in ``assistant/migrations``)."""
 
 from .migrate import is_current, upgrade
-from .models import Base, Event, Feedback, FlowSession, Handoff
+from .models import Base, Event, Feedback, FlowSession, Handoff, ProbeCheck, ProbeClaim
+from .probe_checks import CheckRecord, ProbeChecks
 from .repository import StaleRevision, Store, TranscriptLine, make_engine
 
-__all__ = ["Base", "Event", "Feedback", "FlowSession", "Handoff", "StaleRevision", "Store",
-           "TranscriptLine", "is_current", "make_engine", "upgrade"]
+__all__ = ["Base", "CheckRecord", "Event", "Feedback", "FlowSession", "Handoff", "ProbeCheck",
+           "ProbeChecks", "ProbeClaim", "StaleRevision", "Store", "TranscriptLine", "is_current",
+           "make_engine", "upgrade"]

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: sessions, their events (the transcript), feedback and handoffs."""
+"""SQLAlchemy 2 models: sessions, their events (the transcript), feedback, handoffs, and the
+results of live connection checks."""
 
 from __future__ import annotations
 
@@ -37,14 +38,56 @@ class FlowSession(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="active")
     outcome: Mapped[str | None] = mapped_column(String(16))
+    connection_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ProbeCheck(Base):
+    """One live check of a connection, as the wizard used it: what was diagnosed, the evidence
+    (status codes, error codes, quota numbers — never secrets), how long it took.
+
+    ``state`` is ``running`` until the check finishes, then ``done``. ``outcome`` is what a
+    probe step branches on: ``connected``, a cause id, ``unknown``, ``timeout`` or
+    ``unavailable``; ``cause`` is the diagnosis proper. ``latency_ms`` is wall time in
+    milliseconds. A check with no ``connection_id`` found no connection to check.
+    """
+
+    __tablename__ = "probe_checks"
+    __table_args__ = (Index("ix_probe_checks_connection", "connection_id", "probe", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connection_id: Mapped[str | None] = mapped_column(String(64))
+    probe: Mapped[str] = mapped_column(String(96))
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(96))
+    cause: Mapped[str | None] = mapped_column(String(96))
+    title: Mapped[str | None] = mapped_column(String(200))
+    explanation: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ProbeClaim(Base):
+    """The latest check of each (connection, probe): whoever moves ``claimed_at`` forward may
+    call the upstream; nobody may while it is younger than the TTL. One row per pair, shared by
+    every worker and process through the database."""
+
+    __tablename__ = "probe_claims"
+
+    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    probe: Mapped[str] = mapped_column(String(96), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    check_id: Mapped[int | None] = mapped_column(ForeignKey("probe_checks.id"))
+
+
 class Event(Base):
     """One answer: from which step, by which answer, to which step, with counters after it.
+    At a probe step the answer is the check's outcome and ``probe_check_id`` names the check.
 
     ``position`` is the answer's place in the path (1 for the first answer). An answer that was
     replaced because the user went back and chose differently is kept, ``superseded``.
@@ -62,6 +105,7 @@ class Event(Base):
     counters: Mapped[dict] = mapped_column(JSON, default=dict)
     superseded: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    probe_check_id: Mapped[int | None] = mapped_column(ForeignKey("probe_checks.id"))
 
 
 class _OnePerRevision:

@@ -25,7 +25,8 @@ _EVERYTHING = 2**31 - 1
 
 _GET_SESSION = select(_sessions).where(_sessions.c.id == bindparam("sid"))
 _PATH_TAIL = (select(_events.c.position, _events.c.from_step, _events.c.answer,
-                     _events.c.to_step, _events.c.counters, _events.c.at)
+                     _events.c.to_step, _events.c.counters, _events.c.at,
+                     _events.c.probe_check_id)
               .where(_events.c.session_id == bindparam("sid"), _events.c.superseded == false(),
                      _events.c.position <= bindparam("upto"))
               .order_by(_events.c.position.desc()).limit(bindparam("last")))
@@ -78,7 +79,8 @@ def _utc(moment: datetime) -> datetime:
 @dataclass(frozen=True)
 class TranscriptLine:
     """One answered step of a session's current path: its position (1 = first answer), the
-    step answered, the answer id, the step it led to, counters after it, and when (UTC)."""
+    step answered, the answer id, the step it led to, counters after it, and when (UTC); at a
+    probe step the answer is the check's outcome and ``probe_check_id`` the check."""
 
     position: int
     from_step: str
@@ -86,6 +88,7 @@ class TranscriptLine:
     to_step: str
     counters: dict
     at: datetime
+    probe_check_id: int | None = None
 
 
 class Store:
@@ -98,11 +101,13 @@ class Store:
         self.engine = engine
         self.Session = sessionmaker(engine, expire_on_commit=False)
 
-    def create_session(self, flow_id: str, flow_version: str, step: str) -> FlowSession:
-        """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits)."""
+    def create_session(self, flow_id: str, flow_version: str, step: str,
+                       connection_id: str | None = None) -> FlowSession:
+        """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits).
+        ``connection_id`` names the connection its probe steps check (None: none chosen)."""
         row = FlowSession(id=secrets.token_urlsafe(16), flow_id=flow_id,
                           flow_version=flow_version, step=step, counters={}, position=0,
-                          revision=0, status="active")
+                          revision=0, status="active", connection_id=connection_id)
         with self.Session.begin() as s:
             s.add(row)
         return row
@@ -125,17 +130,20 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(_PATH_TAIL, params).all()
         return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
-                               dict(r.counters or {}), _utc(r.at)) for r in reversed(rows)]
+                               dict(r.counters or {}), _utc(r.at), r.probe_check_id)
+                for r in reversed(rows)]
 
     def record_answer(self, session: FlowSession, flow_version: str, at_position: int,
                       from_step: str, answer: str, to_step: str, counters: dict,
-                      outcome: str | None) -> FlowSession:
+                      outcome: str | None, probe_check_id: int | None = None
+                      ) -> FlowSession:
         """Apply one answer given at path position ``at_position`` of ``session`` as it was
         read; below its current position this replaces the later answers (kept, superseded).
 
         The update only happens if the session is still at ``session.revision``.
         ``outcome`` is set when ``to_step`` is an end; ``flow_version`` is the version of the
         flow the answer was given in (it changes when a flow file is edited mid-session).
+        At a probe step, ``answer`` is the check's outcome and ``probe_check_id`` the check.
         Returns the updated session.
 
         Raises:
@@ -156,7 +164,7 @@ class Store:
             conn.execute(_ADD_EVENT, {
                 "session_id": session.id, "position": at_position + 1, "from_step": from_step,
                 "answer": answer, "to_step": to_step, "counters": counters,
-                "superseded": False, "at": now})
+                "superseded": False, "at": now, "probe_check_id": probe_check_id})
         return FlowSession(**updated)
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
