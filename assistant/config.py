@@ -8,6 +8,11 @@
 | ``COMMENT_MAX_CHARS`` | longest feedback comment | 1000 |
 | ``HANDOFF_MESSAGE_MAX_CHARS`` | longest message to support | 4000 |
 | ``SESSION_COOKIE_SECURE`` | ``1`` behind TLS: the cookie goes over HTTPS only | off |
+| ``CONNECTIONS_PATH`` | the connections config (YAML) the probes check | demo connections |
+| ``SIMULATOR_URL`` | where the demo connections' simulator listens | http://127.0.0.1:5001 |
+| ``PROBE_TTL_SECONDS`` | a connection is checked upstream at most once per this | 60 |
+| ``PROBE_WORKERS`` | threads per process that run probe checks | 4 |
+| ``TOKENS_DIR`` | OAuth tokens (rotated refresh tokens), one 0600 file each | ``instance/tokens`` |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -77,6 +82,10 @@ def settings(instance_path: str) -> dict:
         or [str(flows_dir())],
         "COMMENT_MAX_CHARS": _positive_int(env, "COMMENT_MAX_CHARS", 1000),
         "HANDOFF_MESSAGE_MAX_CHARS": _positive_int(env, "HANDOFF_MESSAGE_MAX_CHARS", 4000),
+        "CONNECTIONS_PATH": env.get("CONNECTIONS_PATH") or None,
+        "PROBE_TTL_SECONDS": _positive_int(env, "PROBE_TTL_SECONDS", 60),
+        "PROBE_WORKERS": _positive_int(env, "PROBE_WORKERS", 4),
+        "TOKENS_DIR": env.get("TOKENS_DIR") or str(Path(instance_path) / "tokens"),
         # Forms are small: refuse bigger requests (413) before reading them.
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # a customer may keep a step open for hours

@@ -24,10 +24,19 @@ def db_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def make_app(db_url, tmp_path):
+def no_connections(tmp_path) -> str:
+    """A connections config with no connection: every probe step takes its manual path."""
+    path = tmp_path / "no-connections.yaml"
+    path.write_text("connections: []\n")
+    return str(path)
+
+
+@pytest.fixture
+def make_app(db_url, tmp_path, no_connections):
     def make(**config):
         settings = {"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret",
-                    "FLOWS_PATH": [str(FLOWS)]}
+                    "FLOWS_PATH": [str(FLOWS)], "CONNECTIONS_PATH": no_connections,
+                    "TOKENS_DIR": str(tmp_path / "tokens")}
         settings.update(config)
         return create_app(settings)
     return make
@@ -90,10 +99,15 @@ class Walker:
         self.client = client
         response = client.get(f"/flows/{flow_id}")
         assert response.status_code == 303
-        self.url = response.headers["Location"]
-        self.sid = self.url.split("/")[2]
-        self.page = client.get(self.url)
+        self.sid = response.headers["Location"].split("/")[2]
+        self.go(response.headers["Location"])
         assert self.page.status_code == 200
+
+    def go(self, url: str) -> None:
+        """GET ``url`` as a browser would, following redirects (a probe step with a result
+        redirects to the step it led to)."""
+        self.page = self.client.get(url, follow_redirects=True)
+        self.url = self.page.request.path
 
     @property
     def html(self) -> str:
@@ -105,6 +119,5 @@ class Walker:
         response = self.client.post(form["action"], data={**form["fields"], "answer": answer_id})
         assert response.status_code == expect, response.get_data(as_text=True)[:500]
         if expect == 303:
-            self.url = response.headers["Location"]
-            self.page = self.client.get(self.url)
+            self.go(response.headers["Location"])
         return response

@@ -30,8 +30,11 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{folder / 'browser.db'}"
     upgrade(url)
+    (folder / "connections.yaml").write_text("connections: []\n")  # manual paths only
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests",
-                      "FLOWS_PATH": [str(FLOWS)]})
+                      "FLOWS_PATH": [str(FLOWS)],
+                      "CONNECTIONS_PATH": str(folder / "connections.yaml"),
+                      "TOKENS_DIR": str(folder / "tokens")})
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
@@ -79,7 +82,7 @@ def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server,
     sid = sid_of(page)
     click(page, "It says Disconnected")
     expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
-    assert page.url.endswith(f"/s/{sid}/1")  # htmx pushed the step's own URL
+    assert page.url.endswith(f"/s/{sid}/2")  # htmx pushed the step's own URL
     click(page, "Yes, I see two green check marks")
     expect_heading(page, "Step 2: Click Connect in the Accounting tab")
     assert "security authorization window" in page.locator("#step").inner_text()
@@ -87,7 +90,7 @@ def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server,
     # The back link returns to the previous step as last seen; Forward and reload keep state.
     page.get_by_role("link", name="Back", exact=True).click()
     expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
-    assert page.url.endswith(f"/s/{sid}/1")
+    assert page.url.endswith(f"/s/{sid}/2")
     assert "You answered Yes, I see two green check marks" in page.locator(".inset").inner_text()
     page.go_back()
     expect_heading(page, "Step 2: Click Connect in the Accounting tab")
@@ -116,7 +119,7 @@ def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server,
     click(page, "Yes, it says Connected")
     expect_heading(page, "Your QuickBooks Desktop connection is back")
     assert page.title().startswith("Your QuickBooks Desktop connection is back")
-    assert "4 earlier answers not shown" in page.locator(".transcript").inner_text()
+    assert "5 earlier answers not shown" in page.locator(".transcript").inner_text()
     page.get_by_role("link", name="Show all answers").click()
     transcript = page.locator(".transcript").inner_text()
     assert transcript.count("I clicked Connect") == 3
@@ -127,7 +130,7 @@ def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server,
     from playwright.sync_api import expect
     expect(page.locator("#feedback-title")).to_have_text("Thank you for your feedback")
     row = server.store.get_session(sid)
-    assert (row.outcome, row.position) == ("resolved", 14)
+    assert (row.outcome, row.position) == ("resolved", 15)
     assert server.store.feedback_for(row).comment == "The loop explained it well"
 
 
@@ -176,7 +179,7 @@ def test_javascript_disabled_completes_a_flow_and_hands_off(server, browser):
     page.goto(server.url + "/flows/quickbooks-online")
     sid = sid_of(page)
     click(page, "I clicked Disconnect")
-    assert page.url.endswith(f"/s/{sid}/1")
+    assert page.url.endswith(f"/s/{sid}/2")
     click(page, "I clicked Connect to QuickBooks")
     click(page, "No, it still doesn't connect")
     expect_heading(page, "QuickBooks Online still doesn't connect")
@@ -187,7 +190,7 @@ def test_javascript_disabled_completes_a_flow_and_hands_off(server, browser):
     click(page, "Send to support")
     expect_heading(page, "Support has your session")
     [handoff] = server.store.handoffs_for(sid)
-    assert len(handoff.transcript) == 3 and handoff.contact == "pat@example.com"
+    assert len(handoff.transcript) == 5 and handoff.contact == "pat@example.com"
     context.close()
 
 
@@ -201,7 +204,7 @@ def test_double_click_sends_one_answer(server, page):
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     page.get_by_role("button", name="I clicked Disconnect").dblclick()
     expect_heading(page, "Connect to Salesforce again")
-    assert len(posts) == 1 and len(server.store.transcript(sid)) == 1
+    assert len(posts) == 1 and len(server.store.transcript(sid)) == 2  # the check, the answer
 
 
 def test_a_second_tab_is_told_the_page_was_out_of_date(server, browser):
@@ -215,7 +218,7 @@ def test_a_second_tab_is_told_the_page_was_out_of_date(server, browser):
     click(second, "I clicked Disconnect")
     expect_heading(second, "Connect to Salesforce again")
     assert "Nothing was applied twice" in second.locator(".notice").inner_text()
-    assert len(server.store.transcript(sid_of(first))) == 1
+    assert len(server.store.transcript(sid_of(first))) == 2  # the check, the answer
     context.close()
 
 

@@ -23,7 +23,8 @@ def test_start_page_lists_the_flows(client):
 def test_starting_a_flow_makes_an_unguessable_session(client):
     a, b = Walker(client, "salesforce"), Walker(client, "salesforce")
     assert a.sid != b.sid and len(a.sid) >= 22
-    assert a.url == f"/s/{a.sid}/0"
+    # No connection to check: the first step (a live check) falls back to the article's steps.
+    assert a.url == f"/s/{a.sid}/1"
     assert heading(a.html) == "Disconnect Salesforce"
 
 
@@ -40,7 +41,7 @@ def test_no_js_walk_posts_and_redirects_with_full_pages(client, store):
     w = Walker(client, "salesforce")
     assert "<html" in w.html and 'id="step"' in w.html
     response = w.answer("disconnected")
-    assert response.status_code == 303 and response.headers["Location"] == f"/s/{w.sid}/1"
+    assert response.status_code == 303 and response.headers["Location"] == f"/s/{w.sid}/2"
     assert heading(w.html) == "Connect to Salesforce again"
     assert "Your answers so far" in w.html and "I clicked Disconnect" in w.html
     w.answer("connected")
@@ -48,9 +49,9 @@ def test_no_js_walk_posts_and_redirects_with_full_pages(client, store):
     assert heading(w.html) == "Your Salesforce connection is back"
     assert "Did this answer your question?" in w.html
     row = store.get_session(w.sid)
-    assert (row.status, row.outcome, row.position, row.revision) == ("ended", "resolved", 3, 3)
-    assert [line.answer for line in store.transcript(w.sid)] == ["disconnected", "connected",
-                                                           "connected"]
+    assert (row.status, row.outcome, row.position, row.revision) == ("ended", "resolved", 5, 5)
+    assert [line.answer for line in store.transcript(w.sid)] == [
+        "unavailable", "disconnected", "connected", "unavailable", "connected"]
 
 
 def test_htmx_answer_returns_a_fragment_and_the_new_url(client):
@@ -61,13 +62,13 @@ def test_htmx_answer_returns_a_fragment_and_the_new_url(client):
                            headers=HX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert response.headers["HX-Push-Url"] == f"/s/{w.sid}/1"
+    assert response.headers["HX-Push-Url"] == f"/s/{w.sid}/2"
     assert "HX-Request" in response.headers["Vary"]
     assert "<html" not in html and "<title>Connect to Salesforce again" in html
     assert "autofocus" in html
-    page = client.get(f"/s/{w.sid}/1", headers=HX)
+    page = client.get(f"/s/{w.sid}/2", headers=HX)
     assert "<html" not in page.get_data(as_text=True)
-    full = client.get(f"/s/{w.sid}/1")
+    full = client.get(f"/s/{w.sid}/2")
     assert "<html" in full.get_data(as_text=True) and "Vary" in full.headers
 
 
@@ -75,8 +76,15 @@ def test_every_path_of_every_flow_over_http(app, client, store):
     flows = app.extensions["assistant"].flows
     for flow in flows.values():
         for walk in graph.paths(flow):
+            # With no connection every live check is "unavailable": its steps are skipped and
+            # the paths they take are the manual ones ("otherwise"); the engine tests and the
+            # simulator tests cover the others.
+            if any(flow.steps[s].is_probe and a != "otherwise" for s, a in walk):
+                continue
             w = Walker(client, flow.id)
             for step_id, answer_id in walk:
+                if flow.steps[step_id].is_probe:
+                    continue
                 assert heading(w.html) == flow.steps[step_id].title
                 w.answer(answer_id)
             end = store.get_session(w.sid)
@@ -91,9 +99,13 @@ def test_forged_answer_is_refused_and_nothing_changes(client, store):
         response = client.post(form["action"], data={**form["fields"], "answer": forged})
         assert response.status_code == 400
         assert "one of the choices for this step" in response.get_data(as_text=True)
+    # Nor can a probe step be answered by a form: only its check decides.
+    response = client.post(f"/s/{w.sid}/0", data={**form["fields"], "answer": "connected"})
+    assert response.status_code == 400
+    assert "checked automatically" in response.get_data(as_text=True)
     row = store.get_session(w.sid)
-    assert (row.step, row.revision, row.position) == ("agent-status", 0, 0)
-    assert store.transcript(w.sid) == []
+    assert (row.step, row.revision, row.position) == ("agent-status", 1, 1)
+    assert [line.answer for line in store.transcript(w.sid)] == ["unavailable"]
 
 
 def test_double_submit_applies_once_and_says_so(client, store):
@@ -104,7 +116,7 @@ def test_double_submit_applies_once_and_says_so(client, store):
     assert first.status_code == 303 and second.status_code == 409
     body = second.get_data(as_text=True)
     assert "Nothing was applied twice" in body and heading(body) == "Connect to Salesforce again"
-    assert len(store.transcript(w.sid)) == 1 and store.get_session(w.sid).revision == 1
+    assert len(store.transcript(w.sid)) == 2 and store.get_session(w.sid).revision == 2
 
 
 def test_tampered_or_missing_revision_is_refused(client, store):
@@ -117,36 +129,36 @@ def test_tampered_or_missing_revision_is_refused(client, store):
         else:
             data["revision"] = revision
         assert client.post(form["action"], data=data).status_code in (400, 409)
-    assert store.get_session(w.sid).revision == 0
+    assert store.get_session(w.sid).revision == 1
 
 
 def test_back_shows_the_step_as_last_seen_and_changing_the_answer_rewinds(client, store):
     w = Walker(client, "quickbooks-desktop")
     w.answer("disconnected")
     w.answer("two-green-check-marks")
-    back = client.get(f"/s/{w.sid}/1")
+    back = client.get(f"/s/{w.sid}/2")
     html = back.get_data(as_text=True)
     assert heading(html) == "Step 1: Is the Autofy Agent open with two green check marks?"
     assert "You answered <strong>Yes, I see two green check marks</strong>" in html
     # The same answer again changes nothing (it is not applied twice).
     form = answer_form(html)
     same = client.post(form["action"], data={**form["fields"], "answer": "two-green-check-marks"})
-    assert same.status_code == 303 and same.headers["Location"] == f"/s/{w.sid}/2"
-    assert store.get_session(w.sid).revision == 2
+    assert same.status_code == 303 and same.headers["Location"] == f"/s/{w.sid}/3"
+    assert store.get_session(w.sid).revision == 3
     # A different answer replaces the later path.
     other = client.post(form["action"], data={**form["fields"], "answer": "no-green-check-marks"})
-    assert other.headers["Location"] == f"/s/{w.sid}/2"
+    assert other.headers["Location"] == f"/s/{w.sid}/3"
     row = store.get_session(w.sid)
-    assert (row.step, row.outcome, row.revision) == ("agent-setup-guide", "unresolved", 3)
-    assert [line.answer for line in store.transcript(w.sid)] == ["disconnected",
-                                                                 "no-green-check-marks"]
+    assert (row.step, row.outcome, row.revision) == ("agent-setup-guide", "unresolved", 4)
+    assert [line.answer for line in store.transcript(w.sid)] == [
+        "unavailable", "disconnected", "no-green-check-marks"]
 
 
 def test_a_position_past_the_current_one_redirects_to_the_current_step(client):
     w = Walker(client, "salesforce")
     response = client.get(f"/s/{w.sid}/5")
-    assert response.status_code == 303 and response.headers["Location"] == f"/s/{w.sid}/0"
-    assert client.get(f"/s/{w.sid}").headers["Location"] == f"/s/{w.sid}/0"
+    assert response.status_code == 303 and response.headers["Location"] == f"/s/{w.sid}/1"
+    assert client.get(f"/s/{w.sid}").headers["Location"] == f"/s/{w.sid}/1"
 
 
 def test_step_pages_are_not_cached_and_do_not_leak_the_url(client):
@@ -241,9 +253,10 @@ def test_unresolved_end_hands_off_with_the_transcript(client, store):
     assert "Support has your session" in done and "H-00001" in done
     [handoff] = store.handoffs_for(w.sid)
     assert handoff.reason == "unresolved_end" and handoff.contact == "ann@example.com"
-    assert [t["answer"] for t in handoff.transcript] == ["disconnected", "connected",
-                                                         "not-connected"]
-    assert handoff.transcript[2]["step_title"] == "Is QuickBooks Online connected now?"
+    assert [t["answer"] for t in handoff.transcript] == [
+        "unavailable", "disconnected", "connected", "unavailable", "not-connected"]
+    assert handoff.transcript[0]["answer_label"].startswith("Checked automatically: ")
+    assert handoff.transcript[-1]["step_title"] == "Is QuickBooks Online connected now?"
     # Sending again does not make a second handoff.
     client.post(form["action"], data={**form["fields"], "message": "again"})
     assert len(store.handoffs_for(w.sid)) == 1
@@ -262,7 +275,7 @@ def test_csrf_is_enforced_and_the_session_stays_intact(client, store):
         assert response.status_code == 400
         html = response.get_data(as_text=True)
         assert "nothing was changed" in html and heading(html) == "Disconnect Salesforce"
-    assert store.get_session(w.sid).revision == 0
+    assert store.get_session(w.sid).revision == 1
 
 
 def test_a_form_from_another_browser_is_refused(app, client, store):
@@ -270,7 +283,7 @@ def test_a_form_from_another_browser_is_refused(app, client, store):
     form = answer_form(w.html)
     other = app.test_client()  # no cookie: its CSRF token does not match
     response = other.post(form["action"], data={**form["fields"], "answer": "disconnected"})
-    assert response.status_code == 400 and store.get_session(w.sid).revision == 0
+    assert response.status_code == 400 and store.get_session(w.sid).revision == 1
 
 
 def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, store):
@@ -332,8 +345,9 @@ steps:{steps}
 def test_https_forms_work_with_the_same_origin_referer_the_policy_keeps(make_app):
     client = make_app().test_client()
     start = client.get("/flows/salesforce", base_url="https://help.example")
-    url = start.headers["Location"]
-    html = client.get(url, base_url="https://help.example").get_data(as_text=True)
+    page = client.get(start.headers["Location"], base_url="https://help.example",
+                      follow_redirects=True)  # past the live check (no connection here)
+    url, html = page.request.path, page.get_data(as_text=True)
     form = answer_form(html)
     data = {**form["fields"], "answer": "disconnected"}
     refused = client.post(url, data=data, base_url="https://help.example")
@@ -349,7 +363,7 @@ def test_refused_htmx_post_replaces_the_address_with_the_shown_step(client):
     client.post(form["action"], data={**form["fields"], "answer": "disconnected"})
     stale = client.post(form["action"], data={**form["fields"], "answer": "disconnected"},
                         headers=HX)
-    assert stale.status_code == 409 and stale.headers["HX-Replace-Url"] == f"/s/{w.sid}/1"
+    assert stale.status_code == 409 and stale.headers["HX-Replace-Url"] == f"/s/{w.sid}/2"
 
 
 def test_a_failed_csrf_check_keeps_what_was_typed(client, store):
@@ -370,9 +384,9 @@ def test_feedback_from_a_tab_that_reached_the_same_end_again_is_kept(client, sto
     w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
     old_form = feedback_form(w.html)
     # Another tab goes back, answers "yes" and then walks back to the same end step.
-    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    back = answer_form(client.get(f"/s/{w.sid}/4").get_data(as_text=True))
     client.post(back["action"], data={**back["fields"], "answer": "connected"})
-    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    back = answer_form(client.get(f"/s/{w.sid}/4").get_data(as_text=True))
     client.post(back["action"], data={**back["fields"], "answer": "not-connected"})
     response = client.post(old_form["action"], data={**old_form["fields"], "reaction": "no",
                                                       "comment": "Still broken"})
@@ -383,7 +397,7 @@ def test_feedback_from_a_tab_that_reached_the_same_end_again_is_kept(client, sto
 def test_feedback_for_an_end_the_session_left_is_refused_and_kept_on_screen(client, store):
     w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
     old_form = feedback_form(w.html)
-    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    back = answer_form(client.get(f"/s/{w.sid}/4").get_data(as_text=True))
     client.post(back["action"], data={**back["fields"], "answer": "connected"})
     response = client.post(old_form["action"], data={**old_form["fields"], "reaction": "no",
                                                       "comment": "Typed words"})
@@ -416,7 +430,7 @@ def test_line_breaks_count_once_toward_the_comment_limit(client, store):
 def test_a_changed_path_can_be_handed_off_again(client, store):
     w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
     client.post(f"/s/{w.sid}/support", data={**feedback_form(w.html)["fields"]})
-    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    back = answer_form(client.get(f"/s/{w.sid}/4").get_data(as_text=True))
     client.post(back["action"], data={**back["fields"], "answer": "not-connected"})
     page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
     assert "Send to support" in page  # a new form, not the old reference
@@ -431,10 +445,10 @@ def test_wrong_method_and_oversized_requests_get_clear_pages(client, store):
     w = Walker(client, "salesforce")
     wrong = client.post("/")
     assert wrong.status_code == 405 and "Autofy connection help" in wrong.get_data(as_text=True)
-    assert client.get(f"/s/{w.sid}/feedback").headers["Location"] == f"/s/{w.sid}/0"
+    assert client.get(f"/s/{w.sid}/feedback").headers["Location"] == f"/s/{w.sid}/1"
     chunked = client.post(f"/s/{w.sid}/0", data={"answer": "x"},
                           headers={"Transfer-Encoding": "chunked"})
-    assert chunked.status_code == 411 and store.get_session(w.sid).revision == 0
+    assert chunked.status_code == 411 and store.get_session(w.sid).revision == 1
     big = client.post(f"/s/{w.sid}/0", data={"answer": "x", "comment": "z" * 300_000})
     assert big.status_code == 413 and "too much text" in big.get_data(as_text=True)
 
@@ -443,7 +457,7 @@ def test_support_form_from_before_the_answers_changed_sends_nothing(client, stor
     w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
     page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
     form = next(f for f in forms(page) if f["action"].endswith("support"))
-    back = answer_form(client.get(f"/s/{w.sid}/2").get_data(as_text=True))
+    back = answer_form(client.get(f"/s/{w.sid}/4").get_data(as_text=True))
     client.post(back["action"], data={**back["fields"], "answer": "connected"})
     response = client.post(form["action"], data={**form["fields"], "message": "Help please"})
     html = response.get_data(as_text=True)
@@ -470,7 +484,7 @@ def test_feedback_after_a_flow_edit_records_the_version_shown(make_app, tmp_path
     new_app = make_app(FLOWS_PATH=[str(edited)])
     new = new_app.test_client()
     new.set_cookie("session", old.get_cookie("session").value)  # the same browser
-    page = new.get(f"/s/{w.sid}/2").get_data(as_text=True)
+    page = new.get(f"/s/{w.sid}/4").get_data(as_text=True)
     form = answer_form(page)
     end = new.post(form["action"], data={**form["fields"], "answer": "connected"})
     html = new.get(end.headers["Location"]).get_data(as_text=True)

@@ -13,8 +13,11 @@ from sqlalchemy.exc import ArgumentError
 from ..config import ConfigError, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
+from ..probes.connections import ConnectionsError, load_connections
+from ..probes.runner import ProbeRunner
+from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
-from ..store import Store, is_current, make_engine
+from ..store import ProbeChecks, Store, is_current, make_engine
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 csrf = CSRFProtect()
@@ -22,11 +25,14 @@ csrf = CSRFProtect()
 
 @dataclass
 class Services:
-    """What the views need: the valid flows (by id), their compiled machines, the store."""
+    """What the views need: the valid flows (by id), their compiled machines, the store, the
+    connections the probes may check and the runner of those checks."""
 
     flows: dict[str, Flow]
     compiled: dict[str, CompiledFlow]
     store: Store
+    connections: object  # assistant.probes.connections.Connections
+    probes: object  # assistant.probes.runner.ProbeRunner
 
 
 def services() -> Services:
@@ -74,8 +80,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     flows, errors = load_flows(app.config["FLOWS_PATH"])
     for error in errors:
         app.logger.error("flow refused:\n%s", error)
-    store = Store(make_engine(app.config["DATABASE_URL"]))
-    app.extensions["assistant"] = Services(flows, compile_flows(flows), store)
+    engine = make_engine(app.config["DATABASE_URL"])
+    connections = _connections(app)
+    runner = ProbeRunner(ProbeChecks(engine), connections, TokenStore(app.config["TOKENS_DIR"]),
+                         ttl=app.config["PROBE_TTL_SECONDS"],
+                         workers=app.config["PROBE_WORKERS"])
+    app.extensions["assistant"] = Services(flows, compile_flows(flows), Store(engine),
+                                           connections, runner)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
 
     @app.before_request  # registered before CSRFProtect's, which reads the form
@@ -121,6 +132,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.after_request(security_headers)
     return app
+
+
+def _connections(app: Flask):
+    """The connections config named by ``CONNECTIONS_PATH``, or the demo connections.
+
+    Raises:
+        ConfigError: the file cannot be read or is not a valid connections config.
+    """
+    try:
+        return load_connections(app.config["CONNECTIONS_PATH"])
+    except ConnectionsError as e:
+        raise ConfigError(f"CONNECTIONS_PATH: {e}") from None
 
 
 def security_headers(response):

@@ -37,7 +37,9 @@ from flask import (
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
 from ..flow import Flow, Step
-from ..store import Feedback, FlowSession, StaleRevision, TranscriptLine
+from ..probes.diagnosis import cause_title
+from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
+from ..store.repository import _utc
 from . import services
 
 bp = Blueprint("wizard", __name__)
@@ -48,6 +50,46 @@ STALE = ("This page was out of date: the session had already moved on (another t
          "are now.")
 TRANSCRIPT_TAIL = 10  # answers shown under a step; "?answers=all" shows every one
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+EVIDENCE_LABELS = {
+    "endpoint": "Endpoint", "status": "HTTP status", "error_code": "Error code",
+    "error": "Error", "error_description": "Error description", "hresult": "HRESULT",
+    "message": "Message", "remaining": "Requests remaining", "max": "Daily limit",
+    "used": "Requests used", "request_id": "Request id", "intuit_tid": "intuit_tid",
+    "retry_after": "Retry after (s)", "transport": "Network error",
+}
+
+
+@bp.app_template_filter("evidence_label")
+def evidence_label(key: str) -> str:
+    """A readable label for an evidence key (``error_code`` → "Error code")."""
+    return EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+@bp.app_template_filter("evidence_value")
+def evidence_value(value) -> str:
+    """An evidence value as text: numbers with thousands separators, lists joined."""
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "none"}[value]
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, list | tuple):
+        return ", ".join(evidence_value(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {evidence_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+@bp.app_template_filter("ago")
+def ago(seconds: float) -> str:
+    """``seconds`` as "1 second", "42 seconds", "3 minutes", "2 hours"."""
+    s = max(0, round(seconds))
+    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+        if s >= size or unit == "second":
+            count = s // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return ""  # pragma: no cover
 
 
 def _is_htmx() -> bool:
@@ -98,9 +140,14 @@ def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict
     for line in path:
         step = steps.get(line.from_step)
         answer = step.answer(line.answer) if step else None
+        if step is not None and step.is_probe:
+            label = f"Checked automatically: {cause_title(line.answer)}"
+        else:
+            label = answer.label if answer else line.answer
         out.append({"position": line.position, "step": line.from_step,
                     "step_title": step.title if step else line.from_step,
-                    "answer": line.answer, "answer_label": answer.label if answer else line.answer,
+                    "answer": line.answer, "answer_label": label,
+                    "probe_check_id": line.probe_check_id,
                     "at": line.at.isoformat() if hasattr(line.at, "isoformat") else str(line.at)})
     return out
 
@@ -108,13 +155,18 @@ def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict
 def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript: list[dict],
                 *, chosen: str | None = None, feedback: Feedback | None = None,
                 notice: str | None = None, errors: dict | None = None,
-                values: dict | None = None, status: int = 200, fragment: bool = False):
+                values: dict | None = None, status: int = 200, fragment: bool = False,
+                finding: CheckRecord | None = None, checking: CheckRecord | None = None,
+                previous: CheckRecord | None = None):
     """The response for ``step`` shown at path index ``n`` of ``session``.
 
     ``transcript`` is the tail of the path before ``n`` (dicts as from :func:`_transcript`, at
     most :data:`TRANSCRIPT_TAIL`); ``chosen`` the answer once given at ``n`` if ``n`` is in
-    the past. A full page, or with ``fragment`` the ``#step`` fragment for htmx. The benchmark
-    renders its baseline through this same function.
+    the past. ``finding`` is the probe check that led to this step (shown as "What we
+    found"); ``checking`` the check this probe step waits for (the page polls), ``previous``
+    the last result while a re-check waits for the TTL to pass. A full
+    page, or with ``fragment`` the ``#step`` fragment for htmx. The benchmark renders its
+    baseline through this same function.
     """
     html = render_template(
         "step.html", fragment=fragment, flow=flow, step=step, session=session, n=n,
@@ -122,7 +174,11 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         earlier=n - len(transcript), progress=(n, n + flow.remaining.get(step.id, 0)),
         back_url=_step_url(session, n - 1) if n > 0 else url_for("wizard.start"),
         notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
-        reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"])
+        reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"],
+        finding=previous or finding, checking=checking, previous=previous,
+        ttl=current_app.config["PROBE_TTL_SECONDS"],
+        connection=services().connections.get(session.connection_id)
+        if session.connection_id else None)
     return private(make_response(html, status))
 
 
@@ -142,23 +198,69 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     store = services().store
     n, position, chosen = _position_at(row, min(n, row.position))
     step = compiled.flow.steps[position.step]
+    checking = previous = None
+    if step.is_probe and n == row.position and status == 200:
+        check = services().probes.result(row.connection_id, step.probe)
+        # A re-check after a fix wants a check started after the step was reached: until the
+        # TTL lets one start, the last result is shown with its age.
+        if step.recheck and check.started_at < _utc(row.updated_at):
+            previous = check if check.done else None
+        elif check.done:
+            return _after_probe(row, compiled, position, check)
+        checking = check
+        if request.headers.get("HX-Target") == "probe-wait" and _is_htmx():
+            # The poller asks again: answer only the poller, so focus and reading stay put.
+            return private(make_response(render_template(
+                "_probe_wait.html", session=row, n=n, check=checking, previous=previous,
+                ttl=current_app.config["PROBE_TTL_SECONDS"])))
     everything = request.args.get("answers") == "all"
     tail = store.transcript(row.id, upto=n, last=None if everything else TRANSCRIPT_TAIL)
     feedback = store.feedback_for(row) if step.is_end and n == row.position else None
+    finding = None
+    if tail and tail[-1].position == n and tail[-1].probe_check_id is not None:
+        finding = services().probes.checks.get(tail[-1].probe_check_id)
+    if step.is_probe and n < row.position:  # a past check: show what it found
+        nxt = store.transcript(row.id, upto=n + 1, last=1)
+        if nxt and nxt[0].probe_check_id is not None:
+            finding = services().probes.checks.get(nxt[0].probe_check_id)
     response = render_step(compiled.flow, step, row, n, _transcript(compiled, tail),
                            chosen=chosen, feedback=feedback, notice=notice, errors=errors,
-                           values=values, status=status, fragment=_is_htmx())
+                           values=values, status=status, fragment=_is_htmx(),
+                           finding=finding, checking=checking, previous=previous)
     if status != 200 and _is_htmx():
         # A refused POST shows the step where the session is: make the address bar agree.
         response.headers["HX-Replace-Url"] = _step_url(row, n)
     return response
 
 
+def _after_probe(row: FlowSession, compiled: CompiledFlow, position: Position,
+                 check: CheckRecord):
+    """The check at the session's probe step has a result: go on by its outcome and show the
+    next step (its "What we found" panel explains the result)."""
+    move = compiled.probe_outcome(position, check.outcome or "unavailable")
+    outcome = compiled.flow.steps[move.to.step].outcome
+    try:
+        row = services().store.record_answer(row, compiled.flow.version, row.position,
+                                             move.from_step, move.answer, move.to.step,
+                                             move.to.counters, outcome,
+                                             probe_check_id=check.id)
+    except StaleRevision:  # another request applied it first: show where the session is
+        row = services().store.get_session(row.id)
+    if _is_htmx():
+        response = _render(row, compiled, row.position)
+        response.headers["HX-Push-Url"] = _step_url(row, row.position)
+        response.headers["HX-Retarget"] = "#step"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return redirect(_step_url(row, row.position), 303)
+
+
 def _show(row: FlowSession, compiled: CompiledFlow, n: int):
     """After a successful POST: 303 to the step's URL, or for htmx the fragment and its URL."""
     if _is_htmx():
         response = _render(row, compiled, n)
-        response.headers["HX-Push-Url"] = _step_url(row, n)
+        # Unless a probe step moved the session on while rendering (it set the URL itself).
+        response.headers.setdefault("HX-Push-Url", _step_url(row, n))
         return response
     return redirect(_step_url(row, n), 303)
 
@@ -174,17 +276,38 @@ def _revision() -> int | None:
 def start():
     """The start page: what is the customer trying to connect?"""
     flows = sorted(services().flows.values(), key=lambda f: f.title)
-    return render_template("start.html", flows=flows)
+    connections = services().connections
+    return render_template("start.html", flows=flows, demo=connections.demo,
+                           simulator_url=connections.simulator_url if connections.demo else None)
 
 
 @bp.get("/flows/<flow_id>")
 def begin(flow_id: str):
-    """Start a new session of ``flow_id`` and send the browser to its first step."""
+    """Start a new session of ``flow_id`` and send the browser to its first step.
+
+    ``?connection=<id>`` names the connection its probe steps check. Without it, the only
+    connection of the flow's system is used; with several, the customer chooses first; with
+    none, the probe steps fall back to the manual steps.
+    """
     compiled = services().compiled.get(flow_id)
     if compiled is None:
         abort(404)
+    flow = compiled.flow
+    choices = services().connections.for_system(flow.system)
+    wanted = request.args.get("connection")
+    if wanted is not None:
+        chosen = next((c for c in choices if c.id == wanted), None)
+        if chosen is None:
+            return private(make_response(render_template(
+                "connection.html", flow=flow, choices=choices, wanted=wanted), 400))
+    elif len(choices) > 1 and any(s.is_probe for s in flow.steps.values()):
+        return private(make_response(render_template(
+            "connection.html", flow=flow, choices=choices, wanted=None)))
+    else:
+        chosen = choices[0] if choices else None
     position = compiled.start()
-    row = services().store.create_session(flow_id, compiled.flow.version, position.step)
+    row = services().store.create_session(flow_id, flow.version, position.step,
+                                          connection_id=chosen.id if chosen else None)
     return redirect(_step_url(row, 0), 303)
 
 
@@ -220,6 +343,11 @@ def answer(sid: str, n: int):
         return _render(row, compiled, row.position, 409, STALE)
     if given == answer_id:
         return _show(row, compiled, n + 1)  # the same answer again: nothing to change
+    if compiled.flow.steps[position.step].is_probe:
+        # Only the check itself decides a probe step: a posted "connected" is not believed.
+        return _render(row, compiled, row.position, 400,
+                       "This step is checked automatically, so there is nothing to answer. "
+                       "Nothing was changed.")
     try:
         move = compiled.answer(position, answer_id)
     except InvalidAnswer:

@@ -1,0 +1,134 @@
+"""Running probes for the wizard: off the request thread, at most once per TTL, stored.
+
+A request at a probe step calls :meth:`ProbeRunner.result`, which never waits for the network:
+
+1. a check of this connection and probe claimed within the TTL (by any worker or process, see
+   :class:`~assistant.store.ProbeChecks`) is *the* result — done (shown with its age) or still
+   running (the page polls);
+2. otherwise this process claims a new check and hands it to its bounded thread pool, which
+   calls the upstream (:func:`~assistant.probes.checks.run_check`, with connect/read timeouts),
+   diagnoses what it saw (:func:`~assistant.probes.diagnosis.diagnose`) and stores the result.
+
+A hung upstream ties up one pool thread until its read timeout, never a request thread.
+Nothing here raises for upstream trouble: it becomes the outcome ``timeout`` or
+``unavailable``, and the flow's manual path takes over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ..store import CheckRecord, ProbeChecks
+from .checks import PROBES, ProbeUnavailable, run_check
+from .diagnosis import cause_title, diagnose
+
+log = logging.getLogger(__name__)
+
+#: How long a running check may take before the wizard stops waiting (seconds). A check makes
+#: at most four calls with connect + read timeouts of 3 s + 5 s by default.
+DEFAULT_WAIT = 40.0
+
+
+class ProbeRunner:
+    """Starts and reads probe checks for the wizard. Safe to share between threads.
+
+    ``connections`` is the loaded connections config, ``tokens`` the token store, ``ttl`` the
+    seconds during which a check's result is reused instead of calling the upstream again,
+    ``workers`` the size of this process's pool, ``max_wait`` seconds after which a check that
+    has not finished counts as ``timeout``.
+    """
+
+    def __init__(self, checks: ProbeChecks, connections, tokens, *, ttl: float = 60.0,
+                 workers: int = 4, max_wait: float = DEFAULT_WAIT):
+        self.checks = checks
+        self.connections = connections
+        self.tokens = tokens
+        self.ttl = ttl
+        self.workers = workers
+        self.max_wait = max_wait
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid: int | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        # One pool per process: a pool inherited through fork (gunicorn) has no threads.
+        with self._lock:
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="probe")
+                self._pool_pid = os.getpid()
+            return self._pool
+
+    def shutdown(self) -> None:
+        """Stop accepting checks (running ones finish in their threads)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def result(self, connection_id: str | None, probe: str) -> CheckRecord:
+        """The check the wizard should show for this connection and probe now: ``done`` (use
+        its outcome) or ``running`` (poll again). Never blocks on the network.
+
+        A missing or unknown connection, or one of another system than the probe's, gives a
+        ``done`` check with outcome ``unavailable`` at once.
+        """
+        spec = PROBES.get(probe)
+        connection = self.connections.get(connection_id) if connection_id else None
+        if spec is None or connection is None or connection.system != spec.system:
+            what = spec.title if spec else probe
+            return self.checks.record(
+                connection_id if connection else None, probe, outcome="unavailable",
+                title=cause_title("unavailable"),
+                explanation=f"There is no connection set up for us to check ({what}), so "
+                            "we'll go through the steps by hand.")
+        current = self.checks.current(connection.id, probe, self.ttl)
+        if current is None:
+            current = self.checks.claim(connection.id, probe, self.ttl)
+            if current is not None:
+                self._executor().submit(self._run, current.id, connection, probe)
+            else:  # claimed elsewhere at this very moment: read theirs
+                current = self.checks.current(connection.id, probe, self.ttl)
+        if current is None:  # pragma: no cover - the claim row vanished under us
+            raise RuntimeError("probe claim disappeared")
+        if not current.done and current.age_seconds() > self.max_wait:
+            return self.checks.record(
+                connection.id, probe, outcome="timeout", title=cause_title("timeout"),
+                explanation=f"{connection.label} did not answer within "
+                            f"{self.max_wait:.0f} seconds.")
+        return current
+
+    def _run(self, check_id: int, connection, probe: str) -> None:
+        started = time.monotonic()
+        try:
+            observations = run_check(probe, connection, tokens=self.tokens)
+            diagnosis = diagnose(connection.system, observations)
+            outcome, cause = diagnosis.outcome, diagnosis.cause
+            title, explanation = cause_title(outcome), diagnosis.explanation
+            evidence = diagnosis.evidence
+        except ProbeUnavailable as e:
+            outcome = cause = "unavailable"
+            title, explanation, evidence = cause_title(outcome), str(e), {}
+        except Exception:  # a bug must not leave the check running forever
+            log.exception("probe %s on connection %s failed", probe, connection.id)
+            outcome = cause = "unavailable"
+            title = cause_title(outcome)
+            explanation = "The automatic check failed unexpectedly."
+            evidence = {}
+        latency_ms = round((time.monotonic() - started) * 1000)
+        explanation, evidence = _without_secrets(connection, explanation, evidence)
+        self.checks.finish(check_id, outcome=outcome, cause=cause, title=title,
+                           explanation=explanation, evidence=evidence, latency_ms=latency_ms)
+
+
+def _without_secrets(connection, explanation: str, evidence: dict) -> tuple[str, dict]:
+    """Belt and braces: no secret value of the connection leaves the probe, whatever an
+    upstream echoed back."""
+    text = json.dumps(evidence)
+    for value in connection.secret_values():
+        if value and len(value) >= 4:
+            text = text.replace(json.dumps(value)[1:-1], "[redacted]")
+            explanation = explanation.replace(value, "[redacted]")
+    return explanation, json.loads(text)
