@@ -268,9 +268,17 @@ def load_connections(path: str | os.PathLike | None = None,
         data = _File.model_validate(raw)
     except ValidationError as e:
         err = e.errors()[0]
-        line, key = _where(tuple(err["loc"]), positions)
+        loc = tuple(err["loc"])
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc += ("system",)
+        line, key = _where(loc, positions)
         message = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "union_tag_invalid":
+            message = (f"unknown system {err['ctx']['tag']!r} "
+                       f"(one of: {', '.join(SYSTEMS)})")
+        elif err["type"] == "union_tag_not_found":
+            message = "missing (one of: " + ", ".join(SYSTEMS) + ")"
+        elif err["type"] == "extra_forbidden":
             message = "unknown key (not allowed here)"
         elif err["type"] == "string_pattern_mismatch":
             message = f"invalid value {err.get('input')!r}"
