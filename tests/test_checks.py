@@ -313,7 +313,8 @@ def test_demo_config_points_at_the_simulator():
     ("connections:\n  - id: Bad Id\n    label: A\n    system: quickbooks_desktop\n"
      "    endpoints: {agent_status: 'https://x'}\n    agent_id: a\n    secrets: {api_key: K}\n",
      ":2: connections[0].id: invalid value 'Bad Id'"),
-    ("connections:\n  - id: a\n    label: A\n    system: sage\n", ":4: connections[0].system: unknown system 'sage'"),
+    ("connections:\n  - id: a\n    label: A\n    system: sage\n",
+     ":4: connections[0].system: unknown system 'sage'"),
     ("connections:\n  - id: a\n    label: A\n    system: quickbooks_desktop\n"
      "    endpoints: {agent_status: '${NOPE}/x'}\n    agent_id: a\n    secrets: {api_key: K}\n",
      ":5: connections[0].endpoints.agent_status: environment variable NOPE is not set"),
