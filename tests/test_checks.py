@@ -351,3 +351,15 @@ def test_secrets_never_appear_in_repr_or_errors(sim, conns, tokens, tmp_path):
         empty["acme-qbo"].secret("client_secret")
     assert "QBO_CLIENT_SECRET" in str(info.value)
     assert SECRETS["QBO_CLIENT_ID"] not in str(info.value)
+
+
+def test_bodies_are_capped_and_cookies_dropped(sim, conns, tokens):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=[("Content-Type", "application/json"),
+                                            ("Set-Cookie", "sid=abc; HttpOnly")],
+                              content=b"x" * 200_000)
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        [o] = run_check("quickbooks_desktop.agent", conns["acme-qbd"], tokens=tokens,
+                        client=client)
+    assert len(o["body"]) == 64 * 1024
+    assert o["headers"] == {"Content-Type": "application/json", "Content-Length": "200000"}
