@@ -6,6 +6,7 @@
     assistant validate [PATH ...]           check flow files; exit 1 on any problem
     assistant db upgrade                    apply migrations to DATABASE_URL
     assistant schema                        print the JSON Schema of a flow file
+    assistant simulate [--host H] [--port N] serve the vendor-endpoint simulator (loopback only)
 """
 
 from __future__ import annotations
@@ -96,6 +97,29 @@ def _safe_url(url: str) -> str:
 def schema() -> None:
     """Print the JSON Schema of a flow file (for editors' YAML support)."""
     click.echo(json.dumps(flow_json_schema(), indent=2))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.option("--delay", default=2.0, show_default=True, type=float,
+              help="Seconds the 'slow' scenario waits before answering.")
+def simulate(host: str, port: int, delay: float) -> None:
+    """Serve fake QuickBooks / Salesforce endpoints with switchable scenarios (demo, tests).
+
+    It accepts any credentials, so it refuses to listen on anything but a loopback address."""
+    import ipaddress
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise click.UsageError(f"--host {host} is not a loopback address: the simulator accepts "
+                               "any credentials, so it only listens on 127.0.0.1, ::1 or "
+                               "localhost")
+    from .simulator import create_simulator
+    click.echo(f"Simulator at http://{host}:{port}/ (scenarios: /_sim/scenarios)")
+    create_simulator(delay=delay).run(host=host, port=port, threaded=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,315 @@
+"""The live checks: the HTTP calls each probe makes, recorded as observations in the format of
+``fixtures/README.md`` (``http`` and ``transport`` kinds), oldest first.
+
+``run_check(probe_name, connection, tokens=..., client=...)`` never raises for upstream trouble:
+a timeout, a refused connection, a DNS or TLS failure becomes a ``transport`` observation and
+every HTTP answer (any status, any body up to 64 KiB) an ``http`` one. A secret missing from the
+environment raises :class:`ProbeUnavailable`.
+
+Secrets never reach an observation: a successful token response's body is replaced by its
+non-secret fields, ``Set-Cookie`` is dropped, and as a last guard every secret and token value
+the check used is replaced by ``[redacted]`` wherever it would appear.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+
+from .connections import Connection, MissingSecret
+from .tokens import TokenState, TokenStore
+
+MAX_BODY = 64 * 1024
+REDACTED = "[redacted]"
+_TOKEN_PUBLIC_FIELDS = ("token_type", "expires_in", "instance_url", "issued_at", "scope",
+                        "x_refresh_token_expires_in")
+_SOQL_PROBE = "SELECT Id FROM Organization LIMIT 1"
+
+
+class ProbeUnavailable(Exception):
+    """The check cannot run at all (e.g. a secret is not configured); ``reason`` says why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    name: str
+    system: str
+    title: str
+    function: Callable[[Connection, _Recorder, TokenStore], None] = field(repr=False)
+
+
+@dataclass
+class _Answer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self):
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+
+def transport_error(exc: httpx.TransportError) -> str:
+    """The observation's ``error`` for an httpx transport exception."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        seen: set[int] = set()
+        e: BaseException | None = exc
+        while e is not None and id(e) not in seen:
+            seen.add(id(e))
+            if isinstance(e, socket.gaierror):
+                return "dns"
+            if isinstance(e, ssl.SSLError | ssl.CertificateError):
+                return "tls"
+            e = e.__cause__ or e.__context__
+        text = str(exc).lower()
+        if re.search(r"name or service not known|nodename nor servname|getaddrinfo|"
+                     r"name resolution|no address associated", text):
+            return "dns"
+        if "ssl" in text or "certificate" in text or "tls" in text:
+            return "tls"
+    return "connection_refused"
+
+
+class _Recorder:
+    """Makes the calls of one check and records what each returned."""
+
+    def __init__(self, connection: Connection, client: httpx.Client):
+        self.connection = connection
+        self.client = client
+        self.observations: list[dict] = []
+        self.secrets: set[str] = set()
+        self.timeout = httpx.Timeout(connect=connection.connect_timeout,
+                                     read=connection.read_timeout,
+                                     write=connection.read_timeout,
+                                     pool=connection.connect_timeout)
+
+    def secret(self, name: str) -> str:
+        value = self.connection.secret(name)
+        self.secrets.add(value)
+        return value
+
+    def call(self, endpoint: str, method: str, url: str, *, redact_token: bool = False,
+             **kwargs) -> _Answer | None:
+        """One HTTP call; its observation is appended. ``None`` when no response came."""
+        try:
+            with self.client.stream(method, url, timeout=self.timeout,
+                                    follow_redirects=False, **kwargs) as response:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) >= MAX_BODY:
+                        break
+                headers: dict[str, str] = {}
+                for raw_key, raw_value in response.headers.raw:
+                    key = raw_key.decode("latin-1")
+                    if key.lower() == "set-cookie":
+                        continue
+                    value = raw_value.decode("latin-1")
+                    headers[key] = f"{headers[key]}, {value}" if key in headers else value
+                text = bytes(body[:MAX_BODY]).decode(response.encoding or "utf-8",
+                                                     errors="replace")
+                answer = _Answer(response.status_code, headers, text)
+        except httpx.TransportError as e:
+            self.observations.append({"kind": "transport", "endpoint": endpoint,
+                                      "error": transport_error(e)})
+            return None
+        shown = answer.text
+        if redact_token and answer.status == 200:
+            payload = answer.json()
+            if isinstance(payload, dict):
+                for key in ("access_token", "refresh_token", "id_token"):
+                    if isinstance(payload.get(key), str):
+                        self.secrets.add(payload[key])
+                shown = json.dumps({k: payload[k] for k in _TOKEN_PUBLIC_FIELDS if k in payload})
+            else:
+                shown = REDACTED if answer.text.strip() else answer.text
+        self.observations.append({"kind": "http", "endpoint": endpoint, "status": answer.status,
+                                  "headers": answer.headers, "body": shown})
+        return answer
+
+    def redacted(self) -> list[dict]:
+        """The observations with any secret value used in this check replaced."""
+        values = sorted((s for s in self.secrets if s and len(s) >= 4), key=len, reverse=True)
+        if not values:
+            return self.observations
+
+        def scrub(value):
+            if isinstance(value, str):
+                for s in values:
+                    value = value.replace(s, REDACTED)
+                return value
+            if isinstance(value, dict):
+                return {scrub(k): scrub(v) for k, v in value.items()}
+            return value
+        return [scrub(o) for o in self.observations]
+
+
+def _bearer(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra}
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_INSTANCE_HOST = re.compile(r"^https://([a-z]{2,4}\d{1,4}[a-z]?)(?:-s)?\.(?:my\.)?salesforce\.com",
+                            re.IGNORECASE)
+
+
+def salesforce_instance_key(connection: Connection, instance_url: str | None) -> str | None:
+    """The Trust instance key: configured, else read from a ``https://na123.salesforce.com``
+    instance URL; ``None`` (no trust check) for My Domain hosts that do not name it."""
+    if connection.instance_key:
+        return connection.instance_key.upper()
+    m = _INSTANCE_HOST.match(instance_url or "")
+    return m.group(1).upper() if m else None
+
+
+def _refresh(rec: _Recorder, tokens: TokenStore, endpoint_url: str,
+             form: Callable[[TokenState], dict], **kwargs) -> tuple[TokenState, dict | None]:
+    """POST the refresh-token grant under the connection's lock; store what comes back (the
+    rotated refresh token first). Returns the state and the token payload (``None`` on
+    failure)."""
+    with tokens.locked(rec.connection) as state:
+        rec.secrets.add(state.refresh_token or "")
+        answer = rec.call("token", "POST", endpoint_url, data=form(state),
+                          headers={"Accept": "application/json"}, redact_token=True, **kwargs)
+        payload = answer.json() if answer is not None and answer.status == 200 else None
+        if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
+            return state, None
+        if isinstance(payload.get("refresh_token"), str) and payload["refresh_token"]:
+            state.refresh_token = payload["refresh_token"]
+            if isinstance(payload.get("x_refresh_token_expires_in"), int):
+                state.refresh_token_expires_in = payload["x_refresh_token_expires_in"]
+            tokens.save(state)  # before anything else: the old refresh token is now dead
+        expires = payload.get("expires_in")
+        state.set_access_token(payload["access_token"],
+                               expires_in=expires if isinstance(expires, int) else None,
+                               instance_url=payload.get("instance_url")
+                               if isinstance(payload.get("instance_url"), str) else None)
+        return state, payload
+
+
+def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
+    """Refresh the token, read the org's limits, run one tiny query only while API requests
+    remain, and read the instance's Trust status.
+
+    Wire formats:
+
+    - https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm
+      (refresh grant and response)
+    - https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm
+      (token errors)
+    - https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm
+      (``DailyApiRequests``)
+    - https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
+      (``Sforce-Limit-Info: api-usage=N/M``)
+    - https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+      (REST error arrays ``[{"message", "errorCode"}]``)
+    - https://api.status.salesforce.com/v1/docs (Trust ``GET /v1/instances/{key}/status``)
+    """
+    client_id, client_secret = rec.secret("client_id"), rec.secret("client_secret")
+    state, payload = _refresh(
+        rec, tokens, f"{conn.endpoints['login']}/services/oauth2/token",
+        lambda s: {"grant_type": "refresh_token", "client_id": client_id,
+                   "client_secret": client_secret, "refresh_token": s.refresh_token})
+    if payload is not None and state.instance_url:
+        base = f"{state.instance_url.rstrip('/')}/services/data/v{conn.api_version}"
+        limits = rec.call("limits", "GET", f"{base}/limits", headers=_bearer(state.access_token))
+        data = limits.json() if limits is not None and limits.status == 200 else None
+        daily = data.get("DailyApiRequests") if isinstance(data, dict) else None
+        remaining = _number(daily.get("Remaining")) if isinstance(daily, dict) else None
+        if remaining is not None and remaining > 0:  # never spend the quota being diagnosed
+            rec.call("rest_api", "GET", f"{base}/query", params={"q": _SOQL_PROBE},
+                     headers=_bearer(state.access_token))
+    key = salesforce_instance_key(conn, state.instance_url)
+    if key and conn.endpoints.get("trust"):
+        rec.call("status_page", "GET",
+                 f"{conn.endpoints['trust']}/v1/instances/{quote(key)}/status",
+                 headers={"Accept": "application/json"})
+
+
+def check_quickbooks_online(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
+    """Refresh the token (Intuit rotates the refresh token: the new one is stored first), read
+    the company's info, and read the status page.
+
+    Wire formats:
+    https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
+    (``POST https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer``, Basic client auth,
+    ``expires_in`` 3600, ``x_refresh_token_expires_in``, ``intuit_tid`` header),
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companyinfo
+    (``GET /v3/company/{realmId}/companyinfo/{realmId}``),
+    https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
+    (Fault layouts), https://developer.statuspage.io/ (``/api/v2/status.json``).
+    """
+    auth = (rec.secret("client_id"), rec.secret("client_secret"))
+    state, payload = _refresh(
+        rec, tokens, conn.endpoints["token"],
+        lambda s: {"grant_type": "refresh_token", "refresh_token": s.refresh_token},
+        auth=auth)
+    if payload is not None:
+        realm = quote(conn.realm_id or "", safe="")
+        rec.call("company_info", "GET",
+                 f"{conn.endpoints['api']}/v3/company/{realm}/companyinfo/{realm}",
+                 headers=_bearer(state.access_token))
+    if conn.endpoints.get("status"):
+        rec.call("status_page", "GET", conn.endpoints["status"],
+                 headers={"Accept": "application/json"})
+
+
+def check_quickbooks_desktop(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
+    """Read the desktop agent's status (the product's own contract, ``fixtures/README.md``:
+    ``{"connected", "last_seen", "last_error": {"hresult", "message"} | null}``)."""
+    url = conn.endpoints["agent_status"].replace("{agent_id}", quote(conn.agent_id or "",
+                                                                     safe=""))
+    rec.call("agent_status", "GET", url, headers=_bearer(rec.secret("api_key")))
+
+
+PROBES: dict[str, ProbeSpec] = {spec.name: spec for spec in (
+    ProbeSpec("salesforce.api", "salesforce", "Salesforce API connection", check_salesforce),
+    ProbeSpec("quickbooks_online.api", "quickbooks_online", "QuickBooks Online API connection",
+              check_quickbooks_online),
+    ProbeSpec("quickbooks_desktop.agent", "quickbooks_desktop",
+              "QuickBooks Desktop agent connection", check_quickbooks_desktop),
+)}
+
+
+def run_check(probe_name: str, connection: Connection, *, tokens: TokenStore,
+              client: httpx.Client | None = None) -> list[dict]:
+    """Run one probe's calls against ``connection``; return its observations, oldest first.
+
+    Raises ``KeyError`` for an unknown probe, ``ValueError`` when the probe is for another
+    system, :class:`ProbeUnavailable` when a secret is not configured."""
+    spec = PROBES[probe_name]
+    if connection.system != spec.system:
+        raise ValueError(f"probe {probe_name} checks {spec.system} connections, "
+                         f"'{connection.id}' is {connection.system}")
+    own = client is None
+    http = client if client is not None else httpx.Client()
+    rec = _Recorder(connection, http)
+    try:
+        spec.function(connection, rec, tokens)
+    except MissingSecret as e:
+        raise ProbeUnavailable(str(e)) from None
+    finally:
+        if own:
+            http.close()
+    return rec.redacted()
