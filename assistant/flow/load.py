@@ -14,9 +14,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from ..probes.diagnosis import cause_title as outcome_title
 from . import graph, schema
 from .markdown import render_markdown
-from ..probes.diagnosis import cause_title as outcome_title
 from .model import OTHERWISE, Answer, Branch, Cause, Flow, Step
 
 Path_ = tuple[str | int, ...]

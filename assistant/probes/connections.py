@@ -116,7 +116,8 @@ _Entry = Annotated[_Salesforce | _QuickBooksOnline | _QuickBooksDesktop,
 
 class _File(_Strict):
     demo: bool = False
-    connections: list[_Entry] = Field(min_length=1)
+    # Empty is allowed: no live checks, every probe step takes its flow's manual path.
+    connections: list[_Entry] = Field(default_factory=list)
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -157,16 +158,30 @@ class Connection:
                             f"(secret '{name}') is not set")
 
     def has_secret(self, name: str) -> bool:
+        """True if the config names an environment variable for the secret ``name``."""
         return name in self.secret_names
+
+    def secret_values(self) -> list[str]:
+        """The values of this connection's secrets that are set (demo values included), for
+        scrubbing them out of anything stored or shown. Never raises."""
+        values = []
+        for name in self.secret_names:
+            try:
+                values.append(self.secret(name))
+            except MissingSecret:
+                pass
+        return values
 
 
 class Connections(Mapping[str, Connection]):
     """Connections by id, in file order. ``demo`` is true for the shipped demo config."""
 
-    def __init__(self, items: list[Connection], *, demo: bool, path: Path):
+    def __init__(self, items: list[Connection], *, demo: bool, path: Path,
+                 simulator_url: str | None = None):
         self._items = {c.id: c for c in items}
         self.demo = demo
         self.path = path
+        self.simulator_url = simulator_url
 
     def __getitem__(self, key: str) -> Connection:
         return self._items[key]
@@ -301,4 +316,6 @@ def load_connections(path: str | os.PathLike | None = None,
             environment=getattr(c, "environment", None),
             agent_id=getattr(c, "agent_id", None),
             demo=data.demo, _environ=environ))
-    return Connections(items, demo=data.demo, path=file)
+    return Connections(items, demo=data.demo, path=file,
+                       simulator_url=(environ.get("SIMULATOR_URL")
+                                      or DEFAULTS["SIMULATOR_URL"]) if data.demo else None)
