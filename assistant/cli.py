@@ -120,7 +120,7 @@ def diagnose(source: str) -> None:
     name = "stdin" if source == "-" else source
     try:
         if source == "-":
-            text = click.get_text_stream("stdin").read()
+            text = sys.stdin.read()
         else:
             with open(source, encoding="utf-8") as f:
                 text = f.read()

@@ -216,7 +216,8 @@ def parse_observation(data: Any, index: int | None = None) -> Observation:
         status = data["status"]
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
             raise ObservationError(f"{_where(index, 'status')}: must be an integer 100-599")
-        raw_headers = data.get("headers") or {}
+        raw_headers = data.get("headers")
+        raw_headers = {} if raw_headers is None else raw_headers
         if not isinstance(raw_headers, Mapping):
             raise ObservationError(f"{_where(index, 'headers')}: must be a mapping")
         items = []
