@@ -576,3 +576,25 @@ def test_cli_unreadable_file_exits_2(tmp_path):
     result = CliRunner().invoke(main, ["diagnose", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2
     assert "cannot read" in result.output
+
+
+def test_broken_rules_file_names_file_and_key(monkeypatch):
+    from assistant.probes import ruleset
+
+    def fake_read(name):
+        if name == "salesforce.yaml":
+            return {"error_codes": [{"code": "X", "cause": "salesforce.session_expired",
+                                     "source": "not a url"}]}
+        return real_read(name)
+
+    real_read = ruleset._read
+    monkeypatch.setattr(ruleset, "_read", fake_read)
+    ruleset.load_rules.cache_clear()
+    try:
+        with pytest.raises(ruleset.RulesError,
+                           match=r"salesforce\.yaml: error_codes\[0\]\.source: must be an http"):
+            ruleset.load_rules()
+    finally:
+        monkeypatch.undo()
+        ruleset.load_rules.cache_clear()
+    assert ruleset.load_rules().causes
