@@ -7,12 +7,15 @@
     assistant db upgrade                    apply migrations to DATABASE_URL
     assistant schema                        print the JSON Schema of a flow file
     assistant simulate [--host H] [--port N] serve the vendor-endpoint simulator (loopback only)
+    assistant diagnose [FILE|-]             diagnose one case of probe observations (YAML/JSON);
+                                            exit 2 on malformed input
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
 
 import click
 
@@ -120,6 +123,46 @@ def simulate(host: str, port: int, delay: float) -> None:
     from .simulator import create_simulator
     click.echo(f"Simulator at http://{host}:{port}/ (scenarios: /_sim/scenarios)")
     create_simulator(delay=delay).run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.argument("source", default="-", metavar="[FILE|-]")
+def diagnose(source: str) -> None:
+    """Diagnose one case ({system, observations}) read as YAML or JSON from FILE or stdin.
+
+    Prints the diagnosis as one JSON object; exit 0 for any diagnosis (unknown too), exit 2
+    with a one-line message for input that cannot be read or does not follow the format."""
+    import yaml
+
+    from .probes.diagnosis import diagnose as run_diagnosis
+    from .probes.observations import ObservationError, parse_case
+
+    def _refuse(message: str) -> NoReturn:
+        click.echo(f"assistant diagnose: {message}", err=True)
+        sys.exit(2)
+
+    name = "stdin" if source == "-" else source
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        _refuse(f"cannot read {name}: {getattr(e, 'strerror', None) or e}")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "syntax error"
+        _refuse(f"{name}: not valid YAML/JSON{where}: {problem}")
+    try:
+        system, observations = parse_case(data)
+    except ObservationError as e:
+        _refuse(f"{name}: {e}")
+    click.echo(json.dumps(run_diagnosis(system, observations).to_json(), indent=2,
+                          ensure_ascii=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

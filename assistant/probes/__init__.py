@@ -5,6 +5,7 @@ Modules:
 
 - ``observations``: the observation format of ``../shared/fixtures/README.md`` as typed values
 - ``diagnosis``: ``diagnose(system, observations) -> Diagnosis``, a pure function
+- ``ruleset``: loads and validates ``rules/*.yaml`` once
 - ``rules/``: the data the diagnosis applies (HRESULT table, OAuth error table, …), each entry
   citing the vendor documentation it came from
 - ``connections``: the connections config (ids, systems, endpoints, names of secret variables)
