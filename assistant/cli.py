@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import NoReturn
 
@@ -48,13 +49,55 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--debug", is_flag=True, help="Reload on code changes, show tracebacks.")
-def serve(host: str, port: int, debug: bool) -> None:
-    """Serve the wizard with Flask's development server (use gunicorn in production)."""
+@click.option("--simulator/--no-simulator", default=True, show_default=True,
+              help="With the demo connections, also serve the simulator they point at.")
+def serve(host: str, port: int, debug: bool, simulator: bool) -> None:
+    """Serve the wizard with Flask's development server (use gunicorn in production).
+
+    Without CONNECTIONS_PATH the demo connections are used, and the simulator they point at
+    (SIMULATOR_URL, a loopback address) is started in the same process, so the live checks
+    work with nothing to configure."""
     from .web import create_app
     app = create_app()
-    flows = app.extensions["assistant"].flows
-    click.echo(f"Serving {len(flows)} flow(s) at http://{host}:{port}/")
+    services = app.extensions["assistant"]
+    connections = services.connections
+    if connections.demo and simulator and not os.environ.get("WERKZEUG_RUN_MAIN"):
+        _start_simulator(connections.simulator_url)
+    if connections.demo:
+        click.echo("Demo mode: the live checks talk to the simulator, not to real accounts. "
+                   f"Switch scenarios at {connections.simulator_url}/")
+    else:
+        click.echo(f"{len(connections)} connection(s) from {connections.path}")
+    click.echo(f"Serving {len(services.flows)} flow(s) at http://{host}:{port}/")
     app.run(host=host, port=port, debug=debug)
+
+
+def _start_simulator(url: str) -> None:
+    """Serve the simulator at ``url`` (loopback only) on a daemon thread."""
+    import ipaddress
+    import threading
+    from urllib.parse import urlsplit
+
+    from werkzeug.serving import make_server
+
+    from .simulator import create_simulator
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise click.UsageError(f"SIMULATOR_URL {url} is not a loopback address: the simulator "
+                               "accepts any credentials, so it only runs on 127.0.0.1")
+    try:
+        server = make_server(host, port, create_simulator(), threaded=True)
+    except OSError as e:
+        raise click.ClickException(
+            f"cannot start the simulator at {url}: {e.strerror}. Set SIMULATOR_URL to a free "
+            "port (e.g. http://127.0.0.1:5002), or run with --no-simulator if `assistant "
+            "simulate` already serves it") from None
+    threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()
 
 
 @main.command()

@@ -21,7 +21,8 @@ from assistant.probes.connections import ConnectionsError, MissingSecret, load_c
 from assistant.probes.tokens import TokenStore
 from assistant.simulator.scenarios import available
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "observations.yaml"
+# The fixtures, kept in sync with ../shared/fixtures (tests/test_diagnosis.py checks that).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "observations.yaml"
 
 
 @pytest.fixture(scope="module")

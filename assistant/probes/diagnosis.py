@@ -406,7 +406,10 @@ class _Classifier:
             return _Finding("unknown", "unknown", ev,
                             f"The {self.name} token endpoint answered HTTP {obs.status} with "
                             f"{said}, which we do not recognise.")
-        if 200 <= obs.status < 300 and isinstance(data, dict) and "access_token" in data:
+        # A token issued. The probe keeps only a token response's non-secret fields
+        # (token_type, expires_in, …), so the access token itself may be absent.
+        if 200 <= obs.status < 300 and isinstance(data, dict) and (
+                "access_token" in data or "token_type" in data):
             if _num(data.get("expires_in")) is not None:
                 ev["token_lifetime_seconds"] = _num(data.get("expires_in"))
             return _Finding("connected", "connected", ev,
@@ -671,16 +674,18 @@ def _sf_errors(body: str, data: Any) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # combining
 
-def _explain(cause: str, evidence: dict) -> str:
+def _explain(cause: str, evidence: dict) -> tuple[str, bool]:
+    """The cause's plain-words explanation, and whether it already quotes the numbers seen (a
+    variant whose evidence keys are all present)."""
     info = load_rules().causes[cause]
     for requires, text in info.variants:
         if all(evidence.get(key) not in (None, "") for key in requires):
             values = {key: _fmt(value) for key, value in evidence.items()}
             try:
-                return " ".join(text.format_map(values).split())
+                return " ".join(text.format_map(values).split()), bool(requires)
             except (KeyError, ValueError, IndexError):
                 break
-    return " ".join(info.explanation.split())
+    return " ".join(info.explanation.split()), False
 
 
 def _latest_per_endpoint(observations: Sequence[Observation]) -> list[tuple[int, Observation]]:
@@ -763,5 +768,7 @@ def diagnose(system: str, observations: Sequence[Observation | Mapping]) -> Diag
             explanation = winner.seen + (" We do not name a cause for a signal we do not "
                                          "recognise; please pass these details to support.")
     else:
-        explanation = _explain(cause, evidence) + " Seen: " + winner.seen
+        explanation, quoted = _explain(cause, evidence)
+        if not quoted:
+            explanation += " Seen: " + winner.seen
     return Diagnosis(system, cause, explanation, evidence, transport_errors)

@@ -2,10 +2,11 @@
 
 A request at a probe step calls :meth:`ProbeRunner.result`, which never waits for the network:
 
-1. a check of this connection and probe claimed within the TTL (by any worker or process, see
-   :class:`~assistant.store.ProbeChecks`) is *the* result — done (shown with its age) or still
-   running (the page polls);
-2. otherwise this process claims a new check and hands it to its bounded thread pool, which
+1. the last check of this connection and probe (by any worker or process, see
+   :class:`~assistant.store.ProbeChecks`) is *the* result while it runs (the page polls) and
+   for the TTL after it finished (shown with its age);
+2. otherwise this process claims a new check — the database refuses the claim if one started
+   less than the TTL ago, whoever started it — and hands it to its bounded thread pool, which
    calls the upstream (:func:`~assistant.probes.checks.run_check`, with connect/read timeouts),
    diagnoses what it saw (:func:`~assistant.probes.diagnosis.diagnose`) and stores the result.
 
@@ -84,13 +85,14 @@ class ProbeRunner:
                 title=cause_title("unavailable"),
                 explanation=f"There is no connection set up for us to check ({what}), so "
                             "we'll go through the steps by hand.")
-        current = self.checks.current(connection.id, probe, self.ttl)
-        if current is None:
-            current = self.checks.claim(connection.id, probe, self.ttl)
-            if current is not None:
-                self._executor().submit(self._run, current.id, connection, probe)
-            else:  # claimed elsewhere at this very moment: read theirs
-                current = self.checks.current(connection.id, probe, self.ttl)
+        current = self.checks.latest(connection.id, probe)
+        if not self._usable(current):
+            claimed = self.checks.claim(connection.id, probe, self.ttl)
+            if claimed is not None:
+                self._executor().submit(self._run, claimed.id, connection, probe)
+                current = claimed
+            else:  # claimed elsewhere a moment ago: read theirs
+                current = self.checks.latest(connection.id, probe)
         if current is None:  # pragma: no cover - the claim row vanished under us
             raise RuntimeError("probe claim disappeared")
         if not current.done and current.age_seconds() > self.max_wait:
@@ -99,6 +101,15 @@ class ProbeRunner:
                 explanation=f"{connection.label} did not answer within "
                             f"{self.max_wait:.0f} seconds.")
         return current
+
+    def _usable(self, check: CheckRecord | None) -> bool:
+        """A check to show instead of starting one: running (and not given up on), or done
+        less than the TTL ago. (Whether a new one *may* start is the database claim's call.)"""
+        if check is None:
+            return False
+        if not check.done:
+            return check.age_seconds() <= self.max_wait
+        return check.age_seconds() < self.ttl
 
     def _run(self, check_id: int, connection, probe: str) -> None:
         started = time.monotonic()

@@ -67,14 +67,10 @@ class ProbeChecks:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def current(self, connection_id: str, probe: str, ttl: float,
-                now: datetime | None = None) -> CheckRecord | None:
-        """The check claimed within the last ``ttl`` seconds for this pair (running or done),
-        or None when a new one may start."""
-        now = now or utcnow()
+    def latest(self, connection_id: str, probe: str) -> CheckRecord | None:
+        """The last check claimed for this pair, however old, or None."""
         query = (select(_checks).join(_claims, _claims.c.check_id == _checks.c.id)
-                 .where(_claims.c.connection_id == connection_id, _claims.c.probe == probe,
-                        _claims.c.claimed_at > now - timedelta(seconds=ttl)))
+                 .where(_claims.c.connection_id == connection_id, _claims.c.probe == probe))
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return _record(row) if row else None

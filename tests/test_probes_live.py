@@ -1,0 +1,304 @@
+"""Probes end to end: the simulator over real loopback HTTP → checks → diagnosis → runner →
+wizard. Every cause of the catalogue, quota safety under concurrency (upstream calls counted),
+hung and broken upstreams, and secrets kept out of the database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from simserver import IDS, PROBE_OF, SECRETS, Simulator
+from sqlalchemy import MetaData, select
+
+from assistant.probes.checks import run_check
+from assistant.probes.diagnosis import causes_for, diagnose
+from assistant.probes.runner import ProbeRunner
+from assistant.probes.tokens import TokenStore
+from assistant.simulator.scenarios import available
+from assistant.store import ProbeChecks, make_engine
+from conftest import REPO, Walker, answer_form, heading
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with Simulator(delay=0.3, hang_seconds=8) as s:
+        yield s
+
+
+@pytest.fixture
+def conns(sim, tmp_path):
+    sim.reset()
+    return sim.connections(tmp_path, read=1.0)
+
+
+@pytest.fixture
+def tokens(tmp_path):
+    return TokenStore(tmp_path / "tokens")
+
+
+CAUSES = [(system, cause) for system in IDS for cause in causes_for(system)]
+
+
+@pytest.mark.parametrize(("system", "cause"), CAUSES)
+def test_every_cause_of_the_catalogue_is_produced_and_diagnosed(sim, conns, tokens, system,
+                                                                 cause):
+    assert cause in available(system), f"the simulator cannot produce {cause}"
+    sim.set(IDS[system], system, cause)
+    observations = run_check(PROBE_OF[system], conns[IDS[system]], tokens=tokens)
+    diagnosis = diagnose(system, observations)
+    assert diagnosis.cause == cause, diagnosis.to_json()
+    assert diagnosis.explanation and diagnosis.evidence
+
+
+@pytest.mark.parametrize("system", IDS)
+def test_a_healthy_connection_is_connected(sim, conns, tokens, system):
+    observations = run_check(PROBE_OF[system], conns[IDS[system]], tokens=tokens)
+    assert diagnose(system, observations).outcome == "connected"
+
+
+@pytest.mark.parametrize("system", IDS)
+@pytest.mark.parametrize(("scenario", "allowed"), [
+    ("hung", {"timeout"}),
+    ("garbage", {"unknown"}),
+    # A 502 HTML page: the system's outage cause, or unknown — never a confident other cause.
+    ("html_error", {"unknown", "quickbooks_online.service_unavailable",
+                    "salesforce.service_incident"}),
+])
+def test_broken_upstreams_give_a_safe_outcome(sim, conns, tokens, system, scenario, allowed):
+    sim.set(IDS[system], system, scenario)
+    observations = run_check(PROBE_OF[system], conns[IDS[system]], tokens=tokens)
+    assert diagnose(system, observations).outcome in allowed
+
+
+def test_the_daily_limit_is_explained_with_the_numbers_seen(sim, conns, tokens):
+    sim.set("acme-salesforce", "salesforce", "salesforce.daily_api_limit_exceeded")
+    observations = run_check("salesforce.api", conns["acme-salesforce"], tokens=tokens)
+    diagnosis = diagnose("salesforce", observations)
+    assert "15,000 of 15,000 daily API requests used" in diagnosis.explanation
+    assert (diagnosis.evidence["remaining"], diagnosis.evidence["max"]) == (0, 15000)
+
+
+# --- the runner: off the request thread, once per TTL across workers and processes ----------
+
+def runner_for(db_url, conns, tmp_path, ttl=60.0):
+    return ProbeRunner(ProbeChecks(make_engine(db_url)), conns, TokenStore(tmp_path / "tokens"),
+                       ttl=ttl, max_wait=10)
+
+
+def wait_done(runner, connection_id, probe, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        check = runner.result(connection_id, probe)
+        if check.done:
+            return check
+        time.sleep(0.05)
+    raise AssertionError("the check did not finish")
+
+
+def test_concurrent_checks_call_the_upstream_once_per_ttl(sim, conns, db_url, tmp_path):
+    # Four "workers" (runners with their own database engines and pools), 8 threads each,
+    # all asking at once.
+    runners = [runner_for(db_url, conns, tmp_path) for _ in range(4)]
+    start = threading.Barrier(32)
+
+    def ask(i):
+        start.wait()
+        return wait_done(runners[i % 4], "acme-salesforce", "salesforce.api").id
+
+    with ThreadPoolExecutor(32) as pool:
+        ids = set(pool.map(ask, range(32)))
+    assert len(ids) == 1  # everyone got the same check
+    calls = sim.calls()["acme-salesforce"]
+    assert calls["token"] == 1 and calls["limits"] == 1, calls
+    assert runners[0].checks.count("acme-salesforce", "salesforce.api") == 1
+
+
+PROCESS_SCRIPT = """
+import sys, time, json
+sys.path.insert(0, {tests!r})
+from simserver import Simulator  # noqa: F401  (same config writer)
+from assistant.probes.connections import load_connections
+from assistant.probes.runner import ProbeRunner
+from assistant.probes.tokens import TokenStore
+from assistant.store import ProbeChecks, make_engine
+conns = load_connections({config!r}, environ={environ!r})
+runner = ProbeRunner(ProbeChecks(make_engine({db!r})), conns, TokenStore({tokens!r}), ttl=60)
+deadline = time.monotonic() + 15
+while time.monotonic() < deadline:
+    check = runner.result("acme-qbo", "quickbooks_online.api")
+    if check.done:
+        print(json.dumps({{"id": check.id, "outcome": check.outcome}}))
+        break
+    time.sleep(0.02)
+"""
+
+
+def test_separate_processes_share_one_check(sim, conns, db_url, tmp_path):
+    environ = {"SIMULATOR_URL": sim.url, **SECRETS}
+    script = PROCESS_SCRIPT.format(tests=str(REPO / "tests"), config=str(conns.path),
+                                   environ=environ, db=db_url, tokens=str(tmp_path / "tokens"))
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert len({r["id"] for r in results}) == 1 and results[0]["outcome"] == "connected"
+    assert sim.calls()["acme-qbo"]["company_info"] == 1
+
+
+def test_after_the_ttl_a_new_check_calls_the_upstream_again(sim, conns, db_url, tmp_path):
+    runner = runner_for(db_url, conns, tmp_path, ttl=0.5)
+    first = wait_done(runner, "acme-qbd", "quickbooks_desktop.agent")
+    assert wait_done(runner, "acme-qbd", "quickbooks_desktop.agent").id == first.id  # cached
+    time.sleep(0.6)
+    second = wait_done(runner, "acme-qbd", "quickbooks_desktop.agent")
+    assert second.id != first.id and sim.calls()["acme-qbd"]["agent_status"] == 2
+
+
+def test_a_hung_upstream_does_not_block_the_caller(sim, conns, db_url, tmp_path):
+    sim.set("acme-qbd", "quickbooks_desktop", "hung")
+    runner = runner_for(db_url, conns, tmp_path)
+    check = runner.result("acme-qbd", "quickbooks_desktop.agent")
+    assert check.state == "running"  # answered while the upstream hangs
+    done = wait_done(runner, "acme-qbd", "quickbooks_desktop.agent")
+    assert done.outcome == "timeout" and done.latency_ms >= 900  # the 1 s read timeout
+
+
+def test_no_connection_is_unavailable_at_once(conns, db_url, tmp_path):
+    runner = runner_for(db_url, conns, tmp_path)
+    for connection_id in (None, "no-such-connection", "acme-qbd"):  # acme-qbd: wrong system
+        check = runner.result(connection_id, "salesforce.api")
+        assert check.done and check.outcome == "unavailable"
+
+
+# --- the wizard with live checks -------------------------------------------------------------
+
+@pytest.fixture
+def live_app(sim, make_app, monkeypatch, tmp_path):
+    sim.reset()
+    monkeypatch.setenv("SIMULATOR_URL", sim.url)
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    config = sim.connections(tmp_path, read=1.0).path
+
+    def make(**settings):
+        return make_app(CONNECTIONS_PATH=str(config), PROBE_TTL_SECONDS=1, **settings)
+    return make
+
+
+def settle(walker, timeout=10.0):
+    """Reload a probe step's page until the check is done (as the meta refresh does)."""
+    deadline = time.monotonic() + timeout
+    while "Still checking" in walker.html or "check again in" in walker.html:
+        assert time.monotonic() < deadline, walker.html[-3000:]
+        time.sleep(0.2)
+        walker.go(walker.url)
+
+
+def test_salesforce_daily_limit_jumps_to_its_explanation_then_confirms(sim, live_app):
+    sim.set("acme-salesforce", "salesforce", "salesforce.daily_api_limit_exceeded")
+    client = live_app().test_client()
+    w = Walker(client, "salesforce")
+    settle(w)
+    assert heading(w.html) == "Your org has used up its daily Salesforce API requests"
+    assert "15,000 of 15,000 daily API requests used" in w.html
+    assert "Acme Inc. Salesforce" in w.html
+    # The limit rolls over; "Check again" waits for the TTL, then checks and confirms.
+    sim.set("acme-salesforce", "salesforce", "healthy")
+    w.answer("check-again")
+    settle(w)
+    assert heading(w.html) == "Your Salesforce connection is back"
+    assert "Connection is working" in w.html
+    assert sim.calls()["acme-salesforce"]["token"] == 2  # one per check, none in between
+
+
+def test_quickbooks_desktop_modal_dialog_goes_to_the_fix(sim, live_app, store):
+    sim.set("acme-qbd", "quickbooks_desktop", "quickbooks_desktop.modal_dialog_open")
+    client = live_app().test_client()
+    w = Walker(client, "quickbooks-desktop")
+    settle(w)
+    assert heading(w.html) == "Close the open dialog box in QuickBooks"
+    assert "0x80040414" in w.html
+    [line] = store.transcript(w.sid)
+    assert line.answer == "quickbooks_desktop.modal_dialog_open" and line.probe_check_id
+
+
+def test_a_hung_upstream_shows_checking_then_the_manual_path(sim, live_app):
+    sim.set("acme-qbo", "quickbooks_online", "hung")
+    client = live_app().test_client()
+    w = Walker(client, "quickbooks-online")
+    assert "Still checking" in w.html and 'http-equiv="refresh"' in w.html
+    poll = client.get(w.url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
+    body = poll.get_data(as_text=True)
+    assert poll.status_code == 200 and body.lstrip().startswith("<div id=\"probe-wait\"")
+    settle(w)
+    assert heading(w.html) == "Disconnect QuickBooks Online"  # the article's steps
+    assert "did not answer" in w.html or "timed out" in w.html.lower()
+
+
+def test_htmx_poll_swaps_in_the_next_step_when_the_check_is_done(sim, live_app):
+    client = live_app().test_client()
+    w = Walker(client, "quickbooks-desktop")
+    settle(w)
+    first = client.get("/flows/quickbooks-desktop")  # a second session: the result is cached
+    url = first.headers["Location"]
+    poll = client.get(url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
+    assert poll.status_code == 200
+    assert poll.headers["HX-Retarget"] == "#step" and poll.headers["HX-Push-Url"].endswith("/1")
+    assert "Your agent is connected" in poll.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("scenario", ["html_error", "garbage", "hung", "slow"])
+def test_no_upstream_answer_ever_gives_a_500(sim, live_app, scenario):
+    client = live_app().test_client()
+    for system, flow_id in (("salesforce", "salesforce"), ("quickbooks_online",
+                                                           "quickbooks-online"),
+                            ("quickbooks_desktop", "quickbooks-desktop")):
+        sim.set(IDS[system], system, scenario)
+        w = Walker(client, flow_id)
+        settle(w)
+        assert w.page.status_code == 200 and heading(w.html)
+
+
+def test_a_forged_probe_outcome_is_refused(sim, live_app, store):
+    sim.set("acme-qbd", "quickbooks_desktop", "hung")
+    client = live_app().test_client()
+    w = Walker(client, "quickbooks-desktop")
+    other = Walker(client, "salesforce")  # healthy: a page with a form, for a CSRF token
+    settle(other)
+    form = answer_form(other.html)
+    response = client.post(w.url, data={"csrf_token": form["fields"]["csrf_token"],
+                                        "revision": "0", "answer": "connected"})
+    assert response.status_code == 400 and store.get_session(w.sid).position == 0
+
+
+def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url):
+    sim.set("acme-qbo", "quickbooks_online", "quickbooks_online.reconnect_required")
+    client = live_app().test_client()
+    w = Walker(client, "quickbooks-online")
+    settle(w)
+    pages = w.html
+    w.answer("reset")
+    w.answer("disconnected")
+    w.answer("connected")
+    settle(w)
+    pages += w.html
+    client.post(f"/s/{w.sid}/support", data={**answer_form_or_feedback(w.html),
+                                             "message": "help"})
+    engine = make_engine(db_url)
+    meta = MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        dump = json.dumps([[list(map(str, row)) for row in conn.execute(select(table))]
+                           for table in meta.sorted_tables])
+    assert "probe_checks" in {t.name for t in meta.sorted_tables} and "0x" not in SECRETS
+    for value in SECRETS.values():
+        assert value not in dump and value not in pages
+
+
+def answer_form_or_feedback(html):
+    from conftest import forms
+    return next(f for f in forms(html) if "csrf_token" in f["fields"])["fields"]
