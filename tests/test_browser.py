@@ -275,3 +275,78 @@ def test_too_much_text_keeps_the_form_and_says_why(server, page):
     click(page, "Send feedback")
     expect(page.locator(".error-summary")).to_be_focused()  # the list of problems
     assert page.title().startswith("Error: ")
+
+
+# --- live checks against the simulator -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The app with connections pointing at the simulator (both on real loopback servers)."""
+    from simserver import SECRETS, Simulator
+    folder = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{folder / 'live.db'}"
+    upgrade(url)
+    with Simulator(delay=0.3, hang_seconds=8) as sim:
+        saved = {k: os.environ.get(k) for k in ("SIMULATOR_URL", *SECRETS)}
+        os.environ.update({"SIMULATOR_URL": sim.url, **SECRETS})
+        try:
+            config = sim.connections(folder, read=1.0).path
+            app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests",
+                              "FLOWS_PATH": [str(FLOWS)], "CONNECTIONS_PATH": str(config),
+                              "TOKENS_DIR": str(folder / "tokens"), "PROBE_TTL_SECONDS": 1})
+            http = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=http.serve_forever, daemon=True).start()
+            yield type("Live", (), {"url": f"http://127.0.0.1:{http.server_port}", "sim": sim,
+                                    "store": app.extensions["assistant"].store})
+            http.shutdown()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def test_salesforce_probe_finds_the_daily_limit_and_jumps_to_its_explanation(live, browser):
+    from playwright.sync_api import expect
+    live.sim.reset()
+    live.sim.set("acme-salesforce", "salesforce", "salesforce.daily_api_limit_exceeded")
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(live.url + "/")
+    page.get_by_role("link", name="Reset your Salesforce connection").click()
+    expect_heading(page, "Checking your Salesforce connection")
+    checking = axe(page)
+    # htmx polls until the check is done, then swaps in the step the cause leads to.
+    expect_heading(page, "Your org has used up its daily Salesforce API requests")
+    sid = sid_of(page)
+    assert page.url.endswith(f"/s/{sid}/1")
+    finding = page.locator(".finding")
+    expect(finding).to_contain_text("Daily API request limit used up")
+    expect(finding).to_contain_text("15,000 of 15,000 daily API requests used")
+    expect(page.locator("#step-heading")).to_be_focused()
+    found = axe(page)
+    # The limit rolled over: "Check again" waits out the TTL, checks, and confirms.
+    live.sim.set("acme-salesforce", "salesforce", "healthy")
+    click(page, "Check again")
+    expect_heading(page, "Your Salesforce connection is back")
+    expect(page.locator(".finding")).to_contain_text("Connection is working")
+    row = live.store.get_session(sid)
+    assert row.outcome == "resolved"
+    assert [line.answer for line in live.store.transcript(sid)] == [
+        "salesforce.daily_api_limit_exceeded", "check-again", "connected"]
+    context.close()
+    assert not checking and not found, (checking, found)
+
+
+def test_a_live_check_without_javascript_refreshes_until_done(live, browser):
+    live.sim.reset()
+    live.sim.set("acme-qbd", "quickbooks_desktop", "quickbooks_desktop.authorization_pending")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(live.url + "/flows/quickbooks-desktop")
+    expect_heading(page, "Complete QuickBooks' authorization prompt")  # by meta refresh
+    assert "0x80040418" in page.locator(".finding").inner_text()
+    context.close()

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from ..store import CheckRecord, ProbeChecks
 from .checks import PROBES, ProbeUnavailable, run_check
@@ -69,9 +70,15 @@ class ProbeRunner:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def result(self, connection_id: str | None, probe: str) -> CheckRecord:
+    def result(self, connection_id: str | None, probe: str, *, waiting_for: int | None = None,
+               not_before: datetime | None = None) -> CheckRecord:
         """The check the wizard should show for this connection and probe now: ``done`` (use
         its outcome) or ``running`` (poll again). Never blocks on the network.
+
+        ``waiting_for`` is the id of a check the page is already waiting for (from its poll
+        URL): once done it is the answer however old, so a slow poller still gets the result it
+        waited for. It is ignored unless it is a check of this connection and probe that
+        started at or after ``not_before`` (when given).
 
         A missing or unknown connection, or one of another system than the probe's, gives a
         ``done`` check with outcome ``unavailable`` at once.
@@ -85,6 +92,13 @@ class ProbeRunner:
                 title=cause_title("unavailable"),
                 explanation=f"There is no connection set up for us to check ({what}), so "
                             "we'll go through the steps by hand.")
+        if waiting_for is not None:
+            waited = self.checks.get(waiting_for)
+            if (waited is not None and waited.connection_id == connection.id
+                    and waited.probe == probe
+                    and (not_before is None or waited.started_at >= not_before)
+                    and (waited.done or waited.age_seconds() <= self.max_wait)):
+                return waited
         current = self.checks.latest(connection.id, probe)
         if not self._usable(current):
             claimed = self.checks.claim(connection.id, probe, self.ttl)

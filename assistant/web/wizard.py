@@ -200,10 +200,13 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     step = compiled.flow.steps[position.step]
     checking = previous = None
     if step.is_probe and n == row.position and status == 200:
-        check = services().probes.result(row.connection_id, step.probe)
         # A re-check after a fix wants a check started after the step was reached: until the
         # TTL lets one start, the last result is shown with its age.
-        if step.recheck and check.started_at < _utc(row.updated_at):
+        not_before = _utc(row.updated_at) if step.recheck else None
+        check = services().probes.result(row.connection_id, step.probe,
+                                         waiting_for=request.args.get("check", type=int),
+                                         not_before=not_before)
+        if not_before is not None and check.started_at < not_before:
             previous = check if check.done else None
         elif check.done:
             return _after_probe(row, compiled, position, check)
