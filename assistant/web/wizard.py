@@ -5,9 +5,12 @@ URLs (``sid`` is the session's unguessable id, ``n`` a position in its path, 0 =
 | method | URL | what |
 |---|---|---|
 | GET | ``/`` | the flows, as "What are you trying to connect?" |
-| GET | ``/flows/<flow_id>`` | start a session, 303 to its first step |
+| GET | ``/flows/<flow_id>`` | start a session, 303 to its first step (``?connection=<id>``: |
+|     |                      | the connection its probe steps check; several: a chooser)     |
 | GET | ``/s/<sid>`` | 303 to the session's current step |
-| GET | ``/s/<sid>/<n>`` | the step at position ``n``, as last seen (``n`` ≤ current) |
+| GET | ``/s/<sid>/<n>`` | the step at position ``n``, as last seen (``n`` ≤ current); at a  |
+|     |                  | probe step, "Checking…" until its check is done, then the step   |
+|     |                  | it leads to (``?check=<id>``: the check the page is waiting for) |
 | POST | ``/s/<sid>/<n>`` | answer it (``answer``, ``revision``); below the current   |
 |      |                  | position this changes an earlier answer                  |
 | POST | ``/s/<sid>/feedback`` | "Did this answer your question?" (``reaction``,     |
@@ -17,7 +20,10 @@ URLs (``sid`` is the session's unguessable id, ``n`` a position in its path, 0 =
 Without JavaScript every POST answers 303 and the browser GETs the step's URL. With htmx
 (``HX-Request: true``) the same URLs answer the ``#step`` fragment and ``HX-Push-Url``.
 A form whose ``revision`` is not the session's current one is stale: 409, nothing applied, the
-current step shown with an explanation.
+current step shown with an explanation. A probe step is never answered by a form (400): only its
+check decides, through :class:`~assistant.probes.runner.ProbeRunner`; the htmx poller asks
+again every second (``HX-Target: probe-wait`` gets just the poller back) and, without
+JavaScript, a meta refresh does.
 """
 
 from __future__ import annotations
