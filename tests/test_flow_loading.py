@@ -275,14 +275,29 @@ def test_markdown_is_sanitised():
 
 def test_the_readme_example_flow_is_valid():
     readme = (FLOWS.parent / "README.md").read_text()
-    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    [example] = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]
+                 if block.startswith("id: ")]
     flow = parse_flow(example, "README.md")
     from assistant.engine import CompiledFlow
     compiled = CompiledFlow(flow)
-    position = compiled.start()
+    position = compiled.probe_outcome(compiled.start(), "timeout").to  # the manual path
     for answer in ("done", "no", "done", "no"):
         position = compiled.answer(position, answer).to
     assert position.step == "still-failing"
+    daily = compiled.probe_outcome(compiled.start(), "salesforce.daily_api_limit_exceeded")
+    assert daily.to.step == "still-failing"
+
+
+def test_the_readme_connections_example_is_valid(tmp_path):
+    from assistant.probes.connections import load_connections
+    readme = (FLOWS.parent / "README.md").read_text()
+    [example] = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]
+                 if block.startswith("connections:")]
+    (tmp_path / "connections.yaml").write_text(example)
+    connections = load_connections(tmp_path / "connections.yaml", environ={})
+    assert [c.system for c in connections.values()] == [
+        "salesforce", "quickbooks_online", "quickbooks_desktop"]
+    assert not connections.demo
 
 
 

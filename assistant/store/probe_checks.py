@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .models import ProbeCheck, ProbeClaim, utcnow
-from .repository import _utc
+from .repository import as_utc
 
 _checks = ProbeCheck.__table__
 _claims = ProbeClaim.__table__
@@ -55,8 +55,8 @@ class CheckRecord:
 def _record(row) -> CheckRecord:
     return CheckRecord(
         id=row.id, connection_id=row.connection_id, probe=row.probe, state=row.state,
-        started_at=_utc(row.started_at),
-        finished_at=_utc(row.finished_at) if row.finished_at else None,
+        started_at=as_utc(row.started_at),
+        finished_at=as_utc(row.finished_at) if row.finished_at else None,
         latency_ms=row.latency_ms, outcome=row.outcome, cause=row.cause, title=row.title,
         explanation=row.explanation, evidence=dict(row.evidence or {}))
 

@@ -71,7 +71,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """SQLite gives back naive datetimes; everything here is stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -130,7 +130,7 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(_PATH_TAIL, params).all()
         return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
-                               dict(r.counters or {}), _utc(r.at), r.probe_check_id)
+                               dict(r.counters or {}), as_utc(r.at), r.probe_check_id)
                 for r in reversed(rows)]
 
     def record_answer(self, session: FlowSession, flow_version: str, at_position: int,

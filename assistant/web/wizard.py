@@ -45,7 +45,7 @@ from ..engine import CompiledFlow, InvalidAnswer, Position
 from ..flow import Flow, Step
 from ..probes.diagnosis import cause_title
 from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
-from ..store.repository import _utc
+from ..store.repository import as_utc
 from . import services
 
 bp = Blueprint("wizard", __name__)
@@ -208,7 +208,7 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     if step.is_probe and n == row.position and status == 200:
         # A re-check after a fix wants a check started after the step was reached: until the
         # TTL lets one start, the last result is shown with its age.
-        not_before = _utc(row.updated_at) if step.recheck else None
+        not_before = as_utc(row.updated_at) if step.recheck else None
         check = services().probes.result(row.connection_id, step.probe,
                                          waiting_for=request.args.get("check", type=int),
                                          not_before=not_before)
