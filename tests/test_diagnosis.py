@@ -77,12 +77,13 @@ def sf_rest(status, code, message, endpoint="rest_api", **headers):
 
 # --- the shared fixtures ---------------------------------------------------------------------
 
-def test_fixture_copy_is_identical_to_shared_file():
-    shared = SHARED / "observations.yaml"
+@pytest.mark.parametrize("name", ["observations.yaml", "README.md"])
+def test_fixture_copy_is_identical_to_shared_file(name):
+    shared = SHARED / name
     if not shared.exists():
         pytest.skip("shared fixtures not present beside the repository")
-    assert shared.read_bytes() == FIXTURES.read_bytes(), (
-        "tests/fixtures/observations.yaml is out of sync: copy ../shared/fixtures/ again")
+    assert shared.read_bytes() == (FIXTURES.parent / name).read_bytes(), (
+        f"tests/fixtures/{name} is out of sync: copy ../shared/fixtures/ again")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -96,9 +97,7 @@ def test_fixture_case(case):
 
 
 def _readme_causes() -> list[str]:
-    readme = SHARED / "README.md"
-    if not readme.exists():
-        pytest.skip("shared fixtures README not present beside the repository")
+    readme = FIXTURES.parent / "README.md"  # the cause catalogue (a copy, checked above)
     return re.findall(r"^\|\s*((?:quickbooks_desktop|quickbooks_online|salesforce)\.\w+)\s*\|",
                       readme.read_text(encoding="utf-8"), re.MULTILINE)
 
