@@ -306,6 +306,12 @@ class _Classifier:
         ev: dict[str, Any] = {"log_text": obs.text}
         m = re.search(r"\b(?:0x)?(8004[0-9a-f]{4})\b", obs.text, re.IGNORECASE)
         hresult = f"0x{m.group(1).upper()}" if m else None
+        if hresult is None:  # in decimal, as .NET/VB print it: -2147220472 is 0x80040408
+            for m in re.finditer(r"(?<![\w.-])-?21\d{8}\b", obs.text):
+                number = normalise_hresult(m.group(0))
+                if number and number.startswith("0x8004"):
+                    hresult = number
+                    break
         if hresult:
             ev["hresult"] = hresult
         m = re.search(r"\b(QBWC\d{4}|DESK\d+)\b", obs.text, re.IGNORECASE)

@@ -146,7 +146,8 @@ _HEX = re.compile(r"0x[0-9a-f]{1,8}", re.IGNORECASE)
 
 def normalise_hresult(value: Any) -> str | None:
     """``"0x8004041a"``, ``"8004041A"``, ``2147746842`` or ``-2147220454`` -> ``"0x8004041A"``;
-    None when ``value`` is not an HRESULT."""
+    eight bare digits (``"80040414"``) are hex, as logs print them; None when ``value`` is not
+    an HRESULT."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -155,10 +156,12 @@ def normalise_hresult(value: Any) -> str | None:
         text = value.strip()
         if _HEX.fullmatch(text):
             number = int(text, 16)
+        elif re.fullmatch(r"[0-9a-f]{8}", text, re.IGNORECASE):
+            # eight bare digits are hex ("80040414", as logs print it), never decimal: an error
+            # HRESULT in decimal is negative or at least 2**31, which takes ten digits
+            number = int(text, 16)
         elif re.fullmatch(r"-?\d{1,10}", text):
             number = int(text)
-        elif re.fullmatch(r"[0-9a-f]{8}", text, re.IGNORECASE):
-            number = int(text, 16)
         else:
             return None
     else:
