@@ -35,11 +35,13 @@ from assistant.web.wizard import TRANSCRIPT_TAIL, render_step
 
 @dataclass(frozen=True)
 class SessionView:
-    """What ``step.html`` reads of a session row: its id, position and revision."""
+    """What ``render_step`` and ``step.html`` read of a session row: its id, position and
+    revision, and its connection (none: a benchmark flow has no probe step)."""
 
     id: str
     position: int
     revision: int
+    connection_id: str | None = None
 
 
 @dataclass(frozen=True)

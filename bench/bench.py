@@ -1,7 +1,9 @@
-"""Benchmark of answering a step: two throughput ratios, printed with their targets.
+"""Benchmark of answering a step: two throughput ratios and a latency ratio, printed with their
+targets.
 
 Run from the repository root: ``.venv/bin/python bench/bench.py [--duration S] [--clients N]``
-(also ``--warmup S`` and ``--slices K``). It always exits 0; a ratio below its target is
+(also ``--warmup S``, ``--slices K``, ``--only a,b,c`` and, for (c), ``--connections N`` and
+``--poll S``). It always exits 0; a ratio on the wrong side of its target is
 printed with ``MISSED``.
 
 What is measured
@@ -27,9 +29,17 @@ reported and not counted.
     An extra, informative measurement answers only the first 9 steps of the 1,000-step flow
     before starting a new session: the 10-step flow's positions on the bigger flow, i.e. the
     cost of the flow's size alone, apart from the length of the path walked so far.
+(c) probe upstream hung ÷ healthy: the p99 latency of answers on the 10-step flow (each timed
+    from sending the POST to the end of the response) while customers wait at probe steps whose
+    upstream hangs, divided by the p99 while the same customers wait at the same steps and the
+    upstream answers. Target ≤ 1.5. Checks run off the request thread (``ProbeRunner``), so a
+    hung upstream should tie up only probe pool threads; this is the figure that says whether
+    it does. p50 and p99 of both, and the number of answers each is based on, are printed.
 
 How
 ---
+(a) and (b)
+-----------
 The generated flows (linear chains of ``instruction`` steps, each with one answer ``next`` to
 the following step, ending in a ``resolved`` end step) are written to a temporary folder, with
 a SQLite database migrated by ``assistant db upgrade``. The real app
@@ -53,6 +63,54 @@ alike. requests/s = answers counted ÷ the summed wall time of the slices, each 
 common start of its clients until the last one's last response. The CPU used during the slices
 is printed, in cores, for this client, the gunicorn workers and everything else on the machine
 (from /proc; a busy "other" means the figures are disturbed).
+
+(c)
+---
+The same real-app server (its settings make no difference to (a) and (b), which start no probe
+session) is started with ``CONNECTIONS_PATH`` naming a generated config of ``--connections``
+(12) QuickBooks Desktop connections, each with its own agent endpoint on the vendor simulator
+(``assistant.simulator``, served by ``bench/probe_bench.py`` in a subprocess on 127.0.0.1, so
+its threads do not share the clients' GIL), read timeout 5 s; ``PROBE_TTL_SECONDS=1``, so a
+connection's check is claimed again one second after the last one; the default
+``PROBE_WORKERS`` (4 per process, 8 in all: fewer than the connections, so when they all hang
+the pools are full and checks queue); and a generated flow ``bench-probe`` whose first step is
+the probe ``quickbooks_desktop.agent`` (``connected`` → a resolved end, ``otherwise`` → an
+unresolved one).
+
+Two answer measurements, like (a)'s real-app one (``--clients`` closed-loop answer clients
+with their own sessions), run while *probe clients* wait at probe steps: one probe client per
+connection (so every connection always has a customer waiting and is re-checked as soon as the
+TTL allows), each starting a ``bench-probe`` session on its connection
+(``GET /flows/bench-probe?connection=<cid>``) and asking again as the page's htmx poller does
+(GET of the step with ``HX-Request: true``, ``HX-Target: probe-wait``) ``--poll`` seconds (1,
+the template's ``hx-trigger="load delay:1s"``) after each answer, until the answer is an end
+step; then, ``--poll`` seconds later, the next customer starts. Real browsers' pace, not a
+faster one: the question is whether hung checks hurt ordinary answers, not how many polls the
+server takes (polls are plain requests, the same in both conditions). The two differ only in
+the simulator's scenario for every probe connection: ``healthy`` (checks answer in
+milliseconds, sessions go to the connected end) or ``hung`` (every check waits for its 5 s read
+timeout; sessions go on by the ``timeout`` outcome to the manual end).
+
+Every (c) slice sets the scenario, starts the probe clients, waits a settling time, then runs
+the answer slice, then stops the probe clients. Settling (untimed, not counted): healthy 2 s
+(one TTL for the last results to expire, a second for every connection to be checked anew);
+hung 7 s (the same plus the 5 s read timeout, so the timed slice sees the steady state: hung
+checks timing out, their sessions going on by the ``timeout`` outcome, new checks claimed and
+hanging, more checks than pool threads; not just the first wave of hung calls). After a hung
+slice every connection goes back to ``healthy`` and the simulator releases the calls still
+hanging (a bench-only route that sets its ``STOP``), so no hung check outlives its slice into
+the next one. The two conditions' slices are interleaved with (a)'s and (b)'s. Only answers
+count; p50/p99 are over every counted answer of all the condition's slices. Beside the
+ratio: per condition, over its timed slices, the probe sessions, how they ended, the polls and
+their p99, and the upstream calls the simulator received, so a run where the probes did not
+actually run (or did not hang) shows. When (a) runs too, its real-app answers are the same load
+without any probe client: their p99 is printed as the baseline of both conditions (info).
+
+Why the ratio can be below 1: a healthy check costs the app's worker CPU (a new
+``httpx.Client`` per check builds an SSL context, ~17 ms of CPU, then the call, the diagnosis
+and its writes) about every second per connection, while a hung one costs nothing while it
+waits and runs only every TTL + read timeout. The "none" baseline shows what the probe traffic
+itself costs ordinary answers.
 """
 
 from __future__ import annotations
@@ -75,12 +133,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import probe_bench
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 BIN = Path(sys.executable).parent
 TARGET_A = 0.6
 TARGET_B = 0.9
+TARGET_C = 1.5  # p99 latency ratio: at most
+PROBE_READ_TIMEOUT = 5.0  # seconds, the probe connections' read timeout
+PROBE_TTL = 1  # PROBE_TTL_SECONDS: checks are claimed again every second
+# (c): seconds of probe load before each timed slice. Healthy: the last results expire (TTL)
+# and every connection is checked anew. Hung: the first hung checks also reach their read
+# timeout, so the slice sees the steady state (checks timing out, sessions going on by the
+# timeout outcome, new checks claimed and hanging), not only the first wave of hung calls.
+SETTLE = {"healthy": PROBE_TTL + 1.0, "hung": PROBE_TTL + 1.0 + PROBE_READ_TIMEOUT}
 MAX_REQUESTS = 200_000  # per measurement, whatever the duration
 MAX_ERRORS = 20  # per client: stop the client after this many failed requests
 ANSWER_ID = "next"
@@ -541,6 +608,40 @@ def ratio_line(label: str, num: Measurement, den: Measurement, target: float) ->
     return f"{label}: {value:.2f}  (target ≥ {target}){verdict}"
 
 
+def probe_lines(without: probe_bench.ProbeCondition, hung: probe_bench.ProbeCondition,
+                no_probes: Measurement | None) -> list[str]:
+    """(c): the p99 ratio with its target, both conditions' p50/p99 and answer counts, and what
+    the probe clients did in each; with ``no_probes`` (the same answers without probe clients,
+    (a)'s real-app measurement) the cost of the probe traffic itself, for information."""
+    p99_without, p99_hung = without.latency_ms(0.99), hung.latency_ms(0.99)
+    value = _ratio(p99_hung, p99_without)
+    verdict = "" if value <= TARGET_C else "  MISSED"
+    if without.measurement.errors or hung.measurement.errors:
+        verdict += "  (INVALID: failed requests, see above)"
+    if without.stats.errors or hung.stats.errors:
+        verdict += "  (INVALID: failed probe requests, see below)"
+    lines = [f"(c) answer p99, probe upstream hung ÷ healthy: {value:.2f}  "
+             f"(target ≤ {TARGET_C}){verdict}"]
+    for label, c in (("healthy", without), ("hung", hung)):
+        st = c.stats
+        lines.append(
+            f"    {label:<7}: answers p50 {c.latency_ms(0.5):.2f} ms, p99 "
+            f"{c.latency_ms(0.99):.2f} ms, over {c.measurement.requests} answers; probe "
+            f"clients: {st.sessions} sessions ({st.connected} connected, {st.manual} manual), "
+            f"{st.polls} polls (p99 {st.poll_ms(0.99):.1f} ms), {st.upstream_calls} upstream "
+            f"calls in {st.seconds:.0f} s")
+        if st.errors:
+            lines.append(f"    ERRORS: {label} probe clients: {len(st.errors)} failed "
+                         f"request(s), first: {st.errors[0]}")
+    if no_probes is not None:
+        base = no_probes.latency_ms(0.99)
+        lines.append(f"    info: without probe clients: answers p50 "
+                     f"{no_probes.latency_ms(0.5):.2f} ms, p99 {base:.2f} ms; p99 healthy ÷ "
+                     f"none {_ratio(p99_without, base):.2f}, "
+                     f"hung ÷ none {_ratio(p99_hung, base):.2f}")
+    return lines
+
+
 # --- main -------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -552,31 +653,60 @@ def main(argv: list[str] | None = None) -> int:
                         help="untimed seconds before each measurement (default 2)")
     parser.add_argument("--slices", type=int, default=4,
                         help="interleave the measurements in this many slices (default 4)")
+    parser.add_argument("--only", default="a,b,c",
+                        help="the figures to measure, e.g. 'c' or 'a,b' (default a,b,c)")
+    parser.add_argument("--connections", type=int, default=12,
+                        help="(c): probe connections, one probe client each (default 12)")
+    parser.add_argument("--poll", type=float, default=1.0,
+                        help="(c): seconds between a probe client's requests (default 1)")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.clients < 1 or args.slices < 1:
         parser.error("--duration must be > 0, --warmup ≥ 0, --clients and --slices ≥ 1")
+    only = {x.strip() for x in args.only.replace(",", " ").split()}
+    if not only or only - {"a", "b", "c"}:
+        parser.error("--only takes a, b and c, e.g. --only c or --only a,b")
+    if args.connections < 1 or args.poll <= 0:
+        parser.error("--connections must be ≥ 1, --poll > 0")
 
     tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     servers: list[Server] = []
     measurements: list[Measurement] = []
+    conditions: list[probe_bench.ProbeCondition] = []
+    simulator: probe_bench.Simulator | None = None
+    load: probe_bench.ProbeLoad | None = None
     try:
         flows = tmp / "flows"
         flows.mkdir()
         for flow_id, steps in FLOWS.items():
             (flows / f"{flow_id}.yaml").write_text(flow_yaml(flow_id, steps))
+        (flows / f"{probe_bench.PROBE_FLOW}.yaml").write_text(probe_bench.probe_flow_yaml())
+        connection_ids = probe_bench.connection_ids(args.connections)
+        if "c" in only:
+            simulator = probe_bench.Simulator(free_port(), PROBE_READ_TIMEOUT + 1,
+                                              tmp / "simulator.log")
+        connections = tmp / "connections.yaml"
+        connections.write_text(probe_bench.connections_yaml(
+            simulator.url if simulator else "http://127.0.0.1:9", args.connections,
+            PROBE_READ_TIMEOUT))
         env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
                    FLOWS_PATH=str(flows), SECRET_KEY=secrets.token_hex(32),
-                   BENCH_BARE_FLOW=SMALL,
+                   BENCH_BARE_FLOW=SMALL, CONNECTIONS_PATH=str(connections),
+                   PROBE_TTL_SECONDS=str(PROBE_TTL),
                    PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH),
                                                             os.environ.get("PYTHONPATH")])))
+        env[probe_bench.API_KEY_ENV] = probe_bench.API_KEY
+        env.pop("PROBE_WORKERS", None)  # the default pool, whatever this shell says
         subprocess.run([str(BIN / "assistant"), "db", "upgrade"], cwd=REPO, env=env, check=True,
                        stdout=subprocess.DEVNULL)
         real = Server("real", "assistant.web:create_app()", env, tmp)
         servers.append(real)
-        bare = Server("bare", "bare_app:create_app()", env, tmp)
-        servers.append(bare)
+        if "a" in only:
+            bare = Server("bare", "bare_app:create_app()", env, tmp)
+            servers.append(bare)
         for server in servers:
             server.wait_ready()
+        if simulator is not None:
+            simulator.wait_ready()
 
         print(f"gunicorn -w 2 (sync workers), the same for both apps; {args.clients} client "
               f"threads; {args.warmup:g} s warm-up, then {args.duration:g} s timed per "
@@ -584,40 +714,68 @@ def main(argv: list[str] | None = None) -> int:
               "shared by servers, client and whatever else runs")
         print("Counted: answer POSTs only (session starts are not counted: each client opens "
               "its sessions before each timed slice).")
+        if simulator is not None:
+            print(f"(c): {args.connections} probe connections, one probe client each polling "
+                  f"every {args.poll:g} s; PROBE_TTL_SECONDS={PROBE_TTL}, read timeout "
+                  f"{PROBE_READ_TIMEOUT:g} s; {SETTLE['healthy']:g} s (healthy) or "
+                  f"{SETTLE['hung']:g} s (hung) of probe load before each timed slice.")
         print()
         common = {"clients": args.clients}
-        measurements += [
-            Measurement(f"bare render, {FLOWS[SMALL]}-step flow fragments", bare, SMALL,
-                        FLOWS[SMALL], bare=True, **common),
-            Measurement(f"answer, {FLOWS[SMALL]}-step flow", real, SMALL, FLOWS[SMALL],
-                        **common),
-            Measurement(f"answer, {FLOWS[LARGE]}-step flow", real, LARGE, FLOWS[LARGE],
-                        **common),
-            Measurement(f"answer, {FLOWS[LARGE]}-step flow, first {FLOWS[SMALL] - 1} answers "
-                        "(info)", real, LARGE, FLOWS[LARGE], max_answers=FLOWS[SMALL] - 1,
-                        **common),
-        ]
+        by_name: dict[str, Measurement] = {}
+        if "a" in only:
+            by_name["bare"] = Measurement(f"bare render, {FLOWS[SMALL]}-step flow fragments",
+                                          bare, SMALL, FLOWS[SMALL], bare=True, **common)
+        if only & {"a", "b"}:
+            by_name["small"] = Measurement(f"answer, {FLOWS[SMALL]}-step flow", real, SMALL,
+                                           FLOWS[SMALL], **common)
+        if "b" in only:
+            by_name["large"] = Measurement(f"answer, {FLOWS[LARGE]}-step flow", real, LARGE,
+                                           FLOWS[LARGE], **common)
+            by_name["large_short"] = Measurement(
+                f"answer, {FLOWS[LARGE]}-step flow, first {FLOWS[SMALL] - 1} answers (info)",
+                real, LARGE, FLOWS[LARGE], max_answers=FLOWS[SMALL] - 1, **common)
+        measurements += by_name.values()
+        if simulator is not None:
+            load = probe_bench.ProbeLoad(real.url, connection_ids, args.poll)
+            for scenario in ("healthy", "hung"):
+                m = Measurement(f"answer, {FLOWS[SMALL]}-step flow, probe upstream {scenario}",
+                                real, SMALL, FLOWS[SMALL], **common)
+                measurements.append(m)
+                conditions.append(probe_bench.ProbeCondition(
+                    m, scenario, load, simulator, connection_ids, SETTLE[scenario]))
+        runs = [*by_name.values(), *conditions]
         if args.warmup:
-            for m in measurements:
-                m.warm_up(args.warmup)
+            for run in runs:
+                run.warm_up(args.warmup)
         for _ in range(args.slices):
-            for m in measurements:
-                m.run_slice(args.duration / args.slices)
-        bare_render, small, large, large_short = measurements
+            for run in runs:
+                run.run_slice(args.duration / args.slices)
         print_table(measurements)
         print()
-        print(ratio_line("(a) answer ÷ bare render", small, bare_render, TARGET_A))
-        print(f"    info: the same by server CPU per request (bare ms ÷ answer ms): "
-              f"{_ratio(bare_render.server_ms(), small.server_ms()):.2f}")
-        print(ratio_line(f"(b) {FLOWS[LARGE]}-step ÷ {FLOWS[SMALL]}-step", large, small,
-                         TARGET_B))
-        print(f"    info: {FLOWS[LARGE]}-step flow restarted after {FLOWS[SMALL] - 1} "
-              f"answers ÷ {FLOWS[SMALL]}-step: {_ratio(large_short.rate, small.rate):.2f}")
+        if "a" in only:
+            bare_render, small = by_name["bare"], by_name["small"]
+            print(ratio_line("(a) answer ÷ bare render", small, bare_render, TARGET_A))
+            print(f"    info: the same by server CPU per request (bare ms ÷ answer ms): "
+                  f"{_ratio(bare_render.server_ms(), small.server_ms()):.2f}")
+        if "b" in only:
+            small, large, large_short = by_name["small"], by_name["large"], by_name["large_short"]
+            print(ratio_line(f"(b) {FLOWS[LARGE]}-step ÷ {FLOWS[SMALL]}-step", large, small,
+                             TARGET_B))
+            print(f"    info: {FLOWS[LARGE]}-step flow restarted after {FLOWS[SMALL] - 1} "
+                  f"answers ÷ {FLOWS[SMALL]}-step: {_ratio(large_short.rate, small.rate):.2f}")
+        if conditions:
+            for line in probe_lines(*conditions, by_name.get("small")):
+                print(line)
         for server in servers:
             if server.logged_errors():
                 print(f"\nERRORS in the {server.name} app's gunicorn log:\n{server.log_tail()}")
         return 0
     finally:
+        if load is not None:
+            load.stop()
+            load.close()
+        if simulator is not None:  # first: a check still waiting on it returns at once
+            simulator.stop()
         for m in measurements:
             m.close()
         for server in servers:
