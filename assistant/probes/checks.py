@@ -13,6 +13,7 @@ the check used is replaced by ``[redacted]`` wherever it would appear.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import socket
@@ -292,6 +293,13 @@ PROBES: dict[str, ProbeSpec] = {spec.name: spec for spec in (
 )}
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One certificate-verifying TLS context per process: loading the CA bundle costs ~20 ms of
+    CPU, which a new context per check would spend every time (see bench (c))."""
+    return httpx.create_ssl_context()
+
+
 def run_check(probe_name: str, connection: Connection, *, tokens: TokenStore,
               client: httpx.Client | None = None) -> list[dict]:
     """Run one probe's calls against ``connection``; return its observations, oldest first.
@@ -303,7 +311,7 @@ def run_check(probe_name: str, connection: Connection, *, tokens: TokenStore,
         raise ValueError(f"probe {probe_name} checks {spec.system} connections, "
                          f"'{connection.id}' is {connection.system}")
     own = client is None
-    http = client if client is not None else httpx.Client()
+    http = client if client is not None else httpx.Client(verify=_tls_context())
     rec = _Recorder(connection, http)
     try:
         spec.function(connection, rec, tokens)
