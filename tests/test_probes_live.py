@@ -315,3 +315,15 @@ def test_a_slow_poller_gets_the_check_it_waited_for(sim, conns, db_url, tmp_path
     # A forged or foreign id is ignored.
     other = runner.result("acme-qbo", "quickbooks_online.api", waiting_for=first.id)
     assert other.id != first.id
+
+
+def test_a_reload_slower_than_the_ttl_still_ends_on_this_visits_check(sim, conns, db_url,
+                                                                      tmp_path):
+    from datetime import UTC, datetime
+    runner = runner_for(db_url, conns, tmp_path, ttl=0.2)
+    arrived = datetime.now(UTC)
+    first = runner.result("acme-qbd", "quickbooks_desktop.agent", arrived_at=arrived)
+    time.sleep(0.6)  # the check is done, and older than the TTL
+    again = runner.result("acme-qbd", "quickbooks_desktop.agent", arrived_at=arrived)
+    assert again.id == first.id and again.done
+    assert sim.calls()["acme-qbd"]["agent_status"] == 1

@@ -71,14 +71,17 @@ class ProbeRunner:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def result(self, connection_id: str | None, probe: str, *, waiting_for: int | None = None,
-               not_before: datetime | None = None) -> CheckRecord:
+               arrived_at: datetime | None = None, recheck: bool = False) -> CheckRecord:
         """The check the wizard should show for this connection and probe now: ``done`` (use
         its outcome) or ``running`` (poll again). Never blocks on the network.
 
+        ``arrived_at`` is when the session reached the probe step: a check started since then
+        is this visit's check, and its result is the answer however old it is by the time the
+        page asks again (a page polling less often than the TTL still gets it). ``recheck``
+        (a check again after a fix) accepts only such a check as the page's own.
         ``waiting_for`` is the id of a check the page is already waiting for (from its poll
-        URL): once done it is the answer however old, so a slow poller still gets the result it
-        waited for. It is ignored unless it is a check of this connection and probe that
-        started at or after ``not_before`` (when given).
+        URL), ignored unless it is a check of this connection and probe (and, with
+        ``recheck``, started since ``arrived_at``).
 
         A missing or unknown connection, or one of another system than the probe's, gives a
         ``done`` check with outcome ``unavailable`` at once.
@@ -92,14 +95,19 @@ class ProbeRunner:
                 title=cause_title("unavailable"),
                 explanation=f"There is no connection set up for us to check ({what}), so "
                             "we'll go through the steps by hand.")
+        def since_arrival(check: CheckRecord | None) -> bool:
+            return (check is not None and arrived_at is not None
+                    and check.started_at >= arrived_at)
+
         if waiting_for is not None:
             waited = self.checks.get(waiting_for)
             if (waited is not None and waited.connection_id == connection.id
-                    and waited.probe == probe
-                    and (not_before is None or waited.started_at >= not_before)
+                    and waited.probe == probe and (not recheck or since_arrival(waited))
                     and (waited.done or waited.age_seconds() <= self.max_wait)):
                 return waited
         current = self.checks.latest(connection.id, probe)
+        if since_arrival(current) and (current.done or current.age_seconds() <= self.max_wait):
+            return current
         if not self._usable(current):
             claimed = self.checks.claim(connection.id, probe, self.ttl)
             if claimed is not None:

@@ -208,11 +208,11 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     if step.is_probe and n == row.position and status == 200:
         # A re-check after a fix wants a check started after the step was reached: until the
         # TTL lets one start, the last result is shown with its age.
-        not_before = as_utc(row.updated_at) if step.recheck else None
+        arrived = as_utc(row.updated_at)
         check = services().probes.result(row.connection_id, step.probe,
                                          waiting_for=request.args.get("check", type=int),
-                                         not_before=not_before)
-        if not_before is not None and check.started_at < not_before:
+                                         arrived_at=arrived, recheck=step.recheck)
+        if step.recheck and check.started_at < arrived:
             previous = check if check.done else None
         elif check.done:
             return _after_probe(row, compiled, position, check)
