@@ -200,6 +200,8 @@ def test_refresh_token_rotation(sim, conns, tokens, tmp_path):
     # a second store (another process) reads the rotated token and its refresh works
     other = TokenStore(tmp_path / "tokens")
     assert other.load(conn.id).refresh_token == rotated
+    with other.locked(conn) as state:  # an hour later: the access token has expired
+        state.issued_at -= 3600
     again = run_check("quickbooks_online.api", conn, tokens=other)
     assert shape(again)[0] == ("token", 200)
     assert tokens.load(conn.id).refresh_token not in (rotated, None)
@@ -364,3 +366,27 @@ def test_bodies_are_capped_and_cookies_dropped(sim, conns, tokens):
                         client=client)
     assert len(o["body"]) == 64 * 1024
     assert o["headers"] == {"Content-Type": "application/json", "Content-Length": "200000"}
+
+
+def test_a_valid_access_token_is_reused_not_refreshed(sim, conns, tokens):
+    conn = conns["acme-qbo"]
+    run_check("quickbooks_online.api", conn, tokens=tokens)
+    rotated = tokens.load(conn.id).refresh_token
+    again = run_check("quickbooks_online.api", conn, tokens=tokens)
+    assert again[0]["kind"] == "token" and again[0]["expires_in"] == 3600
+    assert again[0]["issued_seconds_ago"] < 60
+    assert shape(again[1:]) == [("company_info", 200), ("status_page", 200)]
+    assert sim.calls()["acme-qbo"]["token"] == 1  # no second refresh, no rotation
+    assert tokens.load(conn.id).refresh_token == rotated
+
+
+def test_a_reused_token_that_is_refused_is_refreshed_once(sim, conns, tokens):
+    conn = conns["acme-qbo"]
+    run_check("quickbooks_online.api", conn, tokens=tokens)
+    with tokens.locked(conn) as state:  # revoked upstream before its time
+        state.access_token = "revoked-access-token"
+    again = run_check("quickbooks_online.api", conn, tokens=tokens)
+    assert shape(again[1:]) == [("company_info", 401), ("token", 200), ("company_info", 200),
+                                ("status_page", 200)]
+    from assistant.probes.diagnosis import diagnose
+    assert diagnose("quickbooks_online", again).outcome == "connected"
