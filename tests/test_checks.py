@@ -390,3 +390,45 @@ def test_a_reused_token_that_is_refused_is_refreshed_once(sim, conns, tokens):
                                 ("status_page", 200)]
     from assistant.probes.diagnosis import diagnose
     assert diagnose("quickbooks_online", again).outcome == "connected"
+
+
+def test_secrets_echoed_back_encoded_are_redacted(tmp_path, tokens):
+    """An upstream that echoes the request (form body, Basic header) back in its error."""
+    import base64
+    import threading
+    from urllib.parse import quote_plus
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    @Request.application
+    def echo(request):
+        return Response(json.dumps({"error": "invalid_request", "error_description":
+                                    request.get_data(as_text=True) + " "
+                                    + request.headers.get("Authorization", "")}), 400,
+                        content_type="application/json")
+
+    server = make_server("127.0.0.1", 0, echo, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        secret = "SF/se+cret=2222"
+        env = {**SECRETS, "QBO_CLIENT_SECRET": secret, "SIMULATOR_URL": "http://unused"}
+        path = tmp_path / "c.yaml"
+        path.write_text(f"""connections:
+  - id: echo
+    label: Echo
+    system: quickbooks_online
+    endpoints: {{token: "http://127.0.0.1:{server.server_port}/token",
+                 api: "http://127.0.0.1:{server.server_port}"}}
+    realm_id: "1"
+    secrets: {{client_id: QBO_CLIENT_ID, client_secret: QBO_CLIENT_SECRET,
+              refresh_token: QBO_REFRESH_TOKEN}}
+""")
+        conn = load_connections(path, environ=env)["echo"]
+        text = json.dumps(run_check("quickbooks_online.api", conn, tokens=tokens))
+    finally:
+        server.shutdown()
+    basic = base64.b64encode(f"{SECRETS['QBO_CLIENT_ID']}:{secret}".encode()).decode()
+    for leaked in (secret, quote_plus(secret), basic, quote_plus(SECRETS["QBO_REFRESH_TOKEN"])):
+        assert leaked not in text
+    assert "[redacted]" in text

@@ -327,3 +327,21 @@ def test_a_reload_slower_than_the_ttl_still_ends_on_this_visits_check(sim, conns
     again = runner.result("acme-qbd", "quickbooks_desktop.agent", arrived_at=arrived)
     assert again.id == first.id and again.done
     assert sim.calls()["acme-qbd"]["agent_status"] == 1
+
+
+def test_an_old_check_id_in_the_url_cannot_replay_an_old_result(sim, live_app, store):
+    client = live_app().test_client()
+    w = Walker(client, "salesforce")
+    settle(w)
+    old = store.transcript(w.sid)[0].probe_check_id  # a "connected" result
+    time.sleep(1.2)  # older than the TTL now
+    sim.set("acme-salesforce", "salesforce", "salesforce.daily_api_limit_exceeded")
+    fresh = client.get("/flows/salesforce").headers["Location"]
+    for check in (old, 2**63, -1, "x"):
+        page = client.get(f"{fresh}?check={check}")
+        assert page.status_code in (200, 303)
+    later = Walker.__new__(Walker)
+    later.client, later.sid = client, fresh.split("/")[2]
+    later.go(fresh)
+    settle(later)
+    assert heading(later.html) == "Your org has used up its daily Salesforce API requests"

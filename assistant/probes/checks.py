@@ -13,15 +13,16 @@ the check used is replaced by ``[redacted]`` wherever it would appear.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import re
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -87,6 +88,23 @@ def transport_error(exc: httpx.TransportError) -> str:
     return "connection_refused"
 
 
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form in which these secrets may come back from an upstream that echoes a request:
+    as is, URL-encoded (``%2F``, ``+``), JSON-escaped, base64, and base64 of each
+    ``a:b`` pair (HTTP Basic credentials). Longest first; values under 4 characters are left
+    out (they would match everywhere)."""
+    values = [v for v in dict.fromkeys(secrets) if v and len(v) >= 4]
+    forms: set[str] = set()
+    for v in values:
+        forms.update({v, quote(v, safe=""), quote_plus(v), json.dumps(v)[1:-1],
+                      base64.b64encode(v.encode()).decode()})
+    for a in values:
+        for b in values:
+            if a != b:
+                forms.add(base64.b64encode(f"{a}:{b}".encode()).decode())
+    return sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
+
+
 class _Recorder:
     """Makes the calls of one check and records what each returned."""
 
@@ -145,8 +163,9 @@ class _Recorder:
         return answer
 
     def redacted(self) -> list[dict]:
-        """The observations with any secret value used in this check replaced."""
-        values = sorted((s for s in self.secrets if s and len(s) >= 4), key=len, reverse=True)
+        """The observations with any secret value used in this check replaced, also in the
+        encoded forms an upstream may echo back (see :func:`secret_forms`)."""
+        values = secret_forms(self.secrets)
         if not values:
             return self.observations
 

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from ..store import CheckRecord, ProbeChecks
-from .checks import PROBES, ProbeUnavailable, run_check
+from .checks import PROBES, ProbeUnavailable, run_check, secret_forms
 from .diagnosis import cause_title, diagnose
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,11 @@ class ProbeRunner:
 
         if waiting_for is not None:
             waited = self.checks.get(waiting_for)
+            # Only this visit's check, or one any page could be shown now (running, or done
+            # within the TTL): an old id in the URL cannot replay an old result.
             if (waited is not None and waited.connection_id == connection.id
-                    and waited.probe == probe and (not recheck or since_arrival(waited))
+                    and waited.probe == probe
+                    and (since_arrival(waited) or (not recheck and self._usable(waited)))
                     and (waited.done or waited.age_seconds() <= self.max_wait)):
                 return waited
         current = self.checks.latest(connection.id, probe)
@@ -157,11 +160,10 @@ class ProbeRunner:
 
 
 def _without_secrets(connection, explanation: str, evidence: dict) -> tuple[str, dict]:
-    """Belt and braces: no secret value of the connection leaves the probe, whatever an
-    upstream echoed back."""
+    """Belt and braces: no secret value of the connection leaves the probe, in any encoded
+    form, whatever an upstream echoed back."""
     text = json.dumps(evidence)
-    for value in connection.secret_values():
-        if value and len(value) >= 4:
-            text = text.replace(json.dumps(value)[1:-1], "[redacted]")
-            explanation = explanation.replace(value, "[redacted]")
+    for form in secret_forms(connection.secret_values()):
+        text = text.replace(json.dumps(form)[1:-1], "[redacted]")
+        explanation = explanation.replace(form, "[redacted]")
     return explanation, json.loads(text)

@@ -210,7 +210,7 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
         # TTL lets one start, the last result is shown with its age.
         arrived = as_utc(row.updated_at)
         check = services().probes.result(row.connection_id, step.probe,
-                                         waiting_for=request.args.get("check", type=int),
+                                         waiting_for=_check_id(),
                                          arrived_at=arrived, recheck=step.recheck)
         if step.recheck and check.started_at < arrived:
             previous = check if check.done else None
@@ -272,6 +272,12 @@ def _show(row: FlowSession, compiled: CompiledFlow, n: int):
         response.headers.setdefault("HX-Push-Url", _step_url(row, n))
         return response
     return redirect(_step_url(row, n), 303)
+
+
+def _check_id() -> int | None:
+    """The ``?check=`` id a polling page waits for, if it is a plausible row id."""
+    value = request.args.get("check", type=int)
+    return value if value is not None and 0 < value < 2**31 else None
 
 
 def _revision() -> int | None:
