@@ -92,9 +92,10 @@ def _start_simulator(url: str) -> None:
                                "accepts any credentials, so it only runs on 127.0.0.1")
     try:
         server = make_server(host, port, create_simulator(), threaded=True)
-    except OSError as e:
+    except (OSError, SystemExit) as e:  # werkzeug exits on "address already in use"
+        reason = getattr(e, "strerror", None) or "the port is in use"
         raise click.ClickException(
-            f"cannot start the simulator at {url}: {e.strerror}. Set SIMULATOR_URL to a free "
+            f"cannot start the simulator at {url}: {reason}. Set SIMULATOR_URL to a free "
             "port (e.g. http://127.0.0.1:5002), or run with --no-simulator if `assistant "
             "simulate` already serves it") from None
     threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()

@@ -31,14 +31,14 @@ class ConfigError(ValueError):
     """A setting from the environment cannot be used; the message names the variable."""
 
 
-def _positive_int(env, name: str, default: int) -> int:
+def _positive_int(env, name: str, default: int, maximum: int = 10**9) -> int:
     raw = env.get(name, str(default))
     try:
         value = int(raw)
     except ValueError:
         value = 0
-    if value < 1:
-        raise ConfigError(f"{name} must be a whole number above 0, not {raw!r}")
+    if not 1 <= value <= maximum:
+        raise ConfigError(f"{name} must be a whole number from 1 to {maximum:,}, not {raw!r}")
     return value
 
 
@@ -83,8 +83,8 @@ def settings(instance_path: str) -> dict:
         "COMMENT_MAX_CHARS": _positive_int(env, "COMMENT_MAX_CHARS", 1000),
         "HANDOFF_MESSAGE_MAX_CHARS": _positive_int(env, "HANDOFF_MESSAGE_MAX_CHARS", 4000),
         "CONNECTIONS_PATH": env.get("CONNECTIONS_PATH") or None,
-        "PROBE_TTL_SECONDS": _positive_int(env, "PROBE_TTL_SECONDS", 60),
-        "PROBE_WORKERS": _positive_int(env, "PROBE_WORKERS", 4),
+        "PROBE_TTL_SECONDS": _positive_int(env, "PROBE_TTL_SECONDS", 60, maximum=86_400),
+        "PROBE_WORKERS": _positive_int(env, "PROBE_WORKERS", 4, maximum=64),
         "TOKENS_DIR": env.get("TOKENS_DIR") or str(Path(instance_path) / "tokens"),
         # Forms are small: refuse bigger requests (413) before reading them.
         "MAX_CONTENT_LENGTH": 256 * 1024,

@@ -350,3 +350,26 @@ def test_a_live_check_without_javascript_refreshes_until_done(live, browser):
     expect_heading(page, "Complete QuickBooks' authorization prompt")  # by meta refresh
     assert "0x80040418" in page.locator(".finding").inner_text()
     context.close()
+
+
+def test_a_failed_poll_is_retried(live, browser):
+    live.sim.reset()
+    live.sim.set("acme-qbd", "quickbooks_desktop", "slow")  # answers after 0.3 s
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    failed = []
+
+    def fail_first_polls(route):
+        if len(failed) < 2:  # the server "restarts": two polls get no answer
+            failed.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+    page.route("**/s/*/0?check=*", fail_first_polls)
+    page.goto(live.url + "/flows/quickbooks-desktop")
+    from playwright.sync_api import expect
+    expect(page.locator("#step-heading")).to_have_text("Your agent is connected",
+                                                       timeout=15_000)  # 2 retries, 3 s apart
+    assert len(failed) == 2
+    context.close()

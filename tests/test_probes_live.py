@@ -275,7 +275,7 @@ def test_a_forged_probe_outcome_is_refused(sim, live_app, store):
     assert response.status_code == 400 and store.get_session(w.sid).position == 0
 
 
-def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url):
+def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url, store):
     sim.set("acme-qbo", "quickbooks_online", "quickbooks_online.reconnect_required")
     client = live_app().test_client()
     w = Walker(client, "quickbooks-online")
@@ -288,6 +288,10 @@ def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url):
     pages += w.html
     client.post(f"/s/{w.sid}/support", data={**answer_form_or_feedback(w.html),
                                              "message": "help"})
+    [handoff] = store.handoffs_for(w.sid)
+    found = handoff.transcript[0]["check"]  # the handoff carries what the check found
+    assert found["outcome"] == "quickbooks_online.reconnect_required"
+    assert found["evidence"]["status"] == 400 and found["connection_id"] == "acme-qbo"
     engine = make_engine(db_url)
     meta = MetaData()
     meta.reflect(engine)

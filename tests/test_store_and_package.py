@@ -81,13 +81,47 @@ def test_wheel_ships_templates_flows_static_and_migrations(tmp_path):
 
 
 @pytest.mark.parametrize("variable, value, message", [
-    ("COMMENT_MAX_CHARS", "abc", "COMMENT_MAX_CHARS must be a whole number above 0, not 'abc'"),
+    ("COMMENT_MAX_CHARS", "abc",
+     "COMMENT_MAX_CHARS must be a whole number from 1 to 1,000,000,000, not 'abc'"),
+    ("PROBE_TTL_SECONDS", "100000000000",
+     "PROBE_TTL_SECONDS must be a whole number from 1 to 86,400, not '100000000000'"),
     ("DATABASE_URL", "not a url", "DATABASE_URL is not a SQLAlchemy URL"),
 ])
 def test_a_bad_setting_is_named_not_a_traceback(variable, value, message, tmp_path):
     result = CliRunner().invoke(cli, ["db", "upgrade"], env={variable: value})
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_says_so_when_the_simulators_port_is_taken(tmp_path, monkeypatch, db_url):
+    import socket
+
+    from flask import Flask
+    monkeypatch.setattr(Flask, "run", lambda *a, **k: pytest.fail("served anyway"))
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        result = CliRunner().invoke(cli, ["serve"], env={
+            "DATABASE_URL": db_url, "SECRET_KEY": "test", "CONNECTIONS_PATH": "",
+            "TOKENS_DIR": str(tmp_path / "tokens"),
+            "SIMULATOR_URL": f"http://127.0.0.1:{busy.getsockname()[1]}"})
+    finally:
+        busy.close()
+    assert result.exit_code == 1 and "cannot start the simulator" in result.output
+    assert "SIMULATOR_URL" in result.output
+
+
+def test_serve_names_a_connections_file_it_cannot_use(tmp_path, monkeypatch, db_url):
+    from flask import Flask
+    monkeypatch.setattr(Flask, "run", lambda *a, **k: pytest.fail("served anyway"))
+    (tmp_path / "c.yaml").write_text("connections:\n  - id: x\n    system: sap\n")
+    for path, message in ((tmp_path / "missing.yaml", "cannot read the connections file"),
+                          (tmp_path / "c.yaml", "c.yaml:3: connections[0].system: unknown")):
+        result = CliRunner().invoke(cli, ["serve"], env={
+            "DATABASE_URL": db_url, "SECRET_KEY": "test", "CONNECTIONS_PATH": str(path)})
+        assert result.exit_code == 2 and "CONNECTIONS_PATH: " in result.output
+        assert message in result.output and "Traceback" not in result.output
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path, monkeypatch):

@@ -516,3 +516,47 @@ def test_a_second_tab_adds_its_message_to_the_handoff(client, store):
     [handoff] = store.handoffs_for(w.sid)
     assert handoff.contact == "me@example.com"
     assert handoff.message == "First message\n\nSecond message"
+
+
+TWO_SALESFORCE = """connections:
+  - id: sf-us
+    label: US org
+    system: salesforce
+    endpoints: {login: "http://127.0.0.1:9/a", trust: "http://127.0.0.1:9/b"}
+    secrets: {client_id: X, client_secret: Y, refresh_token: Z}
+  - id: sf-eu
+    label: EU org
+    system: salesforce
+    endpoints: {login: "http://127.0.0.1:9/a", trust: "http://127.0.0.1:9/b"}
+    secrets: {client_id: X, client_secret: Y, refresh_token: Z}
+  - id: books
+    label: Books
+    system: quickbooks_desktop
+    endpoints: {agent_status: "http://127.0.0.1:9/{agent_id}"}
+    agent_id: a1
+    secrets: {api_key: K}
+"""
+
+
+def test_with_several_connections_the_customer_chooses_or_goes_without(make_app, tmp_path,
+                                                                       store):
+    (tmp_path / "two.yaml").write_text(TWO_SALESFORCE)
+    client = make_app(CONNECTIONS_PATH=str(tmp_path / "two.yaml")).test_client()
+    page = client.get("/flows/salesforce")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and heading(html) == "Which connection should we check?"
+    assert "US org" in html and "EU org" in html and "Continue without a live check" in html
+    chosen = client.get("/flows/salesforce?connection=sf-eu")
+    assert chosen.status_code == 303
+    assert store.get_session(chosen.headers["Location"].split("/")[2]).connection_id == "sf-eu"
+    without = client.get("/flows/salesforce?connection=")
+    assert without.status_code == 303
+    assert store.get_session(without.headers["Location"].split("/")[2]).connection_id is None
+    other = client.get("/flows/salesforce?connection=books")
+    assert other.status_code == 400 and "of another system" in other.get_data(as_text=True)
+    odd = client.get("/flows/salesforce?connection=%00%3Cb%3Ex")
+    body = odd.get_data(as_text=True)
+    assert odd.status_code == 400 and "\x00" not in body and "<b>x" not in body
+    # The only connection of a system is used without asking.
+    only = client.get("/flows/quickbooks-desktop")
+    assert store.get_session(only.headers["Location"].split("/")[2]).connection_id == "books"

@@ -31,6 +31,9 @@ from .diagnosis import cause_title, diagnose
 
 log = logging.getLogger(__name__)
 
+NOT_CHECKED = "Not checked automatically"
+"""The title of an ``unavailable`` result when nothing could be called at all."""
+
 #: How long a running check may take before the wizard stops waiting (seconds). A check makes
 #: at most four calls with connect + read timeouts of 3 s + 5 s by default.
 DEFAULT_WAIT = 40.0
@@ -92,7 +95,7 @@ class ProbeRunner:
             what = spec.title if spec else probe
             return self.checks.record(
                 connection_id if connection else None, probe, outcome="unavailable",
-                title=cause_title("unavailable"),
+                title=NOT_CHECKED,
                 explanation=f"There is no connection set up for us to check ({what}), so "
                             "we'll go through the steps by hand.")
         def since_arrival(check: CheckRecord | None) -> bool:
@@ -144,9 +147,13 @@ class ProbeRunner:
             outcome, cause = diagnosis.outcome, diagnosis.cause
             title, explanation = cause_title(outcome), diagnosis.explanation
             evidence = diagnosis.evidence
-        except ProbeUnavailable as e:
+        except ProbeUnavailable as e:  # e.g. a secret not set: the operator's to fix
+            log.warning("probe %s on connection %s cannot run: %s", probe, connection.id,
+                        e.reason)
             outcome = cause = "unavailable"
-            title, explanation, evidence = cause_title(outcome), str(e), {}
+            title, evidence = NOT_CHECKED, {}
+            explanation = ("This connection isn't fully set up for live checks yet, so we'll "
+                           "go through the steps by hand.")
         except Exception:  # a bug must not leave the check running forever
             log.exception("probe %s on connection %s failed", probe, connection.id)
             outcome = cause = "unavailable"

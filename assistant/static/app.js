@@ -32,4 +32,20 @@
   }
   document.addEventListener("htmx:responseError", showProblem);
   document.addEventListener("htmx:sendError", showProblem);
+  // A live check's poller that failed (server restarting, network blip) is not replaced, so
+  // it would stop asking: ask again a little later, for as long as it is on the page.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || elt.id !== "probe-wait" || event.detail.successful) return;
+    window.setTimeout(function () {
+      if (document.body.contains(elt) && window.htmx) window.htmx.trigger(elt, "retry");
+    }, 3000);
+  });
+  // Once a retried poll succeeds, the problem banner is out of date.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var problem = document.getElementById("request-error");
+    if (problem && event.detail && event.detail.elt && event.detail.elt.id === "probe-wait") {
+      problem.hidden = true;
+    }
+  });
 })();

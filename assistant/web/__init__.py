@@ -82,7 +82,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.logger.error("flow refused:\n%s", error)
     engine = make_engine(app.config["DATABASE_URL"])
     connections = _connections(app)
-    runner = ProbeRunner(ProbeChecks(engine), connections, TokenStore(app.config["TOKENS_DIR"]),
+    try:
+        tokens = TokenStore(app.config["TOKENS_DIR"])
+    except OSError as e:
+        raise ConfigError(f"TOKENS_DIR {app.config['TOKENS_DIR']}: {e.strerror}") from None
+    runner = ProbeRunner(ProbeChecks(engine), connections, tokens,
                          ttl=app.config["PROBE_TTL_SECONDS"],
                          workers=app.config["PROBE_WORKERS"])
     app.extensions["assistant"] = Services(flows, compile_flows(flows), Store(engine),

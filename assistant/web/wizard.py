@@ -83,7 +83,12 @@ def evidence_value(value) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(evidence_value(v) for v in value)
     if isinstance(value, dict):
+        if "seen" in value:  # another observation's finding ("also seen")
+            return f"{value['title']}: {value['seen']}" if value.get("title") else str(
+                value["seen"])
         return "; ".join(f"{k}: {evidence_value(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+        return " · ".join(evidence_value(v) for v in value)
     return str(value)
 
 
@@ -310,11 +315,16 @@ def begin(flow_id: str):
     flow = compiled.flow
     choices = services().connections.for_system(flow.system)
     wanted = request.args.get("connection")
-    if wanted is not None:
+    if wanted == "":  # "Continue without a live check"
+        chosen = None
+    elif wanted is not None:
         chosen = next((c for c in choices if c.id == wanted), None)
         if chosen is None:
+            other = services().connections.get(wanted)
             return private(make_response(render_template(
-                "connection.html", flow=flow, choices=choices, wanted=wanted), 400))
+                "connection.html", flow=flow, choices=choices,
+                wanted=re.sub(r"[\x00-\x1f\x7f]", "", wanted)[:64],
+                other_system=other.system if other else None), 400))
     elif len(choices) > 1 and any(s.is_probe for s in flow.steps.values()):
         return private(make_response(render_template(
             "connection.html", flow=flow, choices=choices, wanted=None)))
@@ -420,6 +430,22 @@ def feedback(sid: str):
     return _show(row, compiled, row.position)
 
 
+def _with_checks(lines: list[dict]) -> list[dict]:
+    """Transcript lines for a handoff: a live check's line also carries what it found (outcome,
+    diagnosis, evidence, latency, time, connection) — never a secret (none is stored)."""
+    for line in lines:
+        check = (services().probes.checks.get(line["probe_check_id"])
+                 if line.get("probe_check_id") else None)
+        if check is not None:
+            line["check"] = {
+                "connection_id": check.connection_id, "probe": check.probe,
+                "outcome": check.outcome, "cause": check.cause, "title": check.title,
+                "explanation": check.explanation, "evidence": check.evidence,
+                "latency_ms": check.latency_ms,
+                "at": (check.finished_at or check.started_at).isoformat()}
+    return lines
+
+
 def _support_values() -> dict:
     return {"contact": _form_text("contact"), "message": _form_text("message")}
 
@@ -482,7 +508,7 @@ def support(sid: str):
               else "negative_feedback" if feedback and feedback.reaction != "yes"
               else "customer_request")
     handoff = store.create_handoff(row, compiled.flow.version, reason,
-                                   _transcript(compiled, store.transcript(sid)),
+                                   _with_checks(_transcript(compiled, store.transcript(sid))),
                                    values["contact"] or None, values["message"] or None)
     if (handoff.contact, handoff.message) != (values["contact"] or None,
                                               values["message"] or None):
