@@ -310,11 +310,14 @@ def answer_form_or_feedback(html):
 
 def test_a_slow_poller_gets_the_check_it_waited_for(sim, conns, db_url, tmp_path):
     # The page polls less often than the TTL: it must still get its result, not a new check.
+    from datetime import UTC, datetime
     runner = runner_for(db_url, conns, tmp_path, ttl=0.2)
+    arrived = datetime.now(UTC)
     first = runner.result("acme-qbd", "quickbooks_desktop.agent")
     wait_done(runner, "acme-qbd", "quickbooks_desktop.agent")  # done (maybe a later one)
     time.sleep(0.5)
-    again = runner.result("acme-qbd", "quickbooks_desktop.agent", waiting_for=first.id)
+    again = runner.result("acme-qbd", "quickbooks_desktop.agent", waiting_for=first.id,
+                          arrived_at=arrived, recheck=True)
     assert again.id == first.id and again.done
     # A forged or foreign id is ignored.
     other = runner.result("acme-qbo", "quickbooks_online.api", waiting_for=first.id)
