@@ -165,7 +165,8 @@ def simulate(host: str, port: int, delay: float) -> None:
                                "any credentials, so it only listens on 127.0.0.1, ::1 or "
                                "localhost")
     from .simulator import create_simulator
-    click.echo(f"Simulator at http://{host}:{port}/ (scenarios: /_sim/scenarios)")
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Simulator at http://{shown}:{port}/ (scenarios: /_sim/scenarios)")
     create_simulator(delay=delay).run(host=host, port=port, threaded=True)
 
 

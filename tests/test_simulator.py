@@ -160,3 +160,18 @@ def test_simulate_refuses_non_loopback_hosts(host):
     result = CliRunner().invoke(main, ["simulate", "--host", host])
     assert result.exit_code == 2
     assert "not a loopback address" in result.output
+
+
+def test_control_api_refuses_cross_origin_writes(tmp_path):
+    from assistant.simulator import create_simulator
+    client = create_simulator().test_client()
+    form = {"connection": "demo-salesforce", "system": "salesforce",
+            "scenario": "salesforce.daily_api_limit_exceeded"}
+    evil = client.post("/_sim/form", data=form, headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403
+    fetch = client.put("/_sim/scenarios/x", json={"system": "salesforce", "scenario": "hung"},
+                       headers={"Sec-Fetch-Site": "cross-site"})
+    assert fetch.status_code == 403
+    assert client.get("/_sim/scenarios").get_json().get("x") is None
+    same = client.post("/_sim/form", data=form, headers={"Origin": "http://localhost"})
+    assert same.status_code == 303

@@ -36,6 +36,9 @@ from .scenarios import (
     available,
 )
 
+MAX_CONNECTIONS = 200
+"""Connections the simulator keeps state for; more are refused (a typo loop cannot grow it)."""
+
 STOP = threading.Event()
 """Set it to make every ``hung`` answer return at once (test servers shutting down)."""
 
@@ -297,6 +300,8 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
         """Switch ``conn``; returns an error message, or None."""
         with state.lock:
             known = state.systems.get(conn)
+            if known is None and len(state.systems) >= MAX_CONNECTIONS:
+                return f"at most {MAX_CONNECTIONS} connections: POST /_sim/reset first"
         if known is None:
             known = system or known_connections().get(conn, (None,))[0]
         if known not in CAUSE_RESPONSES:
@@ -348,6 +353,17 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
             rows.append({"id": conn, "system": system, "label": label, "scenario": scenario,
                          "available": available(system)})
         return render_template("simulator.html", rows=rows, changed=request.args.get("changed"))
+
+    @app.before_request
+    def same_origin_only():
+        # The control API has no login (loopback only): refuse writes a page from another
+        # site could make in the demo's browser (a cross-site form POST or fetch).
+        if request.method in ("POST", "PUT", "DELETE"):
+            origin = request.headers.get("Origin")
+            site = request.headers.get("Sec-Fetch-Site")
+            if (origin and origin != request.host_url.rstrip("/")) or site == "cross-site":
+                return jsonify({"error": "cross-origin request refused"}), 403
+        return None
 
     @app.post("/_sim/form")
     def form():
