@@ -802,3 +802,46 @@ def test_agent_not_connected_with_a_last_error_is_diagnosed_by_the_last_error():
     assert result.evidence["agent_connected"] is False
     assert (result.evidence["hresult"], result.evidence["last_seen"]) == (
         "0x80040414", "2026-11-20T08:14:00Z")
+
+
+def _cli(text):
+    return CliRunner().invoke(main, ["diagnose", "-"], input=text)
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 50000 + "]" * 50000,
+    '{"system": "salesforce", "observations": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
+    "system: salesforce\nobservations:\n" + "".join("  " * i + "- \n" for i in range(1, 200)),
+    "a: " + "[" * 40 + "]" * 40,
+])
+def test_cli_refuses_deep_nesting_with_exit_2(text):
+    result = _cli(text)
+    assert result.exit_code == 2, result.output
+    assert "levels deep" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_refuses_input_over_5_mb_without_reading_it_all():
+    case = json.dumps({"system": "salesforce", "observations": [
+        {"kind": "log_line", "text": "x" * (5 * 1024 * 1024)}]})
+    result = _cli(case)
+    assert result.exit_code == 2
+    assert "limit of 5 MB" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    # multi-byte characters count as bytes
+    result = _cli('{"system": "salesforce", "observations": [{"kind": "log_line", "text": "'
+                  + "\u00e9" * (3 * 1024 * 1024) + '"}]}')
+    assert result.exit_code == 2 and "limit of 5 MB" in result.output
+
+
+def test_cli_refuses_yaml_aliases_and_alias_bombs():
+    plain = ("x: &h {Content-Type: application/json}\nsystem: salesforce\nobservations:\n"
+             "  - {kind: http, endpoint: limits, status: 200, headers: *h, body: '{}'}\n")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+        for i in range(9))
+    for text in (plain, bomb, "system: &s salesforce\nobservations: []\nx: *s\n"):
+        result = _cli(text)
+        assert result.exit_code == 2, result.output
+        assert "YAML aliases" in result.output
+        assert len(result.output.strip().splitlines()) == 1
