@@ -170,13 +170,38 @@ def simulate(host: str, port: int, delay: float) -> None:
     create_simulator(delay=delay).run(host=host, port=port, threaded=True)
 
 
+DIAGNOSE_MAX_BYTES = 5 * 1024 * 1024   # a case is a few kB; vendor bodies are kept short
+DIAGNOSE_MAX_DEPTH = 32                 # a case nests about 6 deep (plus a JSON body inline)
+
+
+def _diagnose_refusal(text: str) -> str | None:
+    """Why ``text`` is refused before it is loaded: a YAML alias (an alias bomb expands to a
+    huge document) or nesting deeper than DIAGNOSE_MAX_DEPTH (PyYAML and the JSON encoder
+    recurse); None when neither. Stops reading at the first of either."""
+    import yaml
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return (f"YAML aliases (*{event.anchor}, line {event.start_mark.line + 1}) are not "
+                    "allowed: write the value out")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > DIAGNOSE_MAX_DEPTH:
+                return (f"nested more than {DIAGNOSE_MAX_DEPTH} levels deep (line "
+                        f"{event.start_mark.line + 1}): too deep to be a case")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 @main.command()
 @click.argument("source", default="-", metavar="[FILE|-]")
 def diagnose(source: str) -> None:
     """Diagnose one case ({system, observations}) read as YAML or JSON from FILE or stdin.
 
     Prints the diagnosis as one JSON object; exit 0 for any diagnosis (unknown too), exit 2
-    with a one-line message for input that cannot be read or does not follow the format."""
+    with a one-line message for input that cannot be read or does not follow the format, is
+    larger than 5 MB, nests more than 32 levels deep or uses YAML aliases."""
     import yaml
 
     from .probes.diagnosis import diagnose as run_diagnosis
@@ -187,16 +212,25 @@ def diagnose(source: str) -> None:
         sys.exit(2)
 
     name = "stdin" if source == "-" else source
+    limit = DIAGNOSE_MAX_BYTES
     try:
+        # read one character more than the limit allows: never the whole of a huge input
         if source == "-":
-            text = sys.stdin.read()
+            text = sys.stdin.read(limit + 1)
         else:
             with open(source, encoding="utf-8") as f:
-                text = f.read()
+                text = f.read(limit + 1)
     except (OSError, UnicodeDecodeError) as e:
         _refuse(f"cannot read {name}: {getattr(e, 'strerror', None) or e}")
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+        _refuse(f"{name}: larger than the limit of {limit // (1024 * 1024)} MB for one case")
     try:
+        refusal = _diagnose_refusal(text)
+        if refusal:
+            _refuse(f"{name}: {refusal}")
         data = yaml.safe_load(text)
+    except RecursionError:
+        _refuse(f"{name}: nested too deeply to read")
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -206,8 +240,13 @@ def diagnose(source: str) -> None:
         system, observations = parse_case(data)
     except ObservationError as e:
         _refuse(f"{name}: {e}")
-    click.echo(json.dumps(run_diagnosis(system, observations).to_json(), indent=2,
-                          ensure_ascii=False))
+    except RecursionError:
+        _refuse(f"{name}: nested too deeply to read")
+    try:
+        result = run_diagnosis(system, observations).to_json()
+    except RecursionError:
+        _refuse(f"{name}: nested too deeply to read")
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -433,8 +433,14 @@ def test_root_cause_beats_refresh_fix():
     session = sf_rest(401, "INVALID_SESSION_ID", "Session expired or invalid")
     revoked = oauth(400, "invalid_grant", "expired access/refresh token")
     assert diagnose("salesforce", [revoked, session]).cause == "salesforce.reconnect_required"
-    incident = http("status_page", 200, json.dumps({"status": "MAINTENANCE_CORE"}))
+    incident = http("status_page", 200, json.dumps({"status": "MAJOR_INCIDENT_CORE"}))
     assert diagnose("salesforce", [session, incident]).cause == "salesforce.service_incident"
+    # maintenance only supports an outage when the API failed: here it answered (401)
+    maintenance = http("status_page", 200, json.dumps({"status": "MAINTENANCE_CORE"}))
+    result = diagnose("salesforce", [session, maintenance])
+    assert result.cause == "salesforce.session_expired"
+    assert result.evidence["trust_status"] == "MAINTENANCE_CORE"
+    assert "MAINTENANCE_CORE" in result.explanation
 
 
 def test_token_age_alone_and_with_a_401():
@@ -597,3 +603,245 @@ def test_broken_rules_file_names_file_and_key(monkeypatch):
         monkeypatch.undo()
         ruleset.load_rules.cache_clear()
     assert ruleset.load_rules().causes
+
+
+# --- QA pass: contradicting observations, quotas, wording, control characters, CLI guards ---
+
+SF_LIMITS_OK = http("limits", 200, json.dumps(
+    {"DailyApiRequests": {"Max": 15000, "Remaining": 14880}}))
+SF_REST_OK = http("rest_api", 200, '{"totalSize":0,"done":true,"records":[]}')
+QBO_OK = http("company_info", 200, '{"CompanyInfo": {"CompanyName": "Example", "Id": "1"}}')
+HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
+
+
+def trust(status):
+    return http("status_page", 200, json.dumps(
+        {"key": "NA135", "environment": "production", "status": status, "isActive": True,
+         "Incidents": [], "Maintenances": []}))
+
+
+def statuspage(indicator, description="x"):
+    return http("status_page", 200, json.dumps(
+        {"page": {"id": "x"}, "status": {"indicator": indicator, "description": description}}))
+
+
+@pytest.mark.parametrize("system,observations,key,value", [
+    ("salesforce", [SF_LIMITS_OK, SF_REST_OK, trust("MINOR_INCIDENT_CORE")],
+     "trust_status", "MINOR_INCIDENT_CORE"),
+    ("salesforce", [trust("MAINTENANCE_CORE"), SF_LIMITS_OK], "trust_status", "MAINTENANCE_CORE"),
+    ("salesforce", [SF_REST_OK, statuspage("minor")], "status_indicator", "minor"),
+    ("salesforce", [SF_REST_OK, statuspage("maintenance")], "status_indicator", "maintenance"),
+    ("quickbooks_online", [QBO_OK, statuspage("minor")], "status_indicator", "minor"),
+    ("quickbooks_online", [statuspage("maintenance"), QBO_OK], "status_indicator",
+     "maintenance"),
+])
+def test_minor_incident_or_maintenance_does_not_outrank_a_healthy_api(system, observations,
+                                                                      key, value):
+    result = diagnose(system, observations)
+    assert result.cause == "connected", result.explanation
+    assert result.evidence[key] == value                 # the status stays in evidence
+    assert value in result.explanation and "answered normally" in result.explanation
+
+
+@pytest.mark.parametrize("system,observations,cause", [
+    # no API observation: the status page is all we have
+    ("salesforce", [trust("MINOR_INCIDENT_CORE")], "salesforce.service_incident"),
+    ("quickbooks_online", [statuspage("maintenance")], "quickbooks_online.service_unavailable"),
+    # the API itself failed: 5xx or no answer
+    ("quickbooks_online", [http("company_info", 503, HTML_502, **{"Content-Type": "text/html"}),
+                           statuspage("minor")], "quickbooks_online.service_unavailable"),
+    ("salesforce", [{"kind": "transport", "error": "timeout", "endpoint": "limits"},
+                    trust("MAINTENANCE_CORE")], "salesforce.service_incident"),
+    ("salesforce", [SF_LIMITS_OK, {"kind": "transport", "error": "connection_refused",
+                                   "endpoint": "rest_api"}, statuspage("minor")],
+     "salesforce.service_incident"),
+    # a major incident still wins over a healthy answer (the simulator's incident scenario)
+    ("salesforce", [SF_LIMITS_OK, SF_REST_OK, trust("MAJOR_INCIDENT_CORE")],
+     "salesforce.service_incident"),
+])
+def test_status_page_incident_supports_an_outage_when_the_api_failed_or_is_unseen(
+        system, observations, cause):
+    result = diagnose(system, observations)
+    assert result.cause == cause, result.explanation
+
+
+@pytest.mark.parametrize("system,observations,words", [
+    ("quickbooks_online", [http("company_info", 502, HTML_502, **{"Content-Type": "text/html"}),
+                           statuspage("none", "All Systems Operational")],
+     ["QuickBooks Online's API (company_info) answered HTTP 502 with an error page, although "
+      'its status page reports no incident (indicator "none")']),
+    ("salesforce", [http("limits", 502, HTML_502, **{"Content-Type": "text/html"}),
+                    trust("OK")],
+     ["Salesforce's API (limits) answered HTTP 502 with an error page, although its Trust "
+      'site reports "OK" for this instance']),
+    ("salesforce", [sf_rest(503, "SERVER_UNAVAILABLE", "Server unavailable"), trust("OK")],
+     ["SERVER_UNAVAILABLE", 'reports "OK"']),
+])
+def test_5xx_with_a_healthy_status_page_is_unknown_not_a_declared_outage(system, observations,
+                                                                         words):
+    result = diagnose(system, observations)
+    assert result.cause == "unknown", result.explanation
+    for text in words:
+        assert text in result.explanation
+    for contradiction in ("is down", "reports a problem", "reports an incident"):
+        assert contradiction not in result.explanation
+    assert "rule_source" not in result.evidence
+    assert result.evidence["status"] >= 500
+    assert result.evidence.get("status_indicator", result.evidence.get("trust_status")) in (
+        "none", "OK")
+
+
+def test_5xx_without_a_contradicting_status_page_is_still_the_outage():
+    page = http("company_info", 502, HTML_502, **{"Content-Type": "text/html"})
+    assert diagnose("quickbooks_online", [page]).cause == "quickbooks_online.service_unavailable"
+    unreadable = http("status_page", 500, "oops")
+    result = diagnose("quickbooks_online", [page, unreadable])
+    assert result.cause == "quickbooks_online.service_unavailable"
+    result = diagnose("quickbooks_online", [page, statuspage("major", "Partial System Outage")])
+    assert result.cause == "quickbooks_online.service_unavailable"
+    assert 'indicator "major"' in result.explanation
+    # an outage cause next to a healthy page never borrows the page for "reports a problem"
+    result = diagnose("salesforce", [trust("OK"), http("limits", 200, "[]")])
+    assert "reports a problem" not in result.explanation
+
+
+@pytest.mark.parametrize("numbers", [{"Max": 0, "Remaining": 0}, {"Max": "0", "Remaining": "0"}])
+def test_a_daily_limit_of_zero_is_not_a_used_up_limit(numbers):
+    result = diagnose("salesforce", [http("limits", 200, json.dumps(
+        {"DailyApiRequests": numbers}))])
+    assert result.cause == "unknown", result.explanation
+    assert (result.evidence["max"], result.evidence["remaining"]) == (0, 0)
+    assert "0 of 0" not in result.explanation and "rolls over" not in result.explanation
+    assert "limit of 0" in result.explanation and "API Enabled" in result.explanation
+    header = http("rest_api", 200, '{"records": []}', **{"Sforce-Limit-Info": "api-usage=0/0"})
+    assert diagnose("salesforce", [header]).cause != "salesforce.daily_api_limit_exceeded"
+
+
+def test_request_limit_exceeded_with_quota_left_is_not_the_daily_limit():
+    limited = sf_rest(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+    for observations in ([SF_LIMITS_OK, limited], [limited, SF_LIMITS_OK]):
+        result = diagnose("salesforce", observations)
+        assert result.cause == "unknown", result.explanation
+        assert result.evidence["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+        assert (result.evidence["remaining"], result.evidence["max"]) == (14880, 15000)
+        assert "14,880 of 15,000 daily API requests remaining" in result.explanation
+        assert "120 of 15,000" not in result.explanation
+        assert "concurrent" in result.explanation
+    # the same answer's own header showing quota left contradicts it too
+    header = sf_rest(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.",
+                     **{"Sforce-Limit-Info": "api-usage=120/15000"})
+    assert diagnose("salesforce", [header]).cause == "unknown"
+    # next to limits at 0 remaining it is the daily limit
+    spent = http("limits", 200, '{"DailyApiRequests": {"Max": 15000, "Remaining": 0}}')
+    assert diagnose("salesforce", [spent, limited]).cause == "salesforce.daily_api_limit_exceeded"
+    assert diagnose("salesforce", [limited]).cause == "salesforce.daily_api_limit_exceeded"
+
+
+@pytest.mark.parametrize("cause", ["salesforce.session_expired",
+                                   "quickbooks_online.access_token_expired"])
+def test_token_expiry_causes_do_not_tell_the_customer_nothing_is_needed(cause):
+    info = load_rules().causes[cause]
+    for text in (info.explanation, *(text for _, text in info.variants)):
+        assert "no action" not in text.lower() and "nothing" not in text.lower()
+        assert "authorization fixes it" in text
+    system = cause.split(".")[0]
+    token = {"kind": "token", "issued_seconds_ago": 5400, "expires_in": 3600}
+    for observations in ([token], [sf_rest(401, "INVALID_SESSION_ID", "Session expired")]
+                         if system == "salesforce" else [qbo_fault(3200, "x", status=401)]):
+        result = diagnose(system, observations)
+        assert result.cause == cause and "no action" not in result.explanation.lower()
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+@pytest.mark.parametrize("system,observations", [
+    ("salesforce", [http("limits", 200, "\x00\ufffdnot json\x8a\x8b{{<\x1b[31m\x07")]),
+    ("quickbooks_online", [http("company_info", 500, "\x00\x01err\r\nor\x7f")]),
+    ("salesforce", [sf_rest(400, "WEIRD\x00CODE", "bad\x00 thing\x1b\ud800")]),
+    ("quickbooks_desktop", [sdk("0x8004DEAD", "odd\x00\x02 message\n\tsecond line")]),
+    ("quickbooks_desktop", [log("line with \x00 NUL 0x80040414 \x0c")]),
+    ("quickbooks_online", [{"kind": "oauth_callback",
+                            "query": "error=x%00y&error_description=a%01b"}]),
+    ("salesforce", [trust("OK\x00"), http("rest_api", 500, "\x00\x00")]),
+])
+def test_no_control_characters_in_explanation_or_evidence(system, observations):
+    result = diagnose(system, observations)
+    text = json.dumps(result.to_json(), ensure_ascii=False)
+    assert not CONTROL.search(result.explanation)
+    assert not CONTROL.search(json.dumps(result.evidence, ensure_ascii=False)), text
+    text.encode("utf-8")     # no lone surrogates: it can go to HTML and the database
+
+
+def test_also_seen_entries_carry_a_title():
+    weird = {"kind": "log_line", "text": "something nobody has seen"}
+    timeout = {"kind": "transport", "error": "timeout"}
+    result = diagnose("quickbooks_online", [oauth(400, "invalid_grant"), weird,
+                                            qbo_fault(3200, "x", status=401), timeout])
+    assert result.cause == "quickbooks_online.reconnect_required"
+    entries = result.evidence["also_seen"]
+    assert [(e["cause"], e["title"]) for e in entries] == [
+        ("unknown", cause_title("unknown")),
+        ("quickbooks_online.access_token_expired",
+         cause_title("quickbooks_online.access_token_expired")),
+        ("unknown", cause_title("timeout")),
+    ]
+    assert all(e["seen"] for e in entries)
+    assert entries[1]["endpoint"] == "company_info"
+
+
+def test_agent_not_connected_with_a_last_error_is_diagnosed_by_the_last_error():
+    # the README's agent_status contract example, verbatim in shape: the last error is the
+    # reason the agent is not connected, so it is what is diagnosed (not agent_offline)
+    body = json.dumps({"connected": False, "last_seen": "2026-11-20T08:14:00Z",
+                       "last_error": {"hresult": "0x80040414",
+                                      "message": "A modal dialog box is showing in the "
+                                                 "QuickBooks user interface."}})
+    result = diagnose("quickbooks_desktop", [http("agent_status", 200, body)])
+    assert result.cause == "quickbooks_desktop.modal_dialog_open"
+    assert result.evidence["agent_connected"] is False
+    assert (result.evidence["hresult"], result.evidence["last_seen"]) == (
+        "0x80040414", "2026-11-20T08:14:00Z")
+
+
+def _cli(text):
+    return CliRunner().invoke(main, ["diagnose", "-"], input=text)
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 50000 + "]" * 50000,
+    '{"system": "salesforce", "observations": ' + '{"a": ' * 5000 + "1" + "}" * 5001,
+    "system: salesforce\nobservations:\n" + "".join("  " * i + "- \n" for i in range(1, 200)),
+    "a: " + "[" * 40 + "]" * 40,
+])
+def test_cli_refuses_deep_nesting_with_exit_2(text):
+    result = _cli(text)
+    assert result.exit_code == 2, result.output
+    assert "levels deep" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_refuses_input_over_5_mb_without_reading_it_all():
+    case = json.dumps({"system": "salesforce", "observations": [
+        {"kind": "log_line", "text": "x" * (5 * 1024 * 1024)}]})
+    result = _cli(case)
+    assert result.exit_code == 2
+    assert "limit of 5 MB" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    # multi-byte characters count as bytes
+    result = _cli('{"system": "salesforce", "observations": [{"kind": "log_line", "text": "'
+                  + "\u00e9" * (3 * 1024 * 1024) + '"}]}')
+    assert result.exit_code == 2 and "limit of 5 MB" in result.output
+
+
+def test_cli_refuses_yaml_aliases_and_alias_bombs():
+    plain = ("x: &h {Content-Type: application/json}\nsystem: salesforce\nobservations:\n"
+             "  - {kind: http, endpoint: limits, status: 200, headers: *h, body: '{}'}\n")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+        for i in range(9))
+    for text in (plain, bomb, "system: &s salesforce\nobservations: []\nx: *s\n"):
+        result = _cli(text)
+        assert result.exit_code == 2, result.output
+        assert "YAML aliases" in result.output
+        assert len(result.output.strip().splitlines()) == 1

@@ -9,7 +9,13 @@ findings are then combined:
 - a recognised failure beats everything else; among failures the lowest catalogue ``rank`` wins
   (outages, then root causes, then "a token refresh fixes it"), the latest on a tie;
 - an unrecognised signal gives ``unknown`` (never a guess), with the raw signal in evidence;
-- only transport errors give ``unknown`` with outcome ``timeout`` or ``unavailable``.
+- only transport errors give ``unknown`` with outcome ``timeout`` or ``unavailable``;
+- observations that contradict each other are reconciled first (``_reconcile``): a minor
+  incident or maintenance on a status page (``defer_to_api`` rules) only supports an outage when
+  the API itself failed or was not observed; a 5xx outage is ``unknown`` when the status page
+  reports all is well; a daily-limit error is ``unknown`` when ``limits`` shows quota left.
+
+Every text the diagnosis returns (explanation, evidence strings) is free of control characters.
 """
 
 from __future__ import annotations
@@ -45,6 +51,12 @@ SYSTEM_NAMES = {"quickbooks_desktop": "QuickBooks Desktop",
 
 _REQUEST_ID_HEADERS = ("intuit_tid", "intuit-tid", "sforce-call-id", "x-sfdc-request-id",
                        "x-request-id", "request-id", "x-correlation-id")
+# the endpoints whose answer proves (or disproves) that the connection itself works
+_API_ENDPOINTS = ("rest_api", "limits", "company_info")
+# C0 controls (tab, newline and carriage return become spaces), DEL, C1 controls and lone
+# surrogates: garbage bodies must not put them into HTML or the database
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_SPACE = re.compile(r"[\t\n\r]")
 # evidence other observations may add to the winning one's
 _SUPPORTING = ("token_age_seconds", "token_lifetime_seconds", "token_expired", "used", "max",
                "remaining", "status_indicator", "trust_status", "last_seen")
@@ -109,6 +121,11 @@ class _Finding:
     index: int = 0
     from_token: bool = False
     rule: Rule | None = None
+    endpoint: str | None = None     # of the observation (None for kinds without one)
+    status: int | None = None       # HTTP status, for http observations
+    error_page: bool = False        # an HTML page instead of an API answer
+    advice: str | None = None       # for a reconciled unknown: what to do, replacing the default
+    note: str = ""                  # added to the explanation (a status page that was outranked)
 
 
 def _failure(rule: Rule, evidence: dict, seen: str) -> _Finding:
@@ -119,13 +136,30 @@ def _failure(rule: Rule, evidence: dict, seen: str) -> _Finding:
     return _Finding(kind, rule.cause, evidence, seen, rule=rule)
 
 
+def _clean(text: str) -> str:
+    """``text`` without control characters: tab/newline/CR become spaces, the other C0 and C1
+    controls, DEL and lone surrogates become U+FFFD."""
+    return _CONTROL.sub("\ufffd", _SPACE.sub(" ", text))
+
+
+def _clean_value(value: Any) -> Any:
+    """``_clean`` applied to every string in a JSON-like value (keys included)."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {_clean_value(k): _clean_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_value(v) for v in value]
+    return value
+
+
 def _quote(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(_clean(str(text)).split())
     return "\u201c" + (text[:limit] + "\u2026" if len(text) > limit else text) + "\u201d"
 
 
 def _excerpt(body: str, limit: int = 200) -> str:
-    text = " ".join(body.split())
+    text = " ".join(_clean(body).split())
     return text[:limit] + ("\u2026" if len(text) > limit else "")
 
 
@@ -553,6 +587,19 @@ class _Classifier:
         limit, remaining = _num(_ci(daily, "Max")), _num(_ci(daily, "Remaining"))
         if limit is None or remaining is None:
             return self.unrecognised_http(obs, ev, " (DailyApiRequests without numbers)")
+        if limit <= 0:
+            # Not a used-up daily limit: the org has no API requests at all (an edition without
+            # API access, or API access turned off); we cannot tell which from here.
+            ev.update(max=limit, remaining=remaining)
+            return _Finding("unknown", "unknown", ev,
+                            f"{self.name} reports a daily API request limit of {_fmt(limit)} "
+                            f"(DailyApiRequests Max {_fmt(limit)}, Remaining "
+                            f"{_fmt(remaining)}). That is not a used-up daily limit: the org "
+                            "may have no API access in its edition, or API access may be "
+                            "turned off.",
+                            advice="We cannot tell which from here; the org's Salesforce "
+                                   "admin can check the edition and the \"API Enabled\" "
+                                   "permission. Please pass these details to support.")
         ev.update(max=limit, remaining=remaining, used=max(limit - remaining, 0))
         seen = (f"{_fmt(ev['used'])} of {_fmt(limit)} daily API requests used "
                 f"({_fmt(remaining)} remaining).")
@@ -569,7 +616,7 @@ class _Classifier:
         numbers = {"used": used, "max": limit, "remaining": max(limit - used, 0)}
         for key, value in numbers.items():
             finding.evidence.setdefault(key, value)
-        if used >= limit and finding.kind != "failure" and self.section("limits"):
+        if 0 < limit <= used and finding.kind != "failure" and self.section("limits"):
             ev = {**finding.evidence, **numbers}
             return _failure(self.section("limits")[0], ev,
                             f"{self.name} reports {_fmt(used)} of {_fmt(limit)} daily API "
@@ -680,12 +727,14 @@ def _sf_errors(body: str, data: Any) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # combining
 
-def _explain(cause: str, evidence: dict) -> tuple[str, bool]:
+def _explain(cause: str, evidence: dict, ignore: tuple[str, ...] = ()) -> tuple[str, bool]:
     """The cause's plain-words explanation, and whether it already quotes the numbers seen (a
-    variant whose evidence keys are all present)."""
+    variant whose evidence keys are all present). Keys in ``ignore`` select no variant (a
+    status page that reported no problem must not fill "reports a problem on its status
+    page")."""
     info = load_rules().causes[cause]
     for requires, text in info.variants:
-        if all(evidence.get(key) not in (None, "") for key in requires):
+        if all(evidence.get(key) not in (None, "") and key not in ignore for key in requires):
             values = {key: _fmt(value) for key, value in evidence.items()}
             try:
                 return " ".join(text.format_map(values).split()), bool(requires)
@@ -704,11 +753,112 @@ def _latest_per_endpoint(observations: Sequence[Observation]) -> list[tuple[int,
             if not getattr(obs, "endpoint", None) or last[obs.endpoint] == i]
 
 
+def _brief_title(finding: _Finding) -> str:
+    if finding.kind == "transport":
+        return cause_title("timeout" if finding.evidence.get("transport_error") == "timeout"
+                           else "unavailable")
+    return cause_title(finding.cause) if finding.cause else "Evidence"
+
+
 def _brief(finding: _Finding) -> dict:
-    out = {"cause": finding.cause or "evidence", "seen": finding.seen}
+    """One ``also_seen`` entry: ``cause`` (id), ``title`` (its plain title, so a UI can show
+    "title: seen"), ``seen`` (a sentence) and ``endpoint`` when known."""
+    out = {"cause": finding.cause or "evidence", "title": _brief_title(finding),
+           "seen": finding.seen}
     if finding.evidence.get("endpoint"):
         out["endpoint"] = finding.evidence["endpoint"]
     return out
+
+
+def _is_error_page(obs: Observation) -> bool:
+    if not isinstance(obs, HttpObservation):
+        return False
+    kind = (obs.headers.get("content-type") or "").lower()
+    return "html" in kind or bool(re.match(r"\s*<(!doctype\s+html|html)\b", obs.body, re.I))
+
+
+def _to_unknown(finding: _Finding, seen: str, advice: str) -> None:
+    finding.kind, finding.cause, finding.seen, finding.advice = "unknown", "unknown", seen, advice
+    finding.evidence.pop("rule_source", None)
+    finding.rule = None
+
+
+def _status_page_said(page: _Finding) -> str:
+    ev = page.evidence
+    if "status_indicator" in ev:
+        indicator = ev["status_indicator"]
+        return ('its status page reports no incident (indicator "none")' if indicator == "none"
+                else f'its status page shows indicator "{indicator}"')
+    return f'its Trust site reports "{ev.get("trust_status")}" for this instance'
+
+
+def _reconcile(system: str, findings: list[_Finding]) -> None:
+    """Settles observations that contradict each other, in place, before they are combined."""
+    name = SYSTEM_NAMES[system]
+    pages = [f for f in findings if f.endpoint == "status_page" and "status_page_error"
+             not in f.evidence]
+    page = pages[-1] if pages else None
+    ranks = load_rules().causes
+
+    # 1. A minor incident or maintenance on the status page only supports an outage when the
+    #    API itself failed (5xx, no answer) or was not observed: a readable answer outranks it.
+    if page is not None and page.kind == "failure" and page.rule is not None \
+            and page.rule.match.get("defer_to_api"):
+        api = [f for f in findings if f.endpoint in _API_ENDPOINTS]
+        failed = any(f.kind == "transport" or (f.status or 0) >= 500
+                     for f in findings if f is not page)
+        if api and not failed:
+            said = page.seen.rstrip(".")
+            page.kind, page.cause = "info", ""
+            page.evidence.pop("rule_source", None)
+            healthy = all(f.kind == "connected" for f in api)
+            page.note = (f"{said}, but {name}'s API answered normally all the same."
+                         if healthy else
+                         f"{said}, but {name}'s API answered, so we do not put the problem "
+                         "down to that.")
+
+    # 2. A 5xx outage from the API while the status page reports all is well: not a declared
+    #    outage, and not certainly the vendor's (a gateway on the way answers 502 too).
+    if page is not None and page.kind == "connected":
+        for f in findings:
+            if (f.kind == "failure" and f.endpoint != "status_page" and (f.status or 0) >= 500
+                    and ranks[f.cause].rank == 0):
+                what = (f"{name}'s API ({f.endpoint}) answered HTTP {f.status} with an error "
+                        "page" if f.error_page and f.rule is not None
+                        and f.rule.section == "statuses" else f.seen.rstrip("."))
+                _to_unknown(f, f"{what}, although {_status_page_said(page)}.",
+                            "We do not call this an outage while the status page reports none: "
+                            "it may be a short-lived fault at the vendor or on the way to it. "
+                            "Try again in a few minutes; if it persists, pass these details to "
+                            "support.")
+
+    # 3. A daily-limit error next to limits that show quota left (or a limit of 0):
+    #    REQUEST_LIMIT_EXCEEDED also means the concurrent long-running request limit.
+    limits = next((f for f in reversed(findings) if f.endpoint == "limits"
+                   and isinstance(f.evidence.get("max"), int | float)
+                   and isinstance(f.evidence.get("remaining"), int | float)), None)
+    for f in findings:
+        if f.kind != "failure" or f.cause != "salesforce.daily_api_limit_exceeded" \
+                or f is limits:
+            continue
+        own_left = f.evidence.get("remaining")
+        source = None
+        if limits is not None and (limits.evidence["remaining"] > 0
+                                   or limits.evidence["max"] <= 0):
+            source, ev = "the org's limits show", limits.evidence
+        elif isinstance(own_left, int | float) and own_left > 0 and f.evidence.get("max"):
+            source, ev = "the Sforce-Limit-Info header shows", f.evidence
+        if source is None:
+            continue
+        for key in ("max", "remaining", "used"):
+            if key in ev:
+                f.evidence[key] = ev[key]
+        numbers = (f"{_fmt(ev['remaining'])} of {_fmt(ev['max'])} daily API requests remaining"
+                   if ev["max"] > 0 else f"a daily API request limit of {_fmt(ev['max'])}")
+        _to_unknown(f, f"{f.seen.rstrip('.')}, yet {source} {numbers}.",
+                    "So this is not the daily request limit being used up; Salesforce gives the "
+                    "same error when too many long-running requests run at the same time "
+                    "(the concurrent request limit). Please pass these details to support.")
 
 
 def diagnose(system: str, observations: Sequence[Observation | Mapping]) -> Diagnosis:
@@ -720,12 +870,23 @@ def diagnose(system: str, observations: Sequence[Observation | Mapping]) -> Diag
     """
     system = parse_system(system)
     parsed = parse_observations(list(observations))
+    result = _combine(system, parsed)
+    return Diagnosis(result.system, result.cause, _clean(result.explanation),
+                     _clean_value(result.evidence), result.transport_errors)
+
+
+def _combine(system: str, parsed: list[Observation]) -> Diagnosis:
     classifier = _Classifier(system)
     findings: list[_Finding] = []
     for index, obs in _latest_per_endpoint(parsed):
         finding = classifier.classify(obs)
         finding.index = index
+        finding.endpoint = getattr(obs, "endpoint", None)
+        if isinstance(obs, HttpObservation):
+            finding.status = obs.status
+            finding.error_page = _is_error_page(obs)
         findings.append(finding)
+    _reconcile(system, findings)
 
     ranks = load_rules().causes
     failures = [f for f in findings if f.kind == "failure"]
@@ -771,10 +932,17 @@ def diagnose(system: str, observations: Sequence[Observation | Mapping]) -> Diag
             explanation = " ".join(dict.fromkeys(f.seen for f in transports)) + (
                 " We could not check the connection itself; try again shortly.")
         else:
-            explanation = winner.seen + (" We do not name a cause for a signal we do not "
-                                         "recognise; please pass these details to support.")
+            explanation = winner.seen + " " + (
+                winner.advice or "We do not name a cause for a signal we do not recognise; "
+                                 "please pass these details to support.")
     else:
-        explanation, quoted = _explain(cause, evidence)
+        # the status page fills a variant only when it reported the problem itself
+        ignore = () if any(f.endpoint == "status_page" and f.kind == "failure"
+                           for f in findings) else ("status_indicator", "trust_status")
+        explanation, quoted = _explain(cause, evidence, ignore)
         if not quoted:
             explanation += " Seen: " + winner.seen
+    notes = [f.note for f in findings if f.note]
+    if notes:
+        explanation += " " + " ".join(notes)
     return Diagnosis(system, cause, explanation, evidence, transport_errors)
