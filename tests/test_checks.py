@@ -432,3 +432,19 @@ def test_secrets_echoed_back_encoded_are_redacted(tmp_path, tokens):
     for leaked in (secret, quote_plus(secret), basic, quote_plus(SECRETS["QBO_REFRESH_TOKEN"])):
         assert leaked not in text
     assert "[redacted]" in text
+
+
+def test_only_endpoints_expand_environment_variables(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("""connections:
+  - id: a
+    label: "Org ${SF_CLIENT_SECRET}"
+    system: quickbooks_desktop
+    endpoints: {agent_status: "${SIMULATOR_URL}/agent/a/{agent_id}"}
+    agent_id: x
+    secrets: {api_key: K}
+""")
+    conn = load_connections(path, environ={"SF_CLIENT_SECRET": "s3cret",
+                                           "SIMULATOR_URL": "http://127.0.0.1:9"})["a"]
+    assert conn.label == "Org ${SF_CLIENT_SECRET}"
+    assert conn.endpoints["agent_status"] == "http://127.0.0.1:9/agent/a/{agent_id}"

@@ -235,7 +235,9 @@ def _expand(value, environ: Mapping[str, str], problems: list[str], key: str):
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_expand(v, environ, problems, f"{key}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, str):
+    if isinstance(value, str) and ".endpoints." in f".{key}":
+        # Only endpoints are expanded: a ${VAR} in a label would show the variable's value
+        # (maybe a secret) to customers.
         def sub(m: re.Match) -> str:
             name = m.group(1)
             found = environ.get(name) or DEFAULTS.get(name)
