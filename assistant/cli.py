@@ -72,9 +72,17 @@ def serve(host: str, port: int, debug: bool, simulator: bool) -> None:
     app.run(host=host, port=port, debug=debug)
 
 
+def _is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    import ipaddress
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _start_simulator(url: str) -> None:
     """Serve the simulator at ``url`` (loopback only) on a daemon thread."""
-    import ipaddress
     import threading
     from urllib.parse import urlsplit
 
@@ -83,11 +91,7 @@ def _start_simulator(url: str) -> None:
     from .simulator import create_simulator
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not _is_loopback(host):
         raise click.UsageError(f"SIMULATOR_URL {url} is not a loopback address: the simulator "
                                "accepts any credentials, so it only runs on 127.0.0.1")
     try:
@@ -155,12 +159,7 @@ def simulate(host: str, port: int, delay: float) -> None:
     """Serve fake QuickBooks / Salesforce endpoints with switchable scenarios (demo, tests).
 
     It accepts any credentials, so it refuses to listen on anything but a loopback address."""
-    import ipaddress
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not _is_loopback(host):
         raise click.UsageError(f"--host {host} is not a loopback address: the simulator accepts "
                                "any credentials, so it only listens on 127.0.0.1, ::1 or "
                                "localhost")

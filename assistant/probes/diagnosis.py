@@ -430,22 +430,25 @@ class _Classifier:
             return None
         return _failure(rule, ev, f"{self.name} ({obs.endpoint}) answered HTTP {obs.status}.")
 
+    def oauth_error(self, ev: dict, error: str, description: str, where: str) -> _Finding:
+        """An OAuth ``error`` (and ``error_description``) seen ``where`` ("The … token
+        endpoint answered HTTP 400 with"): the matching rule's cause, else ``unknown``."""
+        ev["oauth_error"] = error
+        if description:
+            ev["error_description"] = description
+        said = f"{error}" + (f" ({_quote(description)})" if description else "")
+        rule = _match_oauth(self.section("oauth_errors"), error, description)
+        if rule is not None:
+            return _failure(rule, ev, f"{where} {said}.")
+        return _Finding("unknown", "unknown", ev, f"{where} {said}, which we do not recognise.")
+
     def token_response(self, obs: HttpObservation, ev: dict) -> _Finding:
         data = _json(obs.body)
         error = _ci(data, "error") if isinstance(data, dict) else None
         if isinstance(error, str) and error:
             description = _str(_ci(data, "error_description"))
-            ev["oauth_error"] = error
-            if description:
-                ev["error_description"] = description
-            said = f"{error}" + (f" ({_quote(description)})" if description else "")
-            rule = _match_oauth(self.section("oauth_errors"), error, description)
-            if rule is not None:
-                return _failure(rule, ev, f"The {self.name} token endpoint answered HTTP "
-                                          f"{obs.status} with {said}.")
-            return _Finding("unknown", "unknown", ev,
-                            f"The {self.name} token endpoint answered HTTP {obs.status} with "
-                            f"{said}, which we do not recognise.")
+            return self.oauth_error(ev, error, description, f"The {self.name} token endpoint "
+                                                            f"answered HTTP {obs.status} with")
         # A token issued. The probe keeps only a token response's non-secret fields
         # (token_type, expires_in, …), so the access token itself may be absent.
         if 200 <= obs.status < 300 and isinstance(data, dict) and (
@@ -627,18 +630,8 @@ class _Classifier:
     def callback(self, obs: OAuthCallbackObservation) -> _Finding:
         params = obs.params
         if params.get("error"):
-            error, description = params["error"], params.get("error_description", "")
-            ev = {"oauth_error": error}
-            if description:
-                ev["error_description"] = description
-            said = f"{error}" + (f" ({_quote(description)})" if description else "")
-            rule = _match_oauth(self.section("oauth_errors"), error, description)
-            if rule is not None:
-                return _failure(rule, ev, f"The {self.name} consent screen came back with "
-                                          f"{said}.")
-            return _Finding("unknown", "unknown", ev,
-                            f"The {self.name} consent screen came back with {said}, which we "
-                            "do not recognise.")
+            return self.oauth_error({}, params["error"], params.get("error_description", ""),
+                                    f"The {self.name} consent screen came back with")
         if params.get("code"):
             ev = {}
             if params.get("realmId"):
