@@ -448,3 +448,72 @@ def test_only_endpoints_expand_environment_variables(tmp_path):
                                            "SIMULATOR_URL": "http://127.0.0.1:9"})["a"]
     assert conn.label == "Org ${SF_CLIENT_SECRET}"
     assert conn.endpoints["agent_status"] == "http://127.0.0.1:9/agent/a/{agent_id}"
+
+
+def _serve(app):
+    import threading
+
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _one_connection(tmp_path, text):
+    path = tmp_path / "one.yaml"
+    path.write_text(text)
+    return next(iter(load_connections(path, environ={**SECRETS}).values()))
+
+
+def test_a_trickling_upstream_cannot_outlast_the_check_budget(tmp_path, tokens):
+    from werkzeug.wrappers import Response
+
+    def trickle(environ, start_response):
+        def body():
+            for _ in range(100):  # a byte every 0.2 s: each read is "on time"
+                time.sleep(0.2)
+                yield b" "
+        return Response(body(), content_type="application/json")(environ, start_response)
+
+    server = _serve(trickle)
+    try:
+        conn = _one_connection(tmp_path, f"""connections:
+  - id: slowpoke
+    label: Slow
+    system: quickbooks_desktop
+    endpoints: {{agent_status: "http://127.0.0.1:{server.server_port}/{{agent_id}}"}}
+    agent_id: a
+    secrets: {{api_key: QBD_AGENT_API_KEY}}
+    timeouts: {{connect: 0.3, read: 0.5}}
+""")
+        started = time.monotonic()
+        observations = run_check("quickbooks_desktop.agent", conn, tokens=tokens)
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+    assert observations == [{"kind": "transport", "endpoint": "agent_status",
+                             "error": "timeout"}]
+    assert took < 2 * (0.3 + 0.5) + 1.0  # the budget, not 100 × 0.2 s
+
+
+def test_a_token_lock_held_too_long_is_a_token_timeout(sim, conns, tokens):
+    import threading
+    conn = conns["acme-qbo"]
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with tokens.locked(conn):
+            held.set()
+            release.wait(10)
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    try:
+        started = time.monotonic()
+        observations = run_check("quickbooks_online.api", conn, tokens=tokens)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        thread.join()
+    assert observations[0] == {"kind": "transport", "endpoint": "token", "error": "timeout"}
+    assert took < 2 * (conn.connect_timeout + conn.read_timeout) + 1.0

@@ -123,6 +123,8 @@ def test_the_three_article_flows_are_shipped():
     (PROBE.replace("    otherwise: manual\n", ""),
      "demo.yaml:8: steps.check: a probe step needs 'otherwise': the step for any outcome it "
      "does not list (the flow's manual path)"),
+    (PROBE.replace("    probe: salesforce.api\n", "    probe: salesforce.api\n    causes: [x.y]\n"),
+     "demo.yaml:12: steps.check.causes[0]: cause 'x.y' is not in the flow's causes"),
     (PROBE.replace("otherwise: manual", "otherwise: nowhere"),
      "demo.yaml:15: steps.check.otherwise: step 'nowhere' does not exist"),
     (PROBE.replace("connected: fixed", "connected: gone"),

@@ -243,10 +243,16 @@ def test_htmx_poll_swaps_in_the_next_step_when_the_check_is_done(sim, live_app):
     client = live_app().test_client()
     w = Walker(client, "quickbooks-desktop")
     settle(w)
-    first = client.get("/flows/quickbooks-desktop")  # a second session: the result is cached
+    first = client.get("/flows/quickbooks-desktop")  # a second session
     url = first.headers["Location"]
-    poll = client.get(url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
-    assert poll.status_code == 200
+    deadline = time.monotonic() + 10
+    while True:  # poll as htmx does until the check is done (cached, or a new one)
+        poll = client.get(url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
+        assert poll.status_code == 200
+        if "HX-Retarget" in poll.headers or time.monotonic() > deadline:
+            break
+        assert poll.get_data(as_text=True).lstrip().startswith('<div id="probe-wait"')
+        time.sleep(0.2)
     assert poll.headers["HX-Retarget"] == "#step" and poll.headers["HX-Push-Url"].endswith("/1")
     assert "Your agent is connected" in poll.get_data(as_text=True)
 
@@ -330,7 +336,11 @@ def test_a_reload_slower_than_the_ttl_still_ends_on_this_visits_check(sim, conns
     runner = runner_for(db_url, conns, tmp_path, ttl=0.2)
     arrived = datetime.now(UTC)
     first = runner.result("acme-qbd", "quickbooks_desktop.agent", arrived_at=arrived)
-    time.sleep(0.6)  # the check is done, and older than the TTL
+    deadline = time.monotonic() + 10
+    while not runner.checks.get(first.id).done:  # however long a loaded machine takes
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)  # now older than the TTL
     again = runner.result("acme-qbd", "quickbooks_desktop.agent", arrived_at=arrived)
     assert again.id == first.id and again.done
     assert sim.calls()["acme-qbd"]["agent_status"] == 1
@@ -352,3 +362,52 @@ def test_an_old_check_id_in_the_url_cannot_replay_an_old_result(sim, live_app, s
     later.go(fresh)
     settle(later)
     assert heading(later.html) == "Your org has used up its daily Salesforce API requests"
+
+
+def test_a_check_that_waited_too_long_in_the_queue_calls_nothing(sim, conns, db_url, tmp_path):
+    from datetime import timedelta
+
+    from assistant.store.models import utcnow
+    runner = runner_for(db_url, conns, tmp_path)
+    connection = conns["acme-salesforce"]
+    late = runner.checks.claim("acme-salesforce", "salesforce.api", 60,
+                               now=utcnow() - timedelta(seconds=runner.wait_for(connection)))
+    runner._queued = 1
+    runner._run(late.id, connection, "salesforce.api")
+    done = runner.checks.get(late.id)
+    assert done.outcome == "timeout" and "could not start in time" in done.explanation
+    assert "acme-salesforce" not in sim.calls()  # nothing was called for it
+
+
+def test_a_full_queue_answers_timeout_without_claiming(sim, conns, db_url, tmp_path):
+    runner = runner_for(db_url, conns, tmp_path)
+    runner._queued = runner.workers * 4
+    check = runner.result("acme-qbd", "quickbooks_desktop.agent")
+    assert check.done and check.outcome == "timeout"
+    assert runner.checks.latest("acme-qbd", "quickbooks_desktop.agent") is None  # no claim
+
+
+def test_a_refused_form_at_a_probe_step_keeps_the_page_checking(sim, live_app):
+    sim.set("acme-qbd", "quickbooks_desktop", "hung")
+    client = live_app().test_client()
+    w = Walker(client, "quickbooks-desktop")
+    other = Walker(client, "salesforce")  # a page with a CSRF token
+    settle(other)
+    token = answer_form(other.html)["fields"]["csrf_token"]
+    for revision in ("7", "0"):  # stale, then current (a forged outcome)
+        page = client.post(w.url, data={"csrf_token": token, "revision": revision,
+                                        "answer": "connected"})
+        html = page.get_data(as_text=True)
+        assert page.status_code in (400, 409)
+        assert 'id="probe-wait"' in html and 'http-equiv="refresh"' in html
+
+
+def test_a_poll_from_a_page_the_session_left_shows_where_it_is(sim, live_app):
+    client = live_app().test_client()
+    w = Walker(client, "quickbooks-desktop")
+    settle(w)  # moved on to "Your agent is connected"
+    poll = client.get(f"/s/{w.sid}/0?check=1", headers={"HX-Request": "true",
+                                                        "HX-Target": "probe-wait"})
+    assert poll.headers["HX-Retarget"] == "#step"
+    assert poll.headers["HX-Push-Url"] == f"/s/{w.sid}/1"
+    assert heading(poll.get_data(as_text=True)) == "Your agent is connected"

@@ -29,15 +29,15 @@ def check_references(data: schema.FlowFile) -> list[Problem]:
     counted = {a.count for s in steps.values() for a in s.answers if a.count}
     for sid, step in steps.items():
         here = ("steps", sid)
+        for i, cause in enumerate(step.causes):
+            if cause not in data.causes:
+                out.append((here + ("causes", i), f"cause '{cause}' is not in the flow's causes"))
         if step.kind == "probe":
             out.extend(_check_probe(data, sid, step))
             continue
         for key in ("probe", "outcomes", "otherwise", "recheck"):
             if getattr(step, key):
                 out.append((here + (key,), f"only a probe step has '{key}'"))
-        for i, cause in enumerate(step.causes):
-            if cause not in data.causes:
-                out.append((here + ("causes", i), f"cause '{cause}' is not in the flow's causes"))
         if step.kind == "end":
             if step.outcome is None:
                 out.append((here, "an end step needs an 'outcome' "

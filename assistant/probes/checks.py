@@ -27,7 +27,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from .connections import Connection, MissingSecret
-from .tokens import TokenState, TokenStore
+from .tokens import LockTimeout, TokenState, TokenStore
 
 MAX_BODY = 64 * 1024
 REDACTED = "[redacted]"
@@ -105,18 +105,44 @@ def secret_forms(secrets: Iterable[str]) -> list[str]:
     return sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
 
 
+def headers_seen(response: httpx.Response) -> dict[str, str]:
+    """A response's headers as an observation keeps them: repeated ones joined, cookies left
+    out."""
+    headers: dict[str, str] = {}
+    for raw_key, raw_value in response.headers.raw:
+        key = raw_key.decode("latin-1")
+        if key.lower() == "set-cookie":
+            continue
+        value = raw_value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def check_budget(connection: Connection) -> float:
+    """Seconds one check of ``connection`` may take in all: twice its connect + read timeouts
+    (a check makes up to six calls; later calls get what is left, then count as timeouts)."""
+    return 2 * (connection.connect_timeout + connection.read_timeout)
+
+
 class _Recorder:
     """Makes the calls of one check and records what each returned."""
 
-    def __init__(self, connection: Connection, client: httpx.Client):
+    def __init__(self, connection: Connection, client: httpx.Client, deadline: float):
         self.connection = connection
         self.client = client
+        self.deadline = deadline  # time.monotonic() by which the whole check ends
         self.observations: list[dict] = []
         self.secrets: set[str] = set()
-        self.timeout = httpx.Timeout(connect=connection.connect_timeout,
-                                     read=connection.read_timeout,
-                                     write=connection.read_timeout,
-                                     pool=connection.connect_timeout)
+
+    def left(self) -> float:
+        """Seconds left of the check's budget (negative once spent)."""
+        return self.deadline - time.monotonic()
+
+    def _timeout(self) -> httpx.Timeout:
+        left = max(0.05, self.left())
+        c = self.connection
+        return httpx.Timeout(connect=min(c.connect_timeout, left), read=min(c.read_timeout, left),
+                             write=min(c.read_timeout, left), pool=min(c.connect_timeout, left))
 
     def secret(self, name: str) -> str:
         value = self.connection.secret(name)
@@ -125,29 +151,32 @@ class _Recorder:
 
     def call(self, endpoint: str, method: str, url: str, *, redact_token: bool = False,
              **kwargs) -> _Answer | None:
-        """One HTTP call; its observation is appended. ``None`` when no response came."""
+        """One HTTP call; its observation is appended. ``None`` when no response came (also
+        when the check's time budget is spent, before or while reading: a ``timeout``)."""
+        if self.left() <= 0:
+            self.observations.append({"kind": "transport", "endpoint": endpoint,
+                                      "error": "timeout"})
+            return None
+        headers = {"Accept-Encoding": "identity", **kwargs.pop("headers", {})}
         try:
-            with self.client.stream(method, url, timeout=self.timeout,
+            with self.client.stream(method, url, timeout=self._timeout(), headers=headers,
                                     follow_redirects=False, **kwargs) as response:
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) >= MAX_BODY:
                         break
-                headers: dict[str, str] = {}
-                for raw_key, raw_value in response.headers.raw:
-                    key = raw_key.decode("latin-1")
-                    if key.lower() == "set-cookie":
-                        continue
-                    value = raw_value.decode("latin-1")
-                    headers[key] = f"{headers[key]}, {value}" if key in headers else value
+                    if self.left() <= 0:  # an upstream trickling bytes: stop waiting
+                        raise httpx.ReadTimeout("check budget spent", request=response.request)
                 text = bytes(body[:MAX_BODY]).decode(response.encoding or "utf-8",
                                                      errors="replace")
-                answer = _Answer(response.status_code, headers, text)
+                answer = _Answer(response.status_code, headers_seen(response), text)
         except httpx.TransportError as e:
             self.observations.append({"kind": "transport", "endpoint": endpoint,
                                       "error": transport_error(e)})
             return None
+        except httpx.DecodingError:  # a body that does not match its Content-Encoding
+            answer = _Answer(response.status_code, headers_seen(response), "")
         shown = answer.text
         if redact_token and answer.status == 200:
             payload = answer.json()
@@ -205,28 +234,46 @@ def salesforce_instance_key(connection: Connection, instance_url: str | None) ->
 
 
 def _refresh(rec: _Recorder, tokens: TokenStore, endpoint_url: str,
-             form: Callable[[TokenState], dict], **kwargs) -> tuple[TokenState, dict | None]:
+             form: Callable[[TokenState], dict], refused: str | None = None,
+             **kwargs) -> tuple[TokenState, dict | None]:
     """POST the refresh-token grant under the connection's lock; store what comes back (the
     rotated refresh token first). Returns the state and the token payload (``None`` on
-    failure)."""
-    with tokens.locked(rec.connection) as state:
-        rec.secrets.add(state.refresh_token or "")
-        answer = rec.call("token", "POST", endpoint_url, data=form(state),
-                          headers={"Accept": "application/json"}, redact_token=True, **kwargs)
-        payload = answer.json() if answer is not None and answer.status == 200 else None
-        if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
-            return state, None
-        if isinstance(payload.get("refresh_token"), str) and payload["refresh_token"]:
-            state.refresh_token = payload["refresh_token"]
-            if isinstance(payload.get("x_refresh_token_expires_in"), int):
-                state.refresh_token_expires_in = payload["x_refresh_token_expires_in"]
-            tokens.save(state)  # before anything else: the old refresh token is now dead
-        expires = payload.get("expires_in")
-        state.set_access_token(payload["access_token"],
-                               expires_in=expires if isinstance(expires, int) else None,
-                               instance_url=payload.get("instance_url")
-                               if isinstance(payload.get("instance_url"), str) else None)
-        return state, payload
+    failure, also when the lock stays busy past the check's budget: a token ``timeout``).
+    A token another process obtained while we waited for the lock is used as it is, unless
+    it is the one the API just ``refused``."""
+    try:
+        with tokens.locked(rec.connection, timeout=max(0.0, rec.left())) as state:
+            return _refresh_locked(rec, tokens, state, endpoint_url, form, refused, **kwargs)
+    except LockTimeout:
+        rec.observations.append({"kind": "transport", "endpoint": "token", "error": "timeout"})
+        return TokenState(rec.connection.id), None
+
+
+def _refresh_locked(rec: _Recorder, tokens: TokenStore, state: TokenState, endpoint_url: str,
+                    form: Callable[[TokenState], dict], refused: str | None,
+                    **kwargs) -> tuple[TokenState, dict | None]:
+    """The refresh itself, with the connection's token lock held."""
+    if _fresh(state) and state.access_token != refused:
+        # another process refreshed while we waited: use theirs
+        rec.secrets.add(state.access_token)
+        return state, {"access_token": state.access_token}
+    rec.secrets.add(state.refresh_token or "")
+    answer = rec.call("token", "POST", endpoint_url, data=form(state),
+                      headers={"Accept": "application/json"}, redact_token=True, **kwargs)
+    payload = answer.json() if answer is not None and answer.status == 200 else None
+    if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
+        return state, None
+    if isinstance(payload.get("refresh_token"), str) and payload["refresh_token"]:
+        state.refresh_token = payload["refresh_token"]
+        if isinstance(payload.get("x_refresh_token_expires_in"), int):
+            state.refresh_token_expires_in = payload["x_refresh_token_expires_in"]
+        tokens.save(state)  # before anything else: the old refresh token is now dead
+    expires = payload.get("expires_in")
+    state.set_access_token(payload["access_token"],
+                           expires_in=expires if isinstance(expires, int) else None,
+                           instance_url=payload.get("instance_url")
+                           if isinstance(payload.get("instance_url"), str) else None)
+    return state, payload
 
 
 REUSE_MARGIN = 120
@@ -240,17 +287,28 @@ def _access(rec: _Recorder, tokens: TokenStore,
     :data:`REUSE_MARGIN` seconds left (recorded as a ``token`` observation: its age and
     lifetime), else a fresh one from ``refresh``. Reusing it keeps refreshes — and Intuit's
     refresh-token rotations, which invalidate the previous refresh token — to about one an
-    hour instead of one per check. Returns ``(state, usable, reused)``."""
-    with tokens.locked(rec.connection) as state:
-        if state.access_token and state.issued_at and state.expires_in:
-            age = max(0, int(time.time() - state.issued_at))
-            if age < state.expires_in - REUSE_MARGIN:
+    hour instead of one per check (QuickBooks Online; Salesforce does not say when its access
+    tokens expire, so those are refreshed each time). Returns ``(state, usable, reused)``."""
+    try:
+        with tokens.locked(rec.connection, timeout=max(0.0, rec.left())) as state:
+            if _fresh(state):
                 rec.secrets.add(state.access_token)
-                rec.observations.append({"kind": "token", "issued_seconds_ago": age,
-                                         "expires_in": state.expires_in})
+                rec.observations.append({
+                    "kind": "token", "expires_in": state.expires_in,
+                    "issued_seconds_ago": max(0, int(time.time() - state.issued_at))})
                 return state, True, True
-    state, payload = refresh()
+        state, payload = refresh()
+    except LockTimeout:  # another check of this connection holds the token lock too long
+        rec.observations.append({"kind": "transport", "endpoint": "token", "error": "timeout"})
+        return TokenState(rec.connection.id), False, False
     return state, payload is not None, False
+
+
+def _fresh(state: TokenState) -> bool:
+    """True if the stored access token has more than :data:`REUSE_MARGIN` seconds left.
+    (Salesforce does not say when its access tokens expire: those are always refreshed.)"""
+    return bool(state.access_token and state.issued_at and state.expires_in
+                and time.time() - state.issued_at < state.expires_in - REUSE_MARGIN)
 
 
 def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
@@ -274,11 +332,12 @@ def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> No
     """
     client_id, client_secret = rec.secret("client_id"), rec.secret("client_secret")
 
-    def refresh():
+    def refresh(refused: str | None = None):
         return _refresh(
             rec, tokens, f"{conn.endpoints['login']}/services/oauth2/token",
             lambda s: {"grant_type": "refresh_token", "client_id": client_id,
-                       "client_secret": client_secret, "refresh_token": s.refresh_token})
+                       "client_secret": client_secret, "refresh_token": s.refresh_token},
+            refused=refused)
 
     state, usable, reused = _access(rec, tokens, refresh)
     limits = None
@@ -286,7 +345,7 @@ def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> No
         base = f"{state.instance_url.rstrip('/')}/services/data/v{conn.api_version}"
         limits = rec.call("limits", "GET", f"{base}/limits", headers=_bearer(state.access_token))
         if reused and limits is not None and limits.status == 401:  # revoked early: once more
-            state, payload = refresh()
+            state, payload = refresh(refused=state.access_token)
             limits = None
             if payload is not None and state.instance_url:
                 base = f"{state.instance_url.rstrip('/')}/services/data/v{conn.api_version}"
@@ -322,11 +381,11 @@ def check_quickbooks_online(conn: Connection, rec: _Recorder, tokens: TokenStore
     """
     auth = (rec.secret("client_id"), rec.secret("client_secret"))
 
-    def refresh():
+    def refresh(refused: str | None = None):
         return _refresh(
             rec, tokens, conn.endpoints["token"],
             lambda s: {"grant_type": "refresh_token", "refresh_token": s.refresh_token},
-            auth=auth)
+            refused=refused, auth=auth)
 
     state, usable, reused = _access(rec, tokens, refresh)
     if usable:
@@ -334,7 +393,7 @@ def check_quickbooks_online(conn: Connection, rec: _Recorder, tokens: TokenStore
         url = f"{conn.endpoints['api']}/v3/company/{realm}/companyinfo/{realm}"
         info = rec.call("company_info", "GET", url, headers=_bearer(state.access_token))
         if reused and info is not None and info.status == 401:  # revoked early: once more
-            state, payload = refresh()
+            state, payload = refresh(refused=state.access_token)
             if payload is not None:
                 rec.call("company_info", "GET", url, headers=_bearer(state.access_token))
     if conn.endpoints.get("status"):
@@ -378,7 +437,7 @@ def run_check(probe_name: str, connection: Connection, *, tokens: TokenStore,
                          f"'{connection.id}' is {connection.system}")
     own = client is None
     http = client if client is not None else httpx.Client(verify=_tls_context())
-    rec = _Recorder(connection, http)
+    rec = _Recorder(connection, http, time.monotonic() + check_budget(connection))
     try:
         spec.function(connection, rec, tokens)
     except MissingSecret as e:

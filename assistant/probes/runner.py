@@ -17,7 +17,6 @@ Nothing here raises for upstream trouble: it becomes the outcome ``timeout`` or
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -26,10 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from ..store import CheckRecord, ProbeChecks
-from .checks import PROBES, ProbeUnavailable, run_check, secret_forms
+from .checks import PROBES, ProbeUnavailable, check_budget, run_check, secret_forms
 from .diagnosis import cause_title, diagnose
 
 log = logging.getLogger(__name__)
+
+QUEUE_PER_WORKER = 4
+"""Checks that may wait per pool thread; beyond that, a page gets ``timeout`` at once."""
 
 NOT_CHECKED = "Not checked automatically"
 """The title of an ``unavailable`` result when nothing could be called at all."""
@@ -56,6 +58,7 @@ class ProbeRunner:
         self.ttl = ttl
         self.workers = workers
         self.max_wait = max_wait
+        self._queued = 0  # checks submitted to this process's pool and not started yet
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid: int | None = None
         self._lock = threading.Lock()
@@ -102,45 +105,73 @@ class ProbeRunner:
             return (check is not None and arrived_at is not None
                     and check.started_at >= arrived_at)
 
+        wait = self.wait_for(connection)
         if waiting_for is not None:
             waited = self.checks.get(waiting_for)
             # Only this visit's check, or one any page could be shown now (running, or done
             # within the TTL): an old id in the URL cannot replay an old result.
             if (waited is not None and waited.connection_id == connection.id
                     and waited.probe == probe
-                    and (since_arrival(waited) or (not recheck and self._usable(waited)))
-                    and (waited.done or waited.age_seconds() <= self.max_wait)):
+                    and (since_arrival(waited) or (not recheck and self._usable(waited, wait)))
+                    and (waited.done or waited.age_seconds() <= wait)):
                 return waited
         current = self.checks.latest(connection.id, probe)
-        if since_arrival(current) and (current.done or current.age_seconds() <= self.max_wait):
+        if since_arrival(current) and (current.done or current.age_seconds() <= wait):
             return current
-        if not self._usable(current):
+        if not self._usable(current, wait):
+            if self._queued >= self.workers * QUEUE_PER_WORKER:
+                # Every thread busy and a queue behind them: do not claim a check that would
+                # only start after the page gave up on it.
+                return self.checks.record(
+                    connection.id, probe, outcome="timeout", title=cause_title("timeout"),
+                    explanation="Too many checks are running right now to check "
+                                f"{connection.label}.")
             claimed = self.checks.claim(connection.id, probe, self.ttl)
             if claimed is not None:
-                self._executor().submit(self._run, claimed.id, connection, probe)
+                with self._lock:
+                    self._queued += 1
+                future = self._executor().submit(self._run, claimed.id, connection, probe)
+                future.add_done_callback(_log_failure)
                 current = claimed
             else:  # claimed elsewhere a moment ago: read theirs
                 current = self.checks.latest(connection.id, probe)
         if current is None:  # pragma: no cover - the claim row vanished under us
             raise RuntimeError("probe claim disappeared")
-        if not current.done and current.age_seconds() > self.max_wait:
+        if not current.done and current.age_seconds() > wait:
             return self.checks.record(
                 connection.id, probe, outcome="timeout", title=cause_title("timeout"),
-                explanation=f"{connection.label} did not answer within "
-                            f"{self.max_wait:.0f} seconds.")
+                explanation=f"{connection.label} did not answer within {wait:.0f} seconds.")
         return current
 
-    def _usable(self, check: CheckRecord | None) -> bool:
-        """A check to show instead of starting one: running (and not given up on), or done
-        less than the TTL ago. (Whether a new one *may* start is the database claim's call.)"""
+    def wait_for(self, connection) -> float:
+        """Seconds a page waits for a check of ``connection`` before calling it a timeout:
+        ``max_wait``, or the check's own time budget plus a margin if that is longer."""
+        return max(self.max_wait, check_budget(connection) + 5)
+
+    def _usable(self, check: CheckRecord | None, wait: float) -> bool:
+        """A check to show instead of starting one: running (and not ``wait`` seconds old),
+        or done less than the TTL ago. (Whether a new one *may* start is the database
+        claim's call.)"""
         if check is None:
             return False
         if not check.done:
-            return check.age_seconds() <= self.max_wait
+            return check.age_seconds() <= wait
         return check.age_seconds() < self.ttl
 
     def _run(self, check_id: int, connection, probe: str) -> None:
+        with self._lock:
+            self._queued -= 1
         started = time.monotonic()
+        queued = self.checks.get(check_id)
+        if queued is not None and queued.age_seconds() > self.wait_for(connection) - \
+                check_budget(connection):
+            # It waited in the queue until pages could no longer wait for it: calling the
+            # upstream now would only spend a call nobody sees (and could double one).
+            self._finish(check_id, connection, outcome="timeout", cause="timeout",
+                         title=cause_title("timeout"), evidence={}, latency_ms=0,
+                         explanation="The check could not start in time: too many checks "
+                                     "were running.")
+            return
         try:
             observations = run_check(probe, connection, tokens=self.tokens)
             diagnosis = diagnose(connection.system, observations)
@@ -160,17 +191,42 @@ class ProbeRunner:
             title = cause_title(outcome)
             explanation = "The automatic check failed unexpectedly."
             evidence = {}
-        latency_ms = round((time.monotonic() - started) * 1000)
-        explanation, evidence = _without_secrets(connection, explanation, evidence)
-        self.checks.finish(check_id, outcome=outcome, cause=cause, title=title,
-                           explanation=explanation, evidence=evidence, latency_ms=latency_ms)
+        self._finish(check_id, connection, outcome=outcome, cause=cause, title=title,
+                     explanation=explanation, evidence=evidence,
+                     latency_ms=round((time.monotonic() - started) * 1000))
+
+    def _finish(self, check_id: int, connection, **result) -> None:
+        """Store a result, without secrets; retried once (a locked database), then logged."""
+        forms = secret_forms(connection.secret_values())
+        result["explanation"] = _scrub(result["explanation"], forms)
+        result["evidence"] = _scrub(result["evidence"], forms)
+        for attempt in (1, 2):
+            try:
+                self.checks.finish(check_id, **result)
+                return
+            except Exception:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5)
 
 
-def _without_secrets(connection, explanation: str, evidence: dict) -> tuple[str, dict]:
-    """Belt and braces: no secret value of the connection leaves the probe, in any encoded
-    form, whatever an upstream echoed back."""
-    text = json.dumps(evidence)
-    for form in secret_forms(connection.secret_values()):
-        text = text.replace(json.dumps(form)[1:-1], "[redacted]")
-        explanation = explanation.replace(form, "[redacted]")
-    return explanation, json.loads(text)
+def _scrub(value, forms: list[str]):
+    """``value`` (str, list, dict, …) with every secret form replaced: belt and braces, so no
+    secret of the connection leaves the probe whatever an upstream echoed back."""
+    if isinstance(value, str):
+        for form in forms:
+            value = value.replace(form, "[redacted]")
+        return value
+    if isinstance(value, dict):
+        return {_scrub(k, forms): _scrub(v, forms) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, forms) for v in value]
+    return value
+
+
+def _log_failure(future) -> None:
+    """A check that failed outside its own error handling (e.g. the result could not be
+    stored) is logged, not lost in a Future nobody reads."""
+    error = future.exception()
+    if error is not None:
+        log.error("probe check failed", exc_info=error)

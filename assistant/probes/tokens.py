@@ -57,6 +57,30 @@ class TokenState:
             self.instance_url = instance_url
 
 
+class LockTimeout(TimeoutError):
+    """Another process held the connection's token lock for longer than allowed."""
+
+
+def _lock(fd: int, timeout: float | None) -> None:
+    """Take an exclusive flock on ``fd``, waiting at most ``timeout`` seconds (None: for ever).
+
+    Raises:
+        LockTimeout: still held by someone else after ``timeout``.
+    """
+    if timeout is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout("token lock busy") from None
+            time.sleep(0.05)
+
+
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
@@ -100,12 +124,18 @@ class TokenStore:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
+            dir_fd = os.open(self.directory, os.O_RDONLY)  # make the rename itself durable
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
     @contextmanager
-    def locked(self, connection: Connection) -> Iterator[TokenState]:
+    def locked(self, connection: Connection, timeout: float | None = None
+               ) -> Iterator[TokenState]:
         """Hold the connection's lock and yield its state, seeded from the environment's
         refresh token (raises ``MissingSecret`` when that variable is unset). The state is saved
         on exit when it changed, also after an exception (a rotated token must never be lost).
@@ -113,7 +143,7 @@ class TokenStore:
         lock_path = self._path(connection.id, ".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock(fd, timeout)
             state = self.load(connection.id)
             if connection.has_secret("refresh_token"):
                 seed = connection.secret("refresh_token")

@@ -37,6 +37,8 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail && event.detail.elt;
     if (!elt || elt.id !== "probe-wait" || event.detail.successful) return;
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.status < 500) return;  // gone or refused: no retry
     window.setTimeout(function () {
       if (document.body.contains(elt) && window.htmx) window.htmx.trigger(elt, "retry");
     }, 3000);

@@ -11,7 +11,7 @@ its claim is older than the TTL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -79,9 +79,12 @@ class ProbeChecks:
               now: datetime | None = None) -> CheckRecord | None:
         """Take the right to call the upstream: a new ``running`` check, or None if another
         claim of this pair is younger than ``ttl`` seconds (someone else checks, or checked)."""
-        now = now or utcnow()
+        now = (now or utcnow()).astimezone(UTC)
         try:
             with self.engine.begin() as conn:
+                before = conn.execute(select(_claims.c.check_id).where(
+                    _claims.c.connection_id == connection_id, _claims.c.probe == probe)
+                ).scalar()
                 taken = conn.execute(
                     update(_claims)
                     .where(_claims.c.connection_id == connection_id, _claims.c.probe == probe,
@@ -98,6 +101,12 @@ class ProbeChecks:
                              .where(_claims.c.connection_id == connection_id,
                                     _claims.c.probe == probe)
                              .values(check_id=check_id))
+                if before is not None:  # superseded while still running: its process died
+                    conn.execute(update(_checks)
+                                 .where(_checks.c.id == before, _checks.c.state == "running")
+                                 .values(state="done", finished_at=now, outcome="timeout",
+                                         cause="timeout", title="No answer in time",
+                                         explanation="The check never finished."))
         except IntegrityError:
             return None
         return self.get(check_id)
@@ -107,8 +116,8 @@ class ProbeChecks:
         """Store the result of a running check."""
         with self.engine.begin() as conn:
             conn.execute(update(_checks).where(_checks.c.id == check_id).values(
-                state="done", finished_at=now or utcnow(), outcome=outcome, cause=cause,
-                title=title, explanation=explanation, evidence=evidence,
+                state="done", finished_at=(now or utcnow()).astimezone(UTC), outcome=outcome,
+                cause=cause, title=title, explanation=explanation, evidence=evidence,
                 latency_ms=latency_ms))
         return self.get(check_id)
 

@@ -152,7 +152,10 @@ def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict
         step = steps.get(line.from_step)
         answer = step.answer(line.answer) if step else None
         if step is not None and step.is_probe:
-            label = f"Checked automatically: {cause_title(line.answer)}"
+            try:
+                label = f"Checked automatically: {cause_title(line.answer)}"
+            except KeyError:  # an outcome the rules no longer know
+                label = f"Checked automatically: {line.answer}"
         else:
             label = answer.label if answer else line.answer
         out.append({"position": line.position, "step": line.from_step,
@@ -210,7 +213,7 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     n, position, chosen = _position_at(row, min(n, row.position))
     step = compiled.flow.steps[position.step]
     checking = previous = None
-    if step.is_probe and n == row.position and status == 200:
+    if step.is_probe and n == row.position:
         # A re-check after a fix wants a check started after the step was reached: until the
         # TTL lets one start, the last result is shown with its age.
         arrived = as_utc(row.updated_at)
@@ -219,8 +222,10 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
                                          arrived_at=arrived, recheck=step.recheck)
         if step.recheck and check.started_at < arrived:
             previous = check if check.done else None
-        elif check.done:
+        elif check.done and status == 200:
             return _after_probe(row, compiled, position, check)
+        # (A refused form shown at a probe step keeps its 4xx and notice: the poller on it
+        # goes on as soon as it asks again.)
         checking = check
         if request.headers.get("HX-Target") == "probe-wait" and _is_htmx():
             # The poller asks again: answer only the poller, so focus and reading stay put.
@@ -347,6 +352,14 @@ def current(sid: str):
 def step(sid: str, n: int):
     """The step at position ``n`` as last seen; past the current position, the current step."""
     row, compiled = _load(sid)
+    if request.headers.get("HX-Target") == "probe-wait" and _is_htmx() and (
+            n != row.position or not compiled.flow.steps[row.step].is_probe):
+        # A poll from a page the session has left (another tab moved it on): show where it
+        # is now, in the whole step area rather than inside the poller.
+        response = _render(row, compiled, row.position)
+        response.headers.update({"HX-Retarget": "#step", "HX-Reswap": "innerHTML",
+                                 "HX-Push-Url": _step_url(row, row.position)})
+        return response
     if n > row.position:
         return redirect(_step_url(row, row.position), 303)
     return _render(row, compiled, n)
