@@ -281,12 +281,13 @@ def test_a_forged_probe_outcome_is_refused(sim, live_app, store):
     assert response.status_code == 400 and store.get_session(w.sid).position == 0
 
 
-def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url, store):
+def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url, store, tmp_path):
     sim.set("acme-qbo", "quickbooks_online", "quickbooks_online.reconnect_required")
     client = live_app().test_client()
     w = Walker(client, "quickbooks-online")
     settle(w)
     pages = w.html
+    sim.set("acme-qbo", "quickbooks_online", "healthy")  # the reset worked: tokens issued
     w.answer("reset")
     w.answer("disconnected")
     w.answer("connected")
@@ -305,7 +306,11 @@ def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url, store
         dump = json.dumps([[list(map(str, row)) for row in conn.execute(select(table))]
                            for table in meta.sorted_tables])
     assert "probe_checks" in {t.name for t in meta.sorted_tables} and "0x" not in SECRETS
-    for value in SECRETS.values():
+    issued = [value for file in (tmp_path / "tokens").glob("*.json")
+              for key, value in json.loads(file.read_text()).items()
+              if key in ("access_token", "refresh_token") and value]
+    assert issued  # the tokens the simulator issued: secrets too
+    for value in (*SECRETS.values(), *issued):
         assert value not in dump and value not in pages
 
 
@@ -411,3 +416,22 @@ def test_a_poll_from_a_page_the_session_left_shows_where_it_is(sim, live_app):
     assert poll.headers["HX-Retarget"] == "#step"
     assert poll.headers["HX-Push-Url"] == f"/s/{w.sid}/1"
     assert heading(poll.get_data(as_text=True)) == "Your agent is connected"
+
+
+FLOW_OF = {"salesforce": "salesforce", "quickbooks_online": "quickbooks-online",
+           "quickbooks_desktop": "quickbooks-desktop"}
+
+
+@pytest.mark.parametrize(("system", "cause"), CAUSES)
+def test_every_cause_takes_the_wizard_to_its_own_step(sim, live_app, store, system, cause):
+    """Simulator → real HTTP → check → diagnosis → the step the flow names for the cause."""
+    sim.set(IDS[system], system, cause)
+    app = live_app()
+    flow = app.extensions["assistant"].flows[FLOW_OF[system]]
+    w = Walker(app.test_client(), flow.id)
+    settle(w)
+    expected = flow.steps["detect"].answer(cause).destination({})
+    assert heading(w.html) == flow.steps[expected].title
+    [line] = store.transcript(w.sid)
+    assert (line.answer, line.to_step) == (cause, expected)
+    assert 'class="finding' in w.html
