@@ -435,3 +435,18 @@ def test_every_cause_takes_the_wizard_to_its_own_step(sim, live_app, store, syst
     [line] = store.transcript(w.sid)
     assert (line.answer, line.to_step) == (cause, expected)
     assert 'class="finding' in w.html
+
+
+def test_a_check_whose_process_died_is_replaced_at_once(sim, conns, db_url, tmp_path):
+    # A process claims a check and dies before finishing it (a restart mid-check).
+    code = ("import sys, socket, os; sys.path.insert(0, {src!r})\n"
+            "from assistant.store import ProbeChecks, make_engine\n"
+            "ProbeChecks(make_engine({db!r})).claim('acme-qbd', 'quickbooks_desktop.agent', 60,"
+            " owner=f'{{socket.gethostname()}}:{{os.getpid()}}')\n")
+    subprocess.run([sys.executable, "-c", code.format(src=str(REPO), db=db_url)], check=True)
+    runner = runner_for(db_url, conns, tmp_path)
+    orphan = runner.checks.latest("acme-qbd", "quickbooks_desktop.agent")
+    assert orphan.state == "running"
+    done = wait_done(runner, "acme-qbd", "quickbooks_desktop.agent")  # not after 40 s
+    assert done.id != orphan.id and done.outcome == "connected"
+    assert runner.checks.get(orphan.id).outcome == "timeout"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -126,7 +127,9 @@ class ProbeRunner:
                     connection.id, probe, outcome="timeout", title=cause_title("timeout"),
                     explanation="Too many checks are running right now to check "
                                 f"{connection.label}.")
-            claimed = self.checks.claim(connection.id, probe, self.ttl)
+            dead = current.id if current is not None and _owner_is_dead(current) else None
+            claimed = self.checks.claim(connection.id, probe, self.ttl, owner=_owner(),
+                                        supersede=dead)
             if claimed is not None:
                 with self._lock:
                     self._queued += 1
@@ -149,13 +152,13 @@ class ProbeRunner:
         return max(self.max_wait, check_budget(connection) + 5)
 
     def _usable(self, check: CheckRecord | None, wait: float) -> bool:
-        """A check to show instead of starting one: running (and not ``wait`` seconds old),
-        or done less than the TTL ago. (Whether a new one *may* start is the database
-        claim's call.)"""
+        """A check to show instead of starting one: running (and not ``wait`` seconds old,
+        and its process alive as far as we can tell), or done less than the TTL ago.
+        (Whether a new one *may* start is the database claim's call.)"""
         if check is None:
             return False
         if not check.done:
-            return check.age_seconds() <= wait
+            return check.age_seconds() <= wait and not _owner_is_dead(check)
         return check.age_seconds() < self.ttl
 
     def _run(self, check_id: int, connection, probe: str) -> None:
@@ -208,6 +211,28 @@ class ProbeRunner:
                 if attempt == 2:
                     raise
                 time.sleep(0.5)
+
+
+def _owner() -> str:
+    """This process, as a check's ``owner``: ``host:pid`` (read each time: workers fork)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_is_dead(check: CheckRecord) -> bool:
+    """True if ``check`` is running in a process of this host that no longer exists (a
+    restart or crash mid-check). Another host's processes cannot be seen: False."""
+    host, _, pid = (check.owner or "").rpartition(":")
+    if check.done or host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def _scrub(value, forms: list[str]):

@@ -52,7 +52,8 @@ class ProbeCheck(Base):
     ``state`` is ``running`` until the check finishes, then ``done``. ``outcome`` is what a
     probe step branches on: ``connected``, a cause id, ``unknown``, ``timeout`` or
     ``unavailable``; ``cause`` is the diagnosis proper. ``latency_ms`` is wall time in
-    milliseconds. A check with no ``connection_id`` found no connection to check.
+    milliseconds. A check with no ``connection_id`` found no connection to check. ``owner``
+    is ``host:pid`` of the process running it (a dead owner's check is superseded at once).
     """
 
     __tablename__ = "probe_checks"
@@ -70,6 +71,7 @@ class ProbeCheck(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     explanation: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    owner: Mapped[str | None] = mapped_column(String(128))
 
 
 class ProbeClaim(Base):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +41,7 @@ class CheckRecord:
     title: str | None
     explanation: str | None
     evidence: dict
+    owner: str | None = None
 
     @property
     def done(self) -> bool:
@@ -58,7 +59,7 @@ def _record(row) -> CheckRecord:
         started_at=as_utc(row.started_at),
         finished_at=as_utc(row.finished_at) if row.finished_at else None,
         latency_ms=row.latency_ms, outcome=row.outcome, cause=row.cause, title=row.title,
-        explanation=row.explanation, evidence=dict(row.evidence or {}))
+        explanation=row.explanation, evidence=dict(row.evidence or {}), owner=row.owner)
 
 
 class ProbeChecks:
@@ -76,19 +77,25 @@ class ProbeChecks:
         return _record(row) if row else None
 
     def claim(self, connection_id: str, probe: str, ttl: float,
-              now: datetime | None = None) -> CheckRecord | None:
-        """Take the right to call the upstream: a new ``running`` check, or None if another
-        claim of this pair is younger than ``ttl`` seconds (someone else checks, or checked)."""
+              now: datetime | None = None, *, owner: str | None = None,
+              supersede: int | None = None) -> CheckRecord | None:
+        """Take the right to call the upstream: a new ``running`` check (run by ``owner``), or
+        None if another claim of this pair is younger than ``ttl`` seconds (someone else
+        checks, or checked) — unless that claim is for check ``supersede`` (whose process is
+        known to be dead): then exactly one caller replaces it."""
         now = (now or utcnow()).astimezone(UTC)
         try:
             with self.engine.begin() as conn:
                 before = conn.execute(select(_claims.c.check_id).where(
                     _claims.c.connection_id == connection_id, _claims.c.probe == probe)
                 ).scalar()
+                stale = _claims.c.claimed_at <= now - timedelta(seconds=ttl)
+                if supersede is not None:
+                    stale = or_(stale, _claims.c.check_id == supersede)
                 taken = conn.execute(
                     update(_claims)
                     .where(_claims.c.connection_id == connection_id, _claims.c.probe == probe,
-                           _claims.c.claimed_at <= now - timedelta(seconds=ttl))
+                           stale)
                     .values(claimed_at=now, check_id=None)).rowcount
                 if not taken:  # no row yet, or a fresh one (then the INSERT fails)
                     conn.execute(insert(_claims).values(
@@ -96,7 +103,8 @@ class ProbeChecks:
                         check_id=None))
                 check_id = conn.execute(insert(_checks).values(
                     connection_id=connection_id, probe=probe, state="running",
-                    started_at=now, evidence={}).returning(_checks.c.id)).scalar_one()
+                    started_at=now, evidence={}, owner=owner).returning(_checks.c.id)
+                ).scalar_one()
                 conn.execute(update(_claims)
                              .where(_claims.c.connection_id == connection_id,
                                     _claims.c.probe == probe)
