@@ -438,6 +438,7 @@ def test_every_cause_takes_the_wizard_to_its_own_step(sim, live_app, store, syst
 
 
 def test_a_check_whose_process_died_is_replaced_at_once(sim, conns, db_url, tmp_path):
+    from datetime import timedelta
     # A process claims a check and dies before finishing it (a restart mid-check).
     code = ("import sys, socket, os; sys.path.insert(0, {src!r})\n"
             "from assistant.store import ProbeChecks, make_engine\n"
@@ -447,6 +448,11 @@ def test_a_check_whose_process_died_is_replaced_at_once(sim, conns, db_url, tmp_
     runner = runner_for(db_url, conns, tmp_path)
     orphan = runner.checks.latest("acme-qbd", "quickbooks_desktop.agent")
     assert orphan.state == "running"
+    # Also for a page that arrived before the orphan started and waits for it by id.
+    arrived = orphan.started_at - timedelta(seconds=1)
+    first = runner.result("acme-qbd", "quickbooks_desktop.agent", arrived_at=arrived,
+                          waiting_for=orphan.id)
+    assert first.id != orphan.id
     done = wait_done(runner, "acme-qbd", "quickbooks_desktop.agent")  # not after 40 s
-    assert done.id != orphan.id and done.outcome == "connected"
+    assert done.id == first.id and done.outcome == "connected"
     assert runner.checks.get(orphan.id).outcome == "timeout"

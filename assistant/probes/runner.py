@@ -114,10 +114,12 @@ class ProbeRunner:
             if (waited is not None and waited.connection_id == connection.id
                     and waited.probe == probe
                     and (since_arrival(waited) or (not recheck and self._usable(waited, wait)))
-                    and (waited.done or waited.age_seconds() <= wait)):
+                    and (waited.done or (waited.age_seconds() <= wait
+                                         and not _owner_is_dead(waited)))):
                 return waited
         current = self.checks.latest(connection.id, probe)
-        if since_arrival(current) and (current.done or current.age_seconds() <= wait):
+        if since_arrival(current) and (current.done or (current.age_seconds() <= wait
+                                                        and not _owner_is_dead(current))):
             return current
         if not self._usable(current, wait):
             if self._queued >= self.workers * QUEUE_PER_WORKER:
