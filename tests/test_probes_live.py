@@ -378,7 +378,7 @@ def test_a_check_that_waited_too_long_in_the_queue_calls_nothing(sim, conns, db_
     late = runner.checks.claim("acme-salesforce", "salesforce.api", 60,
                                now=utcnow() - timedelta(seconds=runner.wait_for(connection)))
     runner._queued = 1
-    runner._run(late.id, connection, "salesforce.api")
+    runner._run(late, connection, "salesforce.api")
     done = runner.checks.get(late.id)
     assert done.outcome == "timeout" and "could not start in time" in done.explanation
     assert "acme-salesforce" not in sim.calls()  # nothing was called for it

@@ -135,7 +135,7 @@ class ProbeRunner:
             if claimed is not None:
                 with self._lock:
                     self._queued += 1
-                future = self._executor().submit(self._run, claimed.id, connection, probe)
+                future = self._executor().submit(self._run, claimed, connection, probe)
                 future.add_done_callback(_log_failure)
                 current = claimed
             else:  # claimed elsewhere a moment ago: read theirs
@@ -163,13 +163,12 @@ class ProbeRunner:
             return check.age_seconds() <= wait and not _owner_is_dead(check)
         return check.age_seconds() < self.ttl
 
-    def _run(self, check_id: int, connection, probe: str) -> None:
+    def _run(self, claimed: CheckRecord, connection, probe: str) -> None:
+        check_id = claimed.id
         with self._lock:
             self._queued -= 1
         started = time.monotonic()
-        queued = self.checks.get(check_id)
-        if queued is not None and queued.age_seconds() > self.wait_for(connection) - \
-                check_budget(connection):
+        if claimed.age_seconds() > self.wait_for(connection) - check_budget(connection):
             # It waited in the queue until pages could no longer wait for it: calling the
             # upstream now would only spend a call nobody sees (and could double one).
             self._finish(check_id, connection, outcome="timeout", cause="timeout",

@@ -303,7 +303,7 @@ def start():
     flows = sorted(services().flows.values(), key=lambda f: f.title)
     connections = services().connections
     return render_template("start.html", flows=flows, demo=connections.demo,
-                           simulator_url=connections.simulator_url if connections.demo else None)
+                           simulator_url=connections.simulator_url)
 
 
 @bp.get("/flows/<flow_id>")
