@@ -9,6 +9,10 @@
     assistant simulate [--host H] [--port N] serve the vendor-endpoint simulator (loopback only)
     assistant diagnose [FILE|-]             diagnose one case of probe observations (YAML/JSON);
                                             exit 2 on malformed input
+    assistant staff add EMAIL --role R      create a console account (password prompted, or
+                                            read from stdin when it is not a terminal)
+    assistant staff password EMAIL          set a new password (and reactivate the account)
+    assistant staff list                    list the console accounts
 """
 
 from __future__ import annotations
@@ -66,10 +70,47 @@ def serve(host: str, port: int, debug: bool, simulator: bool) -> None:
     if connections.demo:
         click.echo("Demo mode: the live checks talk to the simulator, not to real accounts. "
                    f"Switch scenarios at {connections.simulator_url}/")
+        email, password = _demo_login(app)
+        click.echo(f"Staff console: http://{host}:{port}/console/ — log in as {email} with "
+                   f"password {password} (a demo admin; the password is kept in "
+                   f"{os.path.join(app.instance_path, DEMO_PASSWORD_FILE)})")
     else:
         click.echo(f"{len(connections)} connection(s) from {connections.path}")
     click.echo(f"Serving {len(services.flows)} flow(s) at http://{host}:{port}/")
     app.run(host=host, port=port, debug=debug)
+
+
+DEMO_EMAIL = "demo-admin@example.com"
+DEMO_PASSWORD_FILE = "demo-admin-password"
+
+
+def _demo_login(app) -> tuple[str, str]:
+    """The demo admin's email and password, creating the account (and a random password,
+    kept 0600 in the instance folder) on first use."""
+    import secrets
+
+    from .store.staff import StaffError
+    path = os.path.join(app.instance_path, DEMO_PASSWORD_FILE)
+    try:
+        with open(path) as f:
+            password = f.read().strip()
+    except FileNotFoundError:
+        password = ""
+    fresh = len(password) < 12
+    if fresh:
+        password = secrets.token_urlsafe(12)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+    staff = app.extensions["assistant"].staff
+    if staff.by_email(DEMO_EMAIL) is None:
+        try:
+            staff.add(DEMO_EMAIL, password, "admin")
+        except StaffError:  # made at the same moment by another process
+            pass
+    elif fresh:
+        staff.set_password(DEMO_EMAIL, password)
+    return DEMO_EMAIL, password
 
 
 def _is_loopback(host: str) -> bool:
@@ -137,6 +178,69 @@ def upgrade() -> None:
     url = configured_app().config["DATABASE_URL"]
     run_upgrade(url)
     click.echo(f"database is up to date: {_safe_url(url)}")
+
+
+@main.group()
+def staff() -> None:
+    """Console accounts for support staff."""
+
+
+def _read_password(confirm: bool = True) -> str:
+    """The new password: prompted (hidden, twice) on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _staff_accounts():
+    from .store import is_current, make_engine
+    from .store.staff import StaffAccounts
+    from .web import configured_app
+    url = configured_app().config["DATABASE_URL"]
+    if not is_current(url):
+        raise click.ClickException("the database is not migrated: run `assistant db upgrade`")
+    return StaffAccounts(make_engine(url))
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["agent", "admin"]), default="agent",
+              show_default=True, help="agent: sessions and handoffs; admin: also analytics "
+              "and staff accounts.")
+def staff_add(email: str, role: str) -> None:
+    """Create a console account for EMAIL. The password (at least 12 characters) is prompted
+    for, or read from the first line of stdin when stdin is not a terminal."""
+    from .store.staff import StaffError, check_password
+    accounts = _staff_accounts()
+    password = _read_password()
+    try:
+        check_password(password)
+        row = accounts.add(email, password, role)
+    except StaffError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"created {row.role} {row.email}")
+
+
+@staff.command("password")
+@click.argument("email")
+def staff_password(email: str) -> None:
+    """Set a new password for EMAIL (prompted, or the first line of stdin), and reactivate
+    the account if it was deactivated."""
+    from .store.staff import StaffError
+    try:
+        row = _staff_accounts().set_password(email, _read_password())
+    except StaffError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"password changed for {row.email}")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """List the console accounts: email, role, active or not, last login."""
+    for row in _staff_accounts().all():
+        last = row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "never"
+        click.echo(f"{row.email}\t{row.role}\t{'active' if row.active else 'inactive'}\t"
+                   f"last login {last}")
 
 
 def _safe_url(url: str) -> str:

@@ -13,6 +13,13 @@
 | ``PROBE_TTL_SECONDS`` | a connection is checked upstream at most once per this | 60 |
 | ``PROBE_WORKERS`` | threads per process that run probe checks | 4 |
 | ``TOKENS_DIR`` | OAuth tokens (rotated refresh tokens), one 0600 file each | ``instance/tokens`` |
+| ``LOGIN_RATE_LIMIT`` | failed staff logins allowed per client address | 10 per minute |
+| ``LOGIN_EMAIL_RATE_LIMIT`` | failed staff logins allowed per email address | 20 per hour |
+| ``RATELIMIT_STORAGE_URI`` | where the login counters live (shared by worker processes) | memory |
+| ``ABANDONED_AFTER_MINUTES`` | an active session with no answer for this long is abandoned | 30 |
+| ``WEBHOOK_URL`` | handoffs are POSTed here as signed JSON (empty: no webhook) | none |
+| ``WEBHOOK_SECRET`` | the HMAC-SHA256 key that signs each webhook delivery | none |
+| ``WEBHOOK_MAX_ATTEMPTS`` | attempts per webhook delivery before it is marked failed | 8 |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -86,6 +93,14 @@ def settings(instance_path: str) -> dict:
         "PROBE_TTL_SECONDS": _positive_int(env, "PROBE_TTL_SECONDS", 60, maximum=86_400),
         "PROBE_WORKERS": _positive_int(env, "PROBE_WORKERS", 4, maximum=64),
         "TOKENS_DIR": env.get("TOKENS_DIR") or str(Path(instance_path) / "tokens"),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
+        "LOGIN_EMAIL_RATE_LIMIT": env.get("LOGIN_EMAIL_RATE_LIMIT") or "20 per hour",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "ABANDONED_AFTER_MINUTES": _positive_int(env, "ABANDONED_AFTER_MINUTES", 30,
+                                                 maximum=60 * 24 * 30),
+        "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
+        "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
+        "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         # Forms are small: refuse bigger requests (413) before reading them.
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # a customer may keep a step open for hours

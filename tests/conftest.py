@@ -121,3 +121,43 @@ class Walker:
         if expect == 303:
             self.go(response.headers["Location"])
         return response
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff_accounts(app):
+    return app.extensions["assistant"].staff
+
+
+@pytest.fixture
+def agent(staff_accounts):
+    """An agent account: (email, password)."""
+    staff_accounts.add("agent@example.com", STAFF_PASSWORD, "agent")
+    return "agent@example.com", STAFF_PASSWORD
+
+
+@pytest.fixture
+def admin(staff_accounts):
+    """An admin account: (email, password)."""
+    staff_accounts.add("admin@example.com", STAFF_PASSWORD, "admin")
+    return "admin@example.com", STAFF_PASSWORD
+
+
+def csrf_token(client, url: str = "/console/login") -> str:
+    """The CSRF token of the first form on ``url`` (the same for every form of the session)."""
+    page = client.get(url, follow_redirects=True).get_data(as_text=True)
+    token = next((f["fields"]["csrf_token"] for f in forms(page)
+                  if "csrf_token" in f["fields"]), None)
+    assert token, f"no form with a CSRF token on {url}"
+    return token
+
+
+def login(client, account: tuple[str, str], expect: int = 303):
+    """Log ``client`` in through the login form as a browser would."""
+    email, password = account
+    response = client.post("/console/login", data={
+        "csrf_token": csrf_token(client), "email": email, "password": password})
+    assert response.status_code == expect, response.get_data(as_text=True)[:300]
+    return response

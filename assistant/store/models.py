@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -25,14 +35,25 @@ class FlowSession(Base):
     ``position`` is how many answers the current path holds (0 at the start); ``revision`` goes
     up by one with every change and guards against stale or doubled submits. ``status`` is
     ``active`` or ``ended``; ``outcome`` is the end step's outcome once ended.
+
+    ``code`` is the short share code the customer reads out to support ("K7-4QX"), unique.
+    ``cause`` is the cause the last live check diagnosed (None before any, or when it found
+    the connection working). ``guided_by`` is the staff member who started the session for a
+    customer on the phone (guided mode). ``updated_at`` is the time of the last answer (or the
+    start): a session still active long after it has been abandoned.
     """
 
     __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_flow_created", "flow_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    flow_id: Mapped[str] = mapped_column(String(64), index=True)
+    flow_id: Mapped[str] = mapped_column(String(64))
     flow_version: Mapped[str] = mapped_column(String(12))
     step: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str | None] = mapped_column(String(8), unique=True, index=True)
+    cause: Mapped[str | None] = mapped_column(String(96))
+    guided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", name="fk_sessions_guided_by_staff"))
     counters: Mapped[dict] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=0)
@@ -93,6 +114,8 @@ class Event(Base):
 
     ``position`` is the answer's place in the path (1 for the first answer). An answer that was
     replaced because the user went back and chose differently is kept, ``superseded``.
+    ``spent_ms`` is the time spent on ``from_step`` before answering, in milliseconds: from the
+    session's previous change (its previous answer, or its start) to this answer.
     """
 
     __tablename__ = "events"
@@ -108,6 +131,7 @@ class Event(Base):
     superseded: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     probe_check_id: Mapped[int | None] = mapped_column(ForeignKey("probe_checks.id"))
+    spent_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class _OnePerRevision:
@@ -141,7 +165,9 @@ class Feedback(_OnePerRevision, Base):
 class Handoff(_OnePerRevision, Base):
     """A request for a human, with a snapshot of the transcript (a list of dicts) at that time.
 
-    ``status`` is ``open``, ``taken`` or ``closed``.
+    ``reason`` is ``unresolved_end``, ``negative_feedback``, ``customer_request`` or ``agent``
+    (a staff member handed it on). ``status`` is ``open``, ``taken`` (by ``taken_by``) or
+    ``closed``; ``created_by`` is the staff member who made an ``agent`` handoff.
     """
 
     __tablename__ = "handoffs"
@@ -151,4 +177,82 @@ class Handoff(_OnePerRevision, Base):
     contact: Mapped[str | None] = mapped_column(String(254))
     message: Mapped[str | None] = mapped_column(Text)
     transcript: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", name="fk_handoffs_created_by_staff"))
+    taken_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", name="fk_handoffs_taken_by_staff"))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Staff(Base):
+    """A support-staff account for the console.
+
+    ``email`` is stored lower-case and is unique. ``password_hash`` is an Argon2id hash
+    (argon2-cffi's defaults, RFC 9106's second recommended parameter set). ``role`` is
+    ``agent`` or ``admin``; an inactive account cannot log in.
+    """
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffNote(Base):
+    """A note a staff member wrote on a session (plain text, shown in the console only)."""
+
+    __tablename__ = "staff_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
+                                            index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to send to the outbound webhook (today: a new handoff).
+
+    ``body`` is the exact JSON text sent (and signed). ``state`` is ``pending`` (waiting for
+    ``next_attempt_at``), ``sending`` (claimed by ``owner``, ``host:pid``), ``delivered`` or
+    ``failed`` (attempts used up). ``attempts`` counts the attempts made.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event: Mapped[str] = mapped_column(String(64))
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookAttempt(Base):
+    """One attempt to deliver a :class:`WebhookDelivery`: when, the HTTP status answered (None
+    if there was no answer), the error text for a failure, and how long it took in ms."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id",
+                                                        ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)

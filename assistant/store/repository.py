@@ -8,11 +8,12 @@ Everything else uses ORM sessions.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, create_engine, event, false, insert, select, update
+from sqlalchemy import bindparam, create_engine, event, false, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
@@ -37,13 +38,34 @@ _ADVANCE = (update(_sessions)
                     flow_version=bindparam("new_flow_version"),
                     position=bindparam("new_position"), revision=_sessions.c.revision + 1,
                     status=bindparam("new_status"), outcome=bindparam("new_outcome"),
-                    ended_at=bindparam("new_ended_at"), updated_at=bindparam("now"))
+                    ended_at=bindparam("new_ended_at"), updated_at=bindparam("now"),
+                    cause=func.coalesce(bindparam("new_cause"), _sessions.c.cause))
             .returning(*_sessions.c))
 _SUPERSEDE = (update(_events)
               .where(_events.c.session_id == bindparam("sid"),
                      _events.c.position > bindparam("after"), _events.c.superseded == false())
               .values(superseded=True))
 _ADD_EVENT = insert(_events)
+
+
+# Share codes: no 0/O, 1/I/L, so a code read out over the phone is not misheard.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_PATTERN = re.compile(rf"^[{CODE_ALPHABET}]{{2}}-[{CODE_ALPHABET}]{{3}}$")
+
+
+def new_share_code() -> str:
+    """A random share code like ``K7-4QX``: 5 characters from :data:`CODE_ALPHABET` (31⁵ ≈
+    28.6 million codes)."""
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
+    return f"{chars[:2]}-{chars[2:]}"
+
+
+def normalize_share_code(text: str) -> str | None:
+    """A share code as typed by an agent ("k7 4qx", "K74QX", " K7-4QX ") in its stored form
+    ``K7-4QX``, or None if it cannot be one."""
+    chars = re.sub(r"[\s\-–—]", "", text or "").upper()
+    code = f"{chars[:2]}-{chars[2:]}"
+    return code if CODE_PATTERN.match(code) else None
 
 
 class StaleRevision(Exception):
@@ -102,15 +124,39 @@ class Store:
         self.Session = sessionmaker(engine, expire_on_commit=False)
 
     def create_session(self, flow_id: str, flow_version: str, step: str,
-                       connection_id: str | None = None) -> FlowSession:
-        """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits).
-        ``connection_id`` names the connection its probe steps check (None: none chosen)."""
-        row = FlowSession(id=secrets.token_urlsafe(16), flow_id=flow_id,
-                          flow_version=flow_version, step=step, counters={}, position=0,
-                          revision=0, status="active", connection_id=connection_id)
-        with self.Session.begin() as s:
-            s.add(row)
-        return row
+                       connection_id: str | None = None, guided_by: int | None = None
+                       ) -> FlowSession:
+        """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits) and
+        its share code a fresh :func:`new_share_code`. ``connection_id`` names the connection
+        its probe steps check (None: none chosen); ``guided_by`` the staff member who started
+        it for a customer (guided mode).
+
+        Raises:
+            sqlalchemy.exc.IntegrityError: no free share code in 20 tries (the code space is
+                nearly used up), or no such staff member.
+        """
+        for attempt in range(20):
+            row = FlowSession(id=secrets.token_urlsafe(16), flow_id=flow_id,
+                              flow_version=flow_version, step=step, counters={}, position=0,
+                              revision=0, status="active", connection_id=connection_id,
+                              code=new_share_code(), guided_by=guided_by)
+            try:
+                with self.Session.begin() as s:
+                    s.add(row)
+                return row
+            except IntegrityError:
+                if attempt == 19 or self.session_by_code(row.code) is None:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def session_by_code(self, code: str) -> FlowSession | None:
+        """The session whose share code is ``code`` (any spelling
+        :func:`normalize_share_code` accepts), or None."""
+        code = normalize_share_code(code)
+        if code is None:
+            return None
+        with self.Session() as s:
+            return s.scalars(select(FlowSession).where(FlowSession.code == code)).first()
 
     def get_session(self, session_id: str) -> FlowSession | None:
         """The session with this id (a detached object), or None."""
@@ -135,16 +181,18 @@ class Store:
 
     def record_answer(self, session: FlowSession, flow_version: str, at_position: int,
                       from_step: str, answer: str, to_step: str, counters: dict,
-                      outcome: str | None, probe_check_id: int | None = None
-                      ) -> FlowSession:
+                      outcome: str | None, probe_check_id: int | None = None,
+                      cause: str | None = None) -> FlowSession:
         """Apply one answer given at path position ``at_position`` of ``session`` as it was
         read; below its current position this replaces the later answers (kept, superseded).
 
         The update only happens if the session is still at ``session.revision``.
         ``outcome`` is set when ``to_step`` is an end; ``flow_version`` is the version of the
         flow the answer was given in (it changes when a flow file is edited mid-session).
-        At a probe step, ``answer`` is the check's outcome and ``probe_check_id`` the check.
-        Returns the updated session.
+        At a probe step, ``answer`` is the check's outcome, ``probe_check_id`` the check and
+        ``cause`` the cause it diagnosed (kept on the session; None leaves it as it was).
+        The event records the time since the session's previous change as time spent on
+        ``from_step``. Returns the updated session.
 
         Raises:
             StaleRevision: the session changed since it was read; nothing was changed.
@@ -156,7 +204,8 @@ class Store:
                 "new_flow_version": flow_version,
                 "new_counters": counters, "new_position": at_position + 1,
                 "new_status": "ended" if outcome else "active", "new_outcome": outcome,
-                "new_ended_at": now if outcome else None, "now": now}).mappings().first()
+                "new_ended_at": now if outcome else None, "now": now,
+                "new_cause": cause}).mappings().first()
             if updated is None:
                 raise StaleRevision(session.id)
             if at_position < session.position:
@@ -164,7 +213,9 @@ class Store:
             conn.execute(_ADD_EVENT, {
                 "session_id": session.id, "position": at_position + 1, "from_step": from_step,
                 "answer": answer, "to_step": to_step, "counters": counters,
-                "superseded": False, "at": now, "probe_check_id": probe_check_id})
+                "superseded": False, "at": now, "probe_check_id": probe_check_id,
+                "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()
+                                         * 1000)) if session.updated_at else None})
         return FlowSession(**updated)
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,

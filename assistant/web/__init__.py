@@ -18,6 +18,7 @@ from ..probes.runner import ProbeRunner
 from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
+from ..store.staff import StaffAccounts
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 csrf = CSRFProtect()
@@ -26,13 +27,14 @@ csrf = CSRFProtect()
 @dataclass
 class Services:
     """What the views need: the valid flows (by id), their compiled machines, the store, the
-    connections the probes may check and the runner of those checks."""
+    connections the probes may check, the runner of those checks and the staff accounts."""
 
     flows: dict[str, Flow]
     compiled: dict[str, CompiledFlow]
     store: Store
     connections: object  # assistant.probes.connections.Connections
     probes: object  # assistant.probes.runner.ProbeRunner
+    staff: StaffAccounts
 
 
 def services() -> Services:
@@ -90,7 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                          ttl=app.config["PROBE_TTL_SECONDS"],
                          workers=app.config["PROBE_WORKERS"])
     app.extensions["assistant"] = Services(flows, compile_flows(flows), Store(engine),
-                                           connections, runner)
+                                           connections, runner, StaffAccounts(engine))
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
 
     @app.before_request  # registered before CSRFProtect's, which reads the form
@@ -104,8 +106,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
 
+    from .console import bp as console_bp
+    from .console.auth import limiter, login_manager
     from .wizard import bp, render_csrf_error
     app.register_blueprint(bp)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    app.register_blueprint(console_bp)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
@@ -116,6 +123,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         return _error_page(404, "Page not found",
                            "We couldn't find that page. If you followed a link to a session, "
                            "it may have been mistyped.")
+
+    @app.errorhandler(403)
+    def _forbidden(_error):
+        return _error_page(403, "Not for your role",
+                           "This part of the console is for admins. Ask an admin if you need "
+                           "it.")
 
     @app.errorhandler(405)
     def _wrong_method(_error):

@@ -262,7 +262,9 @@ def _after_probe(row: FlowSession, compiled: CompiledFlow, position: Position,
         row = services().store.record_answer(row, compiled.flow.version, row.position,
                                              move.from_step, move.answer, move.to.step,
                                              move.to.counters, outcome,
-                                             probe_check_id=check.id)
+                                             probe_check_id=check.id,
+                                             cause=check.cause if check.cause and "." in
+                                             check.cause else None)
     except StaleRevision:  # another request applied it first: show where the session is
         row = services().store.get_session(row.id)
     if _is_htmx():

@@ -1,0 +1,136 @@
+"""Logging staff in and out: Flask-Login for the login session, Flask-Limiter for login
+attempts, Argon2id hashes (:mod:`assistant.store.staff`).
+
+Failed logins are limited per client address (``LOGIN_RATE_LIMIT``, default 10 per minute)
+and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour); past either, the
+login page answers 429 without checking the password. The counters live in memory unless
+``RATELIMIT_STORAGE_URI`` names a shared store (e.g. ``redis://``), which several worker
+processes need to share one limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import (
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from .. import services
+from . import bp
+
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """The logged-in staff member as Flask-Login sees it: id, email and role."""
+
+    id: int
+    email: str
+    role: str
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session cookie."""
+        return str(self.id)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffUser | None:
+    try:
+        row = services().staff.get(int(user_id))
+    except ValueError:
+        return None
+    if row is None or not row.active:
+        return None  # a deactivated account is logged out at its next request
+    return StaffUser(row.id, row.email, row.role)
+
+
+def unauthorized():
+    """No login: the login page (303, remembering where to go) for a browser's GET of a page;
+    401 for htmx, forms and downloads."""
+    if request.method == "GET" and request.headers.get("HX-Request") != "true":
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")), 303)
+    response = make_response(render_template(
+        "error.html", fragment=request.headers.get("HX-Request") == "true",
+        title="Please log in", message="Your console login has ended. Log in again, then "
+        "repeat what you were doing."), 401)
+    if request.headers.get("HX-Request") == "true":
+        # htmx: send the whole page to the login form.
+        response.headers["HX-Redirect"] = url_for("console.login")
+    return response
+
+
+login_manager.unauthorized_handler(unauthorized)
+
+
+def _safe_next(target: str | None) -> str:
+    """``target`` if it is a path inside the console, else the console's first page (no open
+    redirect to another site)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/console/") \
+                and not target.startswith("//") and "\\" not in target:
+            return target
+    return url_for("console.home")
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _email_key() -> str:
+    return "login-email:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def _too_many(_limit=None):
+    response = make_response(render_template(
+        "console/login.html", email=request.form.get("email", ""), next=request.args.get("next"),
+        error="Too many failed logins. Wait a few minutes, then try again."), 429)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=_failed, on_breach=_too_many)
+@limiter.limit(lambda: current_app.config["LOGIN_EMAIL_RATE_LIMIT"], methods=["POST"],
+               key_func=_email_key, deduct_when=_failed, on_breach=_too_many)
+def login():
+    """The login form; a right email and password log in and go on to ``?next=``."""
+    target = request.args.get("next")
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(_safe_next(target), 303)
+        return render_template("console/login.html", email="", next=target, error=None)
+    email = request.form.get("email", "").strip()
+    row = services().staff.authenticate(email, request.form.get("password", ""))
+    if row is None:
+        return make_response(render_template(
+            "console/login.html", email=email, next=target,
+            error="That email and password do not match an active staff account."), 401)
+    session.clear()  # a fresh session (and CSRF secret) for the logged-in staff member
+    login_user(StaffUser(row.id, row.email, row.role))
+    return redirect(_safe_next(target), 303)
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (a form post, so another site cannot log staff out)."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("console.login"), 303)

@@ -1,0 +1,209 @@
+"""Staff accounts and access: login, roles, the guard on every console route, CSRF, rate
+limits, and the ``assistant staff`` commands."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
+from conftest import STAFF_PASSWORD, csrf_token, login
+
+OPEN = {"console.login"}
+
+
+def _console_urls(app):
+    """Every console route as (endpoint, method, concrete URL), path arguments filled in."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("console.") or rule.endpoint in OPEN:
+            continue
+        values = {arg: (1 if type(rule._converters.get(arg)).__name__ == "IntegerConverter"
+                        else "x") for arg in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+            url = url_for(rule.endpoint, **values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, url))
+    return out
+
+
+def test_every_console_route_needs_a_login(app, client):
+    routes = _console_urls(app)
+    assert len(routes) >= 2, routes
+    for endpoint, method, url in routes:
+        response = client.open(url, method=method)
+        if method == "GET":
+            assert response.status_code == 303, (endpoint, response.status_code)
+            assert response.headers["Location"].startswith("/console/login?next="), endpoint
+        else:
+            assert response.status_code in (400, 401), (endpoint, method, response.status_code)
+        # htmx asks: 401 and a redirect for the whole page, never a fragment of the console
+        response = client.open(url, method=method, headers={"HX-Request": "true"})
+        assert response.status_code in (400, 401), (endpoint, method, response.status_code)
+
+
+def test_posts_without_login_get_401_even_with_a_valid_csrf_token(app, client):
+    token = csrf_token(client)
+    for endpoint, method, url in _console_urls(app):
+        if method == "POST":
+            response = client.post(url, data={"csrf_token": token})
+            assert response.status_code == 401, (endpoint, response.status_code)
+
+
+def test_admin_pages_answer_403_to_an_agent_and_200_to_an_admin(app, make_app, agent, admin):
+    admin_only = {rule.endpoint for rule in app.url_map.iter_rules()
+                  if getattr(app.view_functions[rule.endpoint], "admin_only", False)}
+    assert admin_only, "no admin-only console page"
+    as_agent = app.test_client()
+    login(as_agent, agent)
+    checked = 0
+    for endpoint, method, url in _console_urls(app):
+        if endpoint == "console.logout":
+            continue
+        response = as_agent.open(url, method=method, data={
+            "csrf_token": csrf_token(as_agent, "/console/")})
+        if endpoint in admin_only:
+            assert response.status_code == 403, (endpoint, method, response.status_code)
+            checked += 1
+        else:
+            assert response.status_code != 403, (endpoint, method)
+    assert checked >= len(admin_only)
+    as_admin = app.test_client()
+    login(as_admin, admin)
+    for endpoint, method, url in _console_urls(app):
+        if endpoint in admin_only and method == "GET" and "/x" not in url and "/1" not in url:
+            assert as_admin.get(url).status_code == 200, endpoint
+
+
+def test_login_goes_on_to_the_page_asked_for_and_never_to_another_site(app, client, agent):
+    response = client.get("/console/")
+    assert response.status_code == 303
+    target = response.headers["Location"]
+    token = csrf_token(client, target)
+    response = client.post(target, data={"csrf_token": token, "email": agent[0],
+                                         "password": agent[1]})
+    assert response.status_code == 303 and response.headers["Location"] == "/console/"
+    assert client.get("/console/").status_code == 200
+    for evil in ("https://evil.example/console/", "//evil.example/console/",
+                 "/\\evil.example", "/s/abc"):
+        other = app.test_client()
+        response = other.post(f"/console/login?next={evil}", data={
+            "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})
+        assert response.headers["Location"] == "/console/", evil
+
+
+def test_wrong_password_unknown_email_and_inactive_account_are_refused_alike(
+        app, client, agent, staff_accounts):
+    for account in (("agent@example.com", "wrong password!!"),
+                    ("nobody@example.com", STAFF_PASSWORD)):
+        response = login(client, account, expect=401)
+        assert "do not match an active staff account" in response.get_data(as_text=True)
+        assert client.get("/console/").status_code == 303
+    staff_accounts.set_active(staff_accounts.by_email("agent@example.com").id, False)
+    login(client, agent, expect=401)
+
+
+def test_email_is_case_insensitive_and_the_password_is_hashed_with_argon2id(
+        client, agent, staff_accounts):
+    login(client, ("AGENT@Example.com", agent[1]))
+    stored = staff_accounts.by_email("agent@example.com")
+    assert stored.password_hash.startswith("$argon2id$")
+    assert agent[1] not in stored.password_hash
+    assert stored.last_login_at is not None
+
+
+def test_a_deactivated_account_is_logged_out_at_its_next_request(client, agent, staff_accounts):
+    login(client, agent)
+    assert client.get("/console/").status_code == 200
+    staff_accounts.set_active(staff_accounts.by_email(agent[0]).id, False)
+    assert client.get("/console/").status_code == 303
+
+
+def test_logout_is_a_csrf_protected_post(client, agent):
+    login(client, agent)
+    assert client.get("/console/logout").status_code == 405
+    assert client.post("/console/logout").status_code == 400  # no CSRF token: nothing happens
+    assert client.get("/console/").status_code == 200
+    response = client.post("/console/logout", data={"csrf_token": csrf_token(client,
+                                                                               "/console/")})
+    assert response.status_code == 303
+    assert client.get("/console/").status_code == 303
+
+
+def test_login_form_needs_its_csrf_token(client, agent):
+    response = client.post("/console/login", data={"email": agent[0], "password": agent[1]})
+    assert response.status_code == 400
+    assert client.get("/console/").status_code == 303
+
+
+def test_failed_logins_are_rate_limited_per_address_and_per_email(make_app, staff_accounts):
+    app = make_app(LOGIN_RATE_LIMIT="3 per minute", LOGIN_EMAIL_RATE_LIMIT="5 per hour")
+    app.extensions["assistant"].staff.add("lead@example.com", STAFF_PASSWORD, "admin")
+    client = app.test_client()
+    for _ in range(3):
+        login(client, ("lead@example.com", "not the password"), expect=401)
+    response = login(client, ("lead@example.com", STAFF_PASSWORD), expect=429)
+    assert "Too many failed logins" in response.get_data(as_text=True)
+    assert response.headers["Retry-After"]
+    # Another address still gets its own tries, but the email's limit holds across addresses.
+    other = app.test_client()
+    environ = {"REMOTE_ADDR": "10.0.0.9"}
+    for _ in range(2):
+        other.post("/console/login", environ_base=environ, data={
+            "csrf_token": csrf_token(other), "email": "lead@example.com", "password": "nope"})
+    response = other.post("/console/login", environ_base=environ, data={
+        "csrf_token": csrf_token(other), "email": "lead@example.com",
+        "password": STAFF_PASSWORD})
+    assert response.status_code == 429
+    third = app.test_client()
+    response = third.post("/console/login", environ_base={"REMOTE_ADDR": "10.0.0.10"}, data={
+        "csrf_token": csrf_token(third), "email": "someone@example.com", "password": "nope"})
+    assert response.status_code == 401
+
+
+def test_successful_logins_do_not_use_up_the_limit(make_app):
+    app = make_app(LOGIN_RATE_LIMIT="2 per minute")
+    app.extensions["assistant"].staff.add("lead@example.com", STAFF_PASSWORD, "admin")
+    for _ in range(4):
+        login(app.test_client(), ("lead@example.com", STAFF_PASSWORD))
+
+
+def test_share_code_opens_the_session(app, client, agent, store):
+    login(client, agent)
+    row = store.create_session("salesforce-connection", "v1", "start")
+    assert re.fullmatch(r"[2-9A-HJKMNP-Z]{2}-[2-9A-HJKMNP-Z]{3}", row.code)
+    typed = row.code.lower().replace("-", " ")
+    response = client.get(f"/console/?code={typed}")
+    if "console.session" in app.view_functions:
+        assert response.status_code == 303 and row.id in response.headers["Location"]
+    response = client.get("/console/?code=ZZ-ZZZ")
+    assert response.status_code == 404
+    assert "No session has the code" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def cli_env(db_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return db_url
+
+
+def test_staff_add_reads_the_password_from_stdin(cli_env, make_app):
+    runner = CliRunner()
+    result = runner.invoke(main, ["staff", "add", "Lead@Example.com", "--role", "admin"],
+                           input=STAFF_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert "created admin lead@example.com" in result.output
+    app = make_app()
+    login(app.test_client(), ("lead@example.com", STAFF_PASSWORD))
+    result = runner.invoke(main, ["staff", "add", "lead@example.com"], input=STAFF_PASSWORD)
+    assert result.exit_code == 1 and "exists already" in result.output
+    result = runner.invoke(main, ["staff", "add", "x@example.com"], input="short\n")
+    assert result.exit_code == 1 and "at least 12 characters" in result.output
+    result = runner.invoke(main, ["staff", "add", "x@example.com", "--role", "root"],
+                           input=STAFF_PASSWORD)
+    assert result.exit_code == 2
+    result = runner.invoke(main, ["staff", "list"])
+    assert "lead@example.com\tadmin\tactive" in result.output
