@@ -20,7 +20,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 OPEN_ENDPOINTS = {"console.login"}
 # (endpoint, label, admin only): the console's navigation, shown for views that exist.
-NAV = [("console.sessions", "Sessions", False), ("console.handoffs", "Handoffs", False),
+NAV = [("console.sessions", "Sessions", False), ("console.guided_start", "Guide a call", False),
+       ("console.handoffs", "Handoffs", False),
        ("console.analytics", "Analytics", True), ("console.staff", "Staff", True)]
 
 
@@ -71,4 +72,4 @@ def home_redirect():
 
 __all__ = ["admin_only", "bp", "home_redirect", "staff_id"]
 
-from . import auth, home, staff  # noqa: E402,F401  (they register views on bp)
+from . import analytics, auth, guided, handoffs, home, sessions, staff  # noqa: E402,F401,I001
