@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from browsing import AXE_JS, axe, chromium
 from werkzeug.serving import make_server
 
 from assistant.store import upgrade
 from assistant.web import create_app
-from conftest import FLOWS, REPO
+from conftest import FLOWS
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-AXE_JS = Path(os.environ.get("AXE_JS") or REPO / ".cache/axe/node_modules/axe-core/axe.min.js")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +40,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: run `make test`"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -245,17 +235,6 @@ def test_no_serious_accessibility_violations(server, browser):
     context.close()
     bad = {name: found for name, found in pages.items() if found}
     assert not bad, bad
-
-
-def axe(page) -> list[str]:
-    page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa',
-                                                      'best-practice']});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-                           .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '));
-    }""")
-    return result
 
 
 def test_too_much_text_keeps_the_form_and_says_why(server, page):
