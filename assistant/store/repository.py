@@ -214,6 +214,7 @@ class Store:
                 "session_id": session.id, "position": at_position + 1, "from_step": from_step,
                 "answer": answer, "to_step": to_step, "counters": counters,
                 "superseded": False, "at": now, "probe_check_id": probe_check_id,
+                "flow_id": session.flow_id, "session_started_at": session.created_at,
                 "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()
                                          * 1000)) if session.updated_at else None})
         return FlowSession(**updated)
@@ -230,7 +231,8 @@ class Store:
         try:
             with self.Session.begin() as s:
                 s.add(Feedback(session_id=session.id, revision=session.revision,
-                               flow_id=session.flow_id, end_step=session.step, **values))
+                               flow_id=session.flow_id, end_step=session.step,
+                               session_started_at=session.created_at, **values))
         except IntegrityError:
             if self.feedback_for(session) is None:  # not the one-per-revision rule
                 raise
@@ -257,7 +259,8 @@ class Store:
         """
         row = Handoff(session_id=session.id, revision=session.revision, flow_id=session.flow_id,
                       flow_version=flow_version, step=session.step, reason=reason,
-                      contact=contact, message=message, transcript=transcript, status="open")
+                      contact=contact, message=message, transcript=transcript, status="open",
+                      session_started_at=session.created_at)
         try:
             with self.Session.begin() as s:
                 s.add(row)
