@@ -241,3 +241,14 @@ def test_serve_prints_how_to_log_into_the_demo(monkeypatch, db_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert ("Staff console: http://127.0.0.1:5999/console/ — log in as "
             "demo-admin@example.com with password pw-123") in result.output
+
+
+def test_a_share_code_opens_nothing_for_a_customer(client, store):
+    row = store.create_session("salesforce", "v1", "start")
+    for url in (f"/s/{row.code}", f"/s/{row.code}/0", f"/console/?code={row.code}",
+                f"/console/sessions/{row.id}"):
+        response = client.get(url)
+        assert response.status_code in (303, 404), url
+        if response.status_code == 303:
+            assert response.headers["Location"].startswith("/console/login"), url
+        assert row.id not in response.get_data(as_text=True)
