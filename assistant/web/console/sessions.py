@@ -50,6 +50,7 @@ from ...store.console import (
 from .. import services
 from ..wizard import REACTIONS, _transcript, private
 from . import bp, needs_login_response, staff_id
+from .diagram import flow_svg
 
 FILTER_KEYS = ("code", "flow", "outcome", "from", "to", "connection", "cause")
 STATE_LABELS = {"resolved": "Resolved", "unresolved": "Not resolved", "escalated": "Escalated",
@@ -202,10 +203,6 @@ def _diagram(detail: SessionDetail) -> Markup | None:
     is no longer served)."""
     flow = services().flows.get(detail.session.flow_id)
     if flow is None:
-        return None
-    try:
-        from .diagram import flow_svg
-    except ImportError:  # TODO until the diagram lands on `console`
         return None
     path = [e.from_step for e in detail.path] + [detail.session.step]
     return flow_svg(flow, path=path, current=detail.session.step,
