@@ -149,8 +149,8 @@ class VersionInfo:
 @dataclass(frozen=True)
 class SessionRow:
     """One session in scope, for an export. ``state`` is ``ended``, ``abandoned`` or
-    ``active``; ``answers`` the length of its current path; ``reaction`` its latest feedback
-    reaction (None: none); ``handoffs`` how many handoffs it has."""
+    ``active``; ``answers`` the length of its current path; ``reaction`` and ``comment`` its
+    latest feedback (None: none); ``handoffs`` how many handoffs it has."""
 
     code: str | None
     started_at: datetime
@@ -163,6 +163,7 @@ class SessionRow:
     answers: int
     cause: str | None
     reaction: str | None
+    comment: str | None
     handoffs: int
     guided: bool
 
@@ -206,10 +207,15 @@ class Analytics:
             where.append(table.c.session_id.in_(select(_s.c.id).where(*self._where(scope))))
         return where
 
-    def report(self, scope: Scope, *, now: datetime, abandoned_after: timedelta
-               ) -> FlowReport:
+    def report(self, scope: Scope, *, now: datetime, abandoned_after: timedelta,
+               traffic_only: bool = False) -> FlowReport:
         """The figures of the sessions in ``scope`` at time ``now`` (aware, UTC); a session
-        with no answer for longer than ``abandoned_after`` is abandoned."""
+        with no answer for longer than ``abandoned_after`` is abandoned.
+
+        ``traffic_only`` (for the charts): only the session counts, the causes and each step's
+        ``reached``, ``answered`` and ``dropped``; no medians (None), feedback or handoffs
+        (zero), which saves most of the time.
+        """
         where = self._where(scope)
         answers_where = [*self._of_sessions_where(_e, scope), _e.c.superseded == false()]
         abandoned = and_(_s.c.status == "active", _s.c.updated_at < now - abandoned_after)
@@ -260,6 +266,10 @@ class Analytics:
             for step, sessions in conn.execute(per_step):
                 _add(figures, step, "reached", sessions)
                 _add(figures, step, "answered", sessions)
+            top_causes = sorted(causes.items(), key=lambda c: (-c[1], c[0]))[:TOP_CAUSES]
+            steps = {step: StepFigures(**values) for step, values in figures.items()}
+            if traffic_only:
+                return FlowReport(**totals, steps=steps, causes=top_causes)
             for step, count in conn.execute(timed).all():
                 figures.setdefault(step, {})["median_ms"] = self._median(
                     conn, answers_where, step, count)
@@ -269,7 +279,6 @@ class Analytics:
             latest = [Comment(as_utc(r[0]), r[1], r[2], r[3], r[4], r[5])
                       for r in conn.execute(comments)]
             handed_off = conn.execute(handoffs).scalar_one()
-        top_causes = sorted(causes.items(), key=lambda c: (-c[1], c[0]))[:TOP_CAUSES]
         return FlowReport(
             **totals, steps={step: StepFigures(**values) for step, values in figures.items()},
             causes=top_causes, reactions=counted, comments=latest,
@@ -302,20 +311,23 @@ class Analytics:
         cutoff = now - abandoned_after
         state = case((_s.c.status == "ended", literal("ended")),
                      (_s.c.updated_at < cutoff, literal("abandoned")), else_=literal("active"))
-        reaction = (select(_f.c.reaction).where(_f.c.session_id == _s.c.id)
-                    .order_by(desc(_f.c.id)).limit(1).scalar_subquery())
+        def latest_feedback(column):
+            return (select(column).where(_f.c.session_id == _s.c.id)
+                    .order_by(desc(_f.c.created_at), desc(_f.c.id)).limit(1).scalar_subquery())
+
         handoffs = (select(func.count()).where(_h.c.session_id == _s.c.id)
                     .scalar_subquery())
         query = (select(_s.c.code, _s.c.created_at, _s.c.updated_at, _s.c.ended_at,
                         _s.c.flow_version, state, _s.c.outcome, _s.c.step, _s.c.position,
-                        _s.c.cause, reaction, handoffs, _s.c.guided_by)
+                        _s.c.cause, latest_feedback(_f.c.reaction),
+                        latest_feedback(_f.c.comment), handoffs, _s.c.guided_by)
                  .where(*self._where(scope)).order_by(_s.c.created_at, _s.c.id))
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=2000).execute(query)
             for r in result:
                 yield SessionRow(r[0], as_utc(r[1]), as_utc(r[2]),
                                  as_utc(r[3]) if r[3] else None, r[4], r[5], r[6], r[7],
-                                 r[8], r[9], r[10], r[11], r[12] is not None)
+                                 r[8], r[9], r[10], r[11], r[12], r[13] is not None)
 
 def _started(column, scope: Scope) -> list:
     """Conditions on a session-start ``column`` for the scope's dates."""

@@ -51,6 +51,8 @@ class FlowSession(Base):
         # in its order (no sort), whatever the date range.
         Index("ix_sessions_flow_figures", "flow_id", "step", "status", "outcome", "cause",
               "created_at", "updated_at", "flow_version", "id"),
+        # Analytics: the versions of a flow its sessions have, grouped in index order.
+        Index("ix_sessions_flow_version", "flow_id", "flow_version", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

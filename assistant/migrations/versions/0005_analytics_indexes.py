@@ -61,6 +61,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_sessions_flow_figures',
                               ['flow_id', 'step', 'status', 'outcome', 'cause', 'created_at',
                                'updated_at', 'flow_version', 'id'], unique=False)
+        batch_op.create_index('ix_sessions_flow_version',
+                              ['flow_id', 'flow_version', 'created_at'], unique=False)
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_flow_reaction',
                               ['flow_id', 'reaction', 'session_started_at', 'session_id'],
@@ -83,6 +85,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_feedback_flow_reaction')
         batch_op.drop_column('session_started_at')
     with op.batch_alter_table('sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_sessions_flow_version')
         batch_op.drop_index('ix_sessions_flow_figures')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_flow_step_spent')

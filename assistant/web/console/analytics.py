@@ -41,6 +41,7 @@ from ...probes.diagnosis import cause_title
 from ...store.analytics import REACTIONS, Analytics, FlowReport, Scope, StepFigures
 from .. import services
 from . import admin_only, bp
+from .diagram import Shade, flow_svg
 
 DEFAULT_DAYS = 30
 VERSION = re.compile(r"^[0-9A-Za-z]{1,12}$")
@@ -145,10 +146,11 @@ def _analytics() -> Analytics:
     return Analytics(services().store.engine)
 
 
-def _report(filters: Filters) -> FlowReport:
+def _report(filters: Filters, traffic_only: bool = False) -> FlowReport:
     minutes = current_app.config["ABANDONED_AFTER_MINUTES"]
     return _analytics().report(filters.scope, now=datetime.now(UTC),
-                               abandoned_after=timedelta(minutes=minutes))
+                               abandoned_after=timedelta(minutes=minutes),
+                               traffic_only=traffic_only)
 
 
 def _title(flow: Flow, step_id: str) -> str:
@@ -173,10 +175,9 @@ def _private(response: Response) -> Response:
     return response
 
 
-def shade_for(flow: Flow, report: FlowReport) -> dict:
+def shade_for(flow: Flow, report: FlowReport) -> dict[str, Shade]:
     """Per step of ``flow``, the diagram's shading: share of the sessions started that reached
     it, share of those that stopped there, and a short label."""
-    from .diagram import Shade
     shades = {}
     for step_id in flow.steps:
         fig = report.step(step_id)
@@ -219,13 +220,12 @@ def analytics():
     return _private(Response(html))
 
 
-def _diagram(flow: Flow, report: FlowReport) -> Markup | None:
-    try:
-        from .diagram import flow_svg
-    except ImportError:  # the diagram module is not there yet
-        return None
+def _diagram(flow: Flow, report: FlowReport) -> Markup:
     return flow_svg(flow, shade=shade_for(flow, report),
-                    title=f"{flow.title}: traffic and drop-off per step")
+                    title=f"{flow.title}: sessions reaching each step and stopping there",
+                    description="Each step is shaded darker the more sessions reached it; a "
+                                "red bar shows the share of those that stopped there. The "
+                                "steps table has the same figures.")
 
 
 # --- charts -----------------------------------------------------------------------------------
@@ -242,13 +242,17 @@ def _short(text: str) -> str:
     return text if len(text) <= CHART_LABEL_CHARS else text[:CHART_LABEL_CHARS - 1] + "…"
 
 
+def _thousands(value) -> str:
+    return f"{value:,.0f}" if value is not None else ""
+
+
 def _bar_chart(title: str, labels: list[str], values: list[int], colour: str) -> str:
     # pygal draws a horizontal bar chart's first label at the bottom: reverse, to read down.
     chart = pygal.HorizontalBar(
         js=[], style=_style(colour), title=title, show_legend=False, print_values=True,
         width=900, height=max(220, 70 + 38 * len(labels)), margin=16,
-        truncate_label=-1, show_minor_y_labels=True, x_title="Sessions",
-        no_data_text="No sessions", min_scale=2, max_scale=6)
+        truncate_label=-1, x_title="Sessions", no_data_text="No sessions", min_scale=2,
+        max_scale=6, value_formatter=_thousands, formatter=_thousands)
     chart.x_labels = [_short(label) for label in reversed(labels)]
     chart.add("Sessions", list(reversed(values)))
     return chart.render(is_unicode=True)
@@ -268,7 +272,7 @@ def analytics_funnel():
         filters = parse_filters(request.args)
     except BadFilter as e:
         return _bad(e)
-    report = _report(filters)
+    report = _report(filters, traffic_only=True)
     path = main_path(filters.flow)
     return _svg(_bar_chart("Sessions reaching each step of the main path",
                            [_title(filters.flow, s) for s in path],
@@ -284,7 +288,7 @@ def analytics_dropoff():
         filters = parse_filters(request.args)
     except BadFilter as e:
         return _bad(e)
-    report = _report(filters)
+    report = _report(filters, traffic_only=True)
     stops = sorted(((f.dropped, s) for s, f in report.steps.items() if f.dropped),
                    key=lambda x: (-x[0], x[1]))[:DROPOFF_BARS]
     return _svg(_bar_chart("Where abandoned sessions stopped",
@@ -341,8 +345,8 @@ def analytics_sessions_csv():
     sessions = _analytics().sessions(filters.scope, now=datetime.now(UTC),
                                      abandoned_after=timedelta(minutes=minutes))
     header = ["code", "started_utc", "last_answer_utc", "ended_utc", "flow", "flow_version",
-              "state", "outcome", "current_step", "answers", "cause", "feedback", "handoffs",
-              "guided"]
+              "state", "outcome", "current_step", "answers", "cause", "feedback",
+              "feedback_comment", "handoffs", "guided"]
     flow_id = filters.flow.id
 
     def rows():
@@ -350,7 +354,7 @@ def analytics_sessions_csv():
         for s in sessions:
             yield [s.code or "", _when(s.started_at), _when(s.last_answer_at),
                    _when(s.ended_at), flow_id, s.flow_version, s.state, s.outcome or "", s.step,
-                   s.answers, s.cause or "", s.reaction or "", s.handoffs,
+                   s.answers, s.cause or "", s.reaction or "", s.comment or "", s.handoffs,
                    "yes" if s.guided else "no"]
 
     return _csv_response(rows(), filters, "sessions")
