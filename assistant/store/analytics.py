@@ -32,14 +32,14 @@ from, plus its current step (``FlowSession.step``):
 
 Diagnosis, feedback, handoffs:
 
-- ``causes``: the diagnosed cause each session ended up with (``FlowSession.cause``, the cause
-  the last live check found), as ``(cause id, sessions)``, most sessions first (ties by id),
-  at most :data:`TOP_CAUSES`; sessions without a cause are left out.
+- ``causes``: the diagnosed cause each session ended up with (``FlowSession.cause``, as the
+  store keeps it from the session's live checks), as ``(cause id, sessions)``, most sessions
+  first (ties by id), at most :data:`TOP_CAUSES`; sessions without a cause are left out.
 - ``reactions``: "Did this answer your question?" answers given in sessions in scope, counted
   per reaction (``yes``, ``partly``, ``no``; every stored answer counts: one per end page a
   session reached and answered).
-- ``comments``: the :data:`LATEST_COMMENTS` latest of those answers with a comment, newest
-  first.
+- ``comments``: the :data:`LATEST_COMMENTS` latest of those answers with a non-empty comment,
+  newest first (by when the feedback was given).
 - ``handoff_sessions``: sessions in scope with at least one handoff (of any reason);
   ``handoff_share`` is that ÷ ``started`` (None when nothing started).
 """
@@ -175,16 +175,21 @@ def _day_start(day: date) -> datetime:
 class Analytics:
     """Read-only analytics queries over the store's sessions, events, feedback and handoffs.
 
-    Each method runs its statements on one connection, so the figures of one report come from
-    one snapshot of the database (SQLite in WAL mode: one read transaction).
+    Each method runs its statements on one connection, one after the other: an answer written
+    meanwhile may show in a later statement's figures and not an earlier one's.
 
-    How the queries stay fast (measured by ``bench/analytics_bench.py``; migration 0005): the
-    session figures come from the covering index ``ix_sessions_flow_created_figures``; the
-    answers carry their session's flow and start (``Event.flow_id``,
-    ``Event.session_started_at``), so per-step figures come from two partial indexes over the
-    current paths' answers without joining the sessions: one ordered by session (distinct
-    sessions per step are counted without a sort) and one ordered by time spent (a median is
-    read at its offset instead of sorting every answer).
+    How the queries stay fast (measured by ``bench/analytics_bench.py`` on 1,000,000 answers;
+    migration 0005): answers, feedback and handoffs carry their session's flow and start
+    (``flow_id``, ``session_started_at``, copied when the store writes them), so no figure
+    joins the sessions unless a version is asked for. Each figure reads one covering index in
+    its order: sessions by step, state and cause (``ix_sessions_flow_figures``); a flow's
+    current-path answers by step and session (``ix_events_flow_step_session``: distinct
+    sessions are counted without a sort) and by step and time spent
+    (``ix_events_flow_step_spent``: a median is read at its offset, nothing is sorted);
+    reactions (``ix_feedback_flow_reaction``), newest comments
+    (``ix_feedback_flow_comments``), sessions with a handoff (``ix_handoffs_flow_session``)
+    and versions (``ix_sessions_flow_version``). Rows written around the store, without the
+    copied columns, are not counted.
     """
 
     def __init__(self, engine: Engine):
