@@ -393,3 +393,41 @@ def test_traffic_only_gives_the_same_traffic_without_the_rest(scenario, analytic
     assert (light.started, light.abandoned, light.causes) == (8, 3, full.causes)
     assert all(f.median_ms is None for f in light.steps.values())
     assert light.comments == [] and light.handoff_sessions == 0
+
+
+def test_upgrading_to_0005_copies_the_session_start_onto_existing_rows(tmp_path):
+    """Answers, feedback and handoffs written before migration 0005 are counted after it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, text
+
+    from assistant.store import upgrade
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0004")
+    started = "2026-03-10 09:00:00.000000"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO sessions (id, flow_id, flow_version, step, counters, position, "
+            "revision, status, outcome, created_at, updated_at, ended_at) VALUES ('s1', "
+            "'salesforce', 'v1', 'our-side', '{}', 1, 1, 'ended', 'escalated', :t, :t, :t)"),
+            {"t": started})
+        conn.execute(text(
+            "INSERT INTO events (session_id, position, from_step, answer, to_step, counters, "
+            "superseded, at, spent_ms) VALUES ('s1', 1, 'detect', "
+            "'salesforce.invalid_client_id', 'our-side', '{}', 0, :t, 3000)"), {"t": started})
+        for table, extra, values in (
+                ("feedback", "end_step, reaction, comment", "'our-side', 'no', 'old'"),
+                ("handoffs", "step, reason, transcript, status",
+                 "'our-side', 'unresolved_end', '[]', 'open'")):
+            conn.execute(text(
+                f"INSERT INTO {table} (session_id, revision, flow_id, flow_version, created_at, "
+                f"{extra}) VALUES ('s1', 1, 'salesforce', 'v1', :t, {values})"), {"t": started})
+    engine.dispose()
+    upgrade(url)
+    analytics = Analytics(create_engine(url))
+    r = analytics.report(scope(), now=datetime(2026, 3, 31, tzinfo=UTC),
+                         abandoned_after=THIRTY_MINUTES)
+    assert (r.started, r.escalated, r.handoff_sessions) == (1, 1, 1)
+    assert r.step("detect").answered == 1 and r.step("detect").median_ms == 3000
+    assert r.reactions["no"] == 1 and [c.comment for c in r.comments] == ["old"]
