@@ -207,3 +207,48 @@ def test_staff_add_reads_the_password_from_stdin(cli_env, make_app):
     assert result.exit_code == 2
     result = runner.invoke(main, ["staff", "list"])
     assert "lead@example.com\tadmin\tactive" in result.output
+
+
+def test_demo_mode_makes_a_demo_admin_and_keeps_its_password(make_app, tmp_path):
+    import os
+    import stat
+
+    from assistant.cli import DEMO_PASSWORD_FILE, _demo_login
+    app = make_app()
+    app.instance_path = str(tmp_path)  # not the checkout's instance folder
+    email, password = _demo_login(app)
+    path = os.path.join(app.instance_path, DEMO_PASSWORD_FILE)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert _demo_login(app) == (email, password)  # stable across restarts
+    client = app.test_client()
+    login(client, (email, password))
+    assert client.get("/console/staff").status_code == 200  # an admin
+    os.unlink(path)  # a lost file: a new password, and the account follows it
+    email, fresh = _demo_login(app)
+    assert fresh != password
+    login(app.test_client(), (email, fresh))
+    login(app.test_client(), (email, password), expect=401)
+
+
+def test_serve_prints_how_to_log_into_the_demo(monkeypatch, db_url, tmp_path):
+    from assistant import cli
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("CONNECTIONS_PATH", raising=False)
+    monkeypatch.setattr("flask.Flask.run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "_start_simulator", lambda url: None)
+    monkeypatch.setattr(cli, "_demo_login", lambda app: ("demo-admin@example.com", "pw-123"))
+    result = CliRunner().invoke(main, ["serve", "--port", "5999"])
+    assert result.exit_code == 0, result.output
+    assert ("Staff console: http://127.0.0.1:5999/console/ — log in as "
+            "demo-admin@example.com with password pw-123") in result.output
+
+
+def test_a_share_code_opens_nothing_for_a_customer(client, store):
+    row = store.create_session("salesforce", "v1", "start")
+    for url in (f"/s/{row.code}", f"/s/{row.code}/0", f"/console/?code={row.code}",
+                f"/console/sessions/{row.id}"):
+        response = client.get(url)
+        assert response.status_code in (303, 404), url
+        if response.status_code == 303:
+            assert response.headers["Location"].startswith("/console/login"), url
+        assert row.id not in response.get_data(as_text=True)
