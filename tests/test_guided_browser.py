@@ -118,9 +118,8 @@ def test_a_customer_reads_out_the_code_and_the_agent_finds_the_session(server, b
 
     context, page = new_page(browser)
     log_in(page, server.url, AGENT, STAFF_PASSWORD)
-    page.goto(server.url + "/console/")
     page.get_by_label("Session code").fill(read_out.lower().replace("-", " "))
-    page.get_by_role("button", name="Open session").click()
+    page.get_by_role("button", name="Show sessions").click()
     page.wait_for_url(re.compile(rf"/console/sessions/{sid}$"))
     expect(page.locator("h1")).to_contain_text(read_out)
     context.close()
