@@ -57,9 +57,11 @@ class AttemptView:
 
 @dataclass(frozen=True)
 class DeliveryView:
-    """A delivery with its attempts (first first), for the console. Times are UTC."""
+    """A delivery with its attempts (first first), for the console. Times are UTC;
+    ``handoff_id`` is the handoff it announces (None for other events)."""
 
     id: int
+    handoff_id: int | None
     event: str
     url: str
     state: str
@@ -174,22 +176,24 @@ class WebhookDeliveries:
 
     def for_handoff(self, handoff_id: int) -> list[DeliveryView]:
         """The deliveries about a handoff, oldest first, each with its attempts."""
+        return self._views(_deliveries.c.handoff_id == handoff_id)
+
+    def get(self, delivery_id: int) -> DeliveryView | None:
+        """One delivery with its attempts, or None."""
+        found = self._views(_deliveries.c.id == delivery_id)
+        return found[0] if found else None
+
+    def _views(self, where) -> list[DeliveryView]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(_deliveries).where(
-                _deliveries.c.handoff_id == handoff_id).order_by(_deliveries.c.id)).all()
+            rows = conn.execute(select(_deliveries).where(where).order_by(_deliveries.c.id)
+                                ).all()
             tries = conn.execute(select(_attempts).where(_attempts.c.delivery_id.in_(
                 [r.id for r in rows])).order_by(_attempts.c.number)).all() if rows else []
         by_delivery: dict[int, list[AttemptView]] = {}
         for t in tries:
             by_delivery.setdefault(t.delivery_id, []).append(AttemptView(
                 t.number, as_utc(t.at), t.status, t.error, t.duration_ms))
-        return [DeliveryView(r.id, r.event, r.url, r.state, r.attempts,
+        return [DeliveryView(r.id, r.handoff_id, r.event, r.url, r.state, r.attempts,
                              as_utc(r.next_attempt_at), as_utc(r.created_at),
                              as_utc(r.delivered_at) if r.delivered_at else None,
                              by_delivery.get(r.id, [])) for r in rows]
-
-    def handoff_of(self, delivery_id: int) -> int | None:
-        """The handoff a delivery is about (None if there is no such delivery)."""
-        with self.engine.connect() as conn:
-            return conn.execute(select(_deliveries.c.handoff_id).where(
-                _deliveries.c.id == delivery_id)).scalar()

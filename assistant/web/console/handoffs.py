@@ -187,7 +187,8 @@ def delivery_retry(handoff_id: int, delivery_id: int):
     """Send a failed (or waiting) webhook delivery again now."""
     view = queue().get(handoff_id)
     deliveries = WebhookDeliveries(services().store.engine)
-    if view is None or deliveries.handoff_of(delivery_id) != handoff_id:
+    delivery = deliveries.get(delivery_id)
+    if view is None or delivery is None or delivery.handoff_id != handoff_id:
         abort(404)
     if not deliveries.retry_now(delivery_id):
         return _render(view, 409, f"Delivery {delivery_id} is being sent or was delivered "
