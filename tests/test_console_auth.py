@@ -92,7 +92,7 @@ def test_login_goes_on_to_the_page_asked_for_and_never_to_another_site(app, clie
         other = app.test_client()
         response = other.post(f"/console/login?next={evil}", data={
             "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})
-        assert response.headers["Location"] == "/console/", evil
+        assert response.headers["Location"] == "/console/sessions", evil
 
 
 def test_wrong_password_unknown_email_and_inactive_account_are_refused_alike(
@@ -251,4 +251,6 @@ def test_a_share_code_opens_nothing_for_a_customer(client, store):
         assert response.status_code in (303, 404), url
         if response.status_code == 303:
             assert response.headers["Location"].startswith("/console/login"), url
-        assert row.id not in response.get_data(as_text=True)
+        # (A redirect to the login page names the page asked for, as its "next" address.)
+        shown = response.get_data(as_text=True).replace(response.headers.get("Location", ""), "")
+        assert row.id not in shown and row.code not in shown, url

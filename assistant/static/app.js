@@ -50,4 +50,18 @@
       problem.hidden = true;
     }
   });
+  // A flow diagram wider than its box: show the step the session is at (on load, and after
+  // the console's live region is swapped), scrolling the box only, never the page.
+  function showCurrentStep() {
+    var boxes = document.querySelectorAll(".diagram-wrap");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var node = box.querySelector("g.current");
+      if (!node) return;
+      var b = box.getBoundingClientRect(), n = node.getBoundingClientRect();
+      box.scrollLeft += n.left - b.left - (b.width - n.width) / 2;
+      box.scrollTop += n.top - b.top - (b.height - n.height) / 2;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", showCurrentStep);
+  document.addEventListener("htmx:afterSettle", showCurrentStep);
 })();

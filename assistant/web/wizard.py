@@ -546,7 +546,13 @@ def render_csrf_error(error):
     what was typed into it."""
     message = ("Your form could not be checked (it may have expired or come from another "
                "site), so nothing was changed. Please try again.")
-    sid = (request.view_args or {}).get("sid")
+    # A view may show its own page for this (``view.on_csrf_error(message)``, None: the
+    # general one); the session pages below are the wizard's only.
+    on_csrf_error = getattr(current_app.view_functions.get(request.endpoint), "on_csrf_error",
+                            None)
+    if on_csrf_error is not None and (response := on_csrf_error(message)) is not None:
+        return response
+    sid = (request.view_args or {}).get("sid") if request.blueprint == "wizard" else None
     row = services().store.get_session(sid) if sid else None
     compiled = services().compiled.get(row.flow_id) if row is not None else None
     if compiled is not None and row.step in compiled.flow.steps:

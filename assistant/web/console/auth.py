@@ -79,14 +79,14 @@ login_manager.unauthorized_handler(unauthorized)
 
 
 def _safe_next(target: str | None) -> str:
-    """``target`` if it is a path inside the console, else the console's first page (no open
+    """``target`` if it is a path inside the console, else the session list (no open
     redirect to another site)."""
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/console/") \
                 and not target.startswith("//") and "\\" not in target:
             return target
-    return url_for("console.home")
+    return url_for("console.sessions")  # the first thing staff want: recent sessions
 
 
 def _failed(response) -> bool:
