@@ -4,6 +4,7 @@ form), what they carry (and never: secrets), and the console queue with its acti
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from datetime import timedelta
@@ -71,7 +72,6 @@ def act(client, html, action):
 
 def text(html):
     """The visible text of a page, whitespace collapsed (for phrases split over lines)."""
-    import re
     return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
 
 
@@ -382,7 +382,6 @@ def test_a_handoff_carries_everything_and_no_secret(sim, make_app, monkeypatch, 
     for value in (*SECRETS.values(), PLANTED):
         assert value not in sent and value not in html and value not in dump
     assert w.sid not in sent
-    assert PLANTED in json.dumps({**SECRETS, "planted": PLANTED})  # (the check can fail)
 
 
 def test_reaching_an_unresolved_end_again_after_going_back_hands_off_again(client, store):

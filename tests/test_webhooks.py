@@ -71,6 +71,24 @@ def test_a_handoff_is_delivered_signed(hooked):
     assert delivery.state == "delivered" and [t.status for t in delivery.tries] == [200]
 
 
+def test_each_addition_is_announced_once(hooked):
+    with Receiver() as receiver:
+        app = hooked(receiver.url)
+        client = app.test_client()
+        w = finish(client, *UNRESOLVED)
+        form = next(f for f in forms(w.html) if f["action"].endswith("/feedback"))
+        for _ in range(2):  # a double submit
+            client.post(form["action"], data={**form["fields"], "reaction": "no"})
+        client.post(form["action"], data={**form["fields"], "reaction": "no",
+                                          "comment": "Now with a comment"})
+        wait_for(lambda: len(deliveries(app)) == 3 and settled(app))
+    assert [r["event"] for r in receiver.received] == [
+        "handoff.created", "handoff.updated", "handoff.updated"]
+    assert [r["body"]["feedback"] for r in receiver.received] == [
+        None, {"reaction": "no", "comment": None},
+        {"reaction": "no", "comment": "Now with a comment"}]
+
+
 def test_a_receiver_that_fails_then_hangs_then_recovers_gets_it_in_the_end(hooked, agent):
     with Receiver([500, "hang"], hang_seconds=5) as receiver:
         app = hooked(receiver.url, WEBHOOK_TIMEOUT_SECONDS=0.4)

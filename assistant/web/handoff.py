@@ -196,14 +196,16 @@ def after_answer(row: FlowSession, compiled: CompiledFlow) -> None:
         log.exception("session %s: the handoff of an unresolved end was not recorded", row.id)
 
 
-def after_feedback(row: FlowSession, compiled: CompiledFlow, reaction: str) -> None:
-    """After feedback was saved: *No* or *Partly* hands the session off; feedback on a session
-    already handed off at this point is announced as an update. Never raises (the feedback is
-    saved either way; a failure is logged)."""
+def after_feedback(row: FlowSession, compiled: CompiledFlow, reaction: str,
+                   changed: bool = True) -> None:
+    """After feedback was saved: *No* or *Partly* hands the session off; feedback that
+    ``changed`` on a session already handed off at this point is announced as an update.
+    Never raises (the feedback is saved either way; a failure is logged)."""
     try:
         existing = services().store.handoff_at(row)
         if existing is not None:
-            announce_update(existing.id)
+            if changed:
+                announce_update(existing.id)
         elif reaction in ("no", "partly"):
             record_handoff(row, compiled, "negative_feedback")
     except Exception:
