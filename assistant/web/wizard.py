@@ -204,10 +204,11 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
 
 
 def private(response):
-    """Mark a session page: it differs for htmx (``Vary``), is never cached (``no-store``:
-    Back refetches the real state, and the capability URL's page stays off disk) and never
-    indexed by a search engine."""
-    response.headers["Vary"] = "HX-Request"
+    """Mark a session page: it differs for htmx and for logged-in staff, who see the step's
+    script (``Vary: HX-Request, Cookie``), is never cached (``no-store``: Back refetches the
+    real state, the capability URL's page stays off disk, and no cache can hand the staff
+    variant to a customer) and never indexed by a search engine."""
+    response.headers["Vary"] = "HX-Request, Cookie"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -15,14 +15,9 @@ def home():
     error = None
     if code is not None:
         row = services().store.session_by_code(code)
-        if row is not None and "console.session" in _endpoints():
+        if row is not None:
             return redirect(url_for("console.session", sid=row.id), 303)
         error = (f"No session has the code {code.strip()[:16]!r}. Codes look like K7-4QX: "
                  "ask the customer to read it from the top of their guide.")
     return render_template("console/home.html", code=code or "", error=error), \
         404 if error else 200
-
-
-def _endpoints():
-    from flask import current_app
-    return current_app.view_functions
