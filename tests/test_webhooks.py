@@ -11,7 +11,7 @@ import threading
 import pytest
 from receiver import SECRET, Receiver, wait_for
 
-from assistant.config import ConfigError, settings
+from assistant.config import ConfigError, check_webhook, settings
 from assistant.store.webhooks import LOST, WebhookDeliveries
 from assistant.webhooks import WebhookSender, backoff_seconds, sign, verify_signature
 from conftest import Walker, forms, login
@@ -25,11 +25,10 @@ def hooked(make_app):
     threads are stopped after the test."""
     apps = []
 
-    def make(url, **config):
-        settings = {"WEBHOOK_URL": url, "WEBHOOK_SECRET": SECRET,
-                    "WEBHOOK_BACKOFF_SECONDS": 0.05, "WEBHOOK_TIMEOUT_SECONDS": 0.5,
-                    "WEBHOOK_MAX_ATTEMPTS": 5, **config}
-        app = make_app(**settings)
+    def make(url, **overrides):
+        app = make_app(**{"WEBHOOK_URL": url, "WEBHOOK_SECRET": SECRET,
+                          "WEBHOOK_BACKOFF_SECONDS": 0.05, "WEBHOOK_TIMEOUT_SECONDS": 0.5,
+                          "WEBHOOK_MAX_ATTEMPTS": 5, **overrides})
         apps.append(app)
         return app
     yield make
@@ -280,7 +279,6 @@ def test_bad_webhook_settings_are_refused_by_name(monkeypatch, make_app, tmp_pat
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=named):
-        from assistant.config import check_webhook
         check_webhook(settings(str(tmp_path)))
     with pytest.raises(ConfigError, match=named):
         make_app()
