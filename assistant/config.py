@@ -17,9 +17,13 @@
 | ``LOGIN_EMAIL_RATE_LIMIT`` | failed staff logins allowed per email address | 20 per hour |
 | ``RATELIMIT_STORAGE_URI`` | where the login counters live (shared by worker processes) | memory |
 | ``ABANDONED_AFTER_MINUTES`` | an active session with no answer for this long is abandoned | 30 |
-| ``WEBHOOK_URL`` | handoffs are POSTed here as signed JSON (empty: no webhook) | none |
-| ``WEBHOOK_SECRET`` | the HMAC-SHA256 key that signs each webhook delivery | none |
+| ``WEBHOOK_URL`` | handoffs are POSTed here as signed JSON, ``http://`` or ``https://`` | none |
+|                 | (empty: no webhook; see :mod:`assistant.webhooks`)                   |      |
+| ``WEBHOOK_SECRET`` | the HMAC-SHA256 key that signs each delivery; needed with a URL, | none |
+|                    | at least 16 characters                                            |      |
 | ``WEBHOOK_MAX_ATTEMPTS`` | attempts per webhook delivery before it is marked failed | 8 |
+| ``WEBHOOK_BACKOFF_SECONDS`` | wait before the first retry; doubles each retry, at most 1 h | 30 |
+| ``WEBHOOK_TIMEOUT_SECONDS`` | connect and read timeout of each delivery attempt | 10 |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -30,6 +34,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .resources import flows_dir
 
@@ -47,6 +52,46 @@ def _positive_int(env, name: str, default: int, maximum: int = 10**9) -> int:
     if not 1 <= value <= maximum:
         raise ConfigError(f"{name} must be a whole number from 1 to {maximum:,}, not {raw!r}")
     return value
+
+
+def _positive_seconds(env, name: str, default: float, minimum: float, maximum: float
+                      ) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not minimum <= value <= maximum:  # also refuses nan
+        raise ConfigError(f"{name} must be a number of seconds from {minimum:g} to "
+                          f"{maximum:g}, not {raw!r}")
+    return value
+
+
+def check_webhook(config) -> None:
+    """Check the webhook settings of an app config (a mapping): ``WEBHOOK_URL`` must be an
+    absolute ``http(s)://`` URL with a host, and needs a ``WEBHOOK_SECRET`` of at least 16
+    characters.
+
+    Raises:
+        ConfigError: naming the variable; the URL itself is not repeated (it may hold a token).
+    """
+    url = config.get("WEBHOOK_URL")
+    if not url:
+        return
+    parts = urlsplit(str(url))
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        good = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                and not any(c.isspace() or ord(c) < 32 for c in str(url)))
+    except ValueError:
+        good = False
+    if not good:
+        raise ConfigError("WEBHOOK_URL must be an http:// or https:// URL with a host "
+                          "(like https://hooks.example.com/assistant), or empty for no webhook")
+    secret = config.get("WEBHOOK_SECRET") or ""
+    if len(secret) < 16:
+        raise ConfigError("WEBHOOK_SECRET must be set, at least 16 characters, when "
+                          "WEBHOOK_URL is (it signs every delivery)")
 
 
 def instance_secret_key(instance_path: str) -> str:
@@ -101,6 +146,10 @@ def settings(instance_path: str) -> dict:
         "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
+        "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,
+                                                     0.01, 3600),
+        "WEBHOOK_TIMEOUT_SECONDS": _positive_seconds(env, "WEBHOOK_TIMEOUT_SECONDS", 10,
+                                                     0.05, 120),
         # Forms are small: refuse bigger requests (413) before reading them.
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # a customer may keep a step open for hours

@@ -132,9 +132,15 @@ def test_abandoned_follows_the_configured_time(make_app, agent, store, seeded):
 
 def test_search_by_share_code_in_any_spelling(staff, seeded):
     code = seeded["escalated"].code
+    sid = seeded["escalated"].id
     for typed in (code, code.lower(), code.replace("-", ""), code.replace("-", " ").lower(),
                   f"  {code}  ", code.replace("-", "–")):
-        assert _codes(_list(staff, "?" + _query(code=typed))) == [code], typed
+        # A code alone opens the session: the agent typed what the customer read out.
+        response = staff.get("/console/sessions?" + _query(code=typed))
+        assert response.status_code == 303, typed
+        assert response.headers["Location"] == f"/console/sessions/{sid}"
+        # With another filter it is a search like any other.
+        assert _codes(_list(staff, "?" + _query(code=typed, outcome="escalated"))) == [code]
     assert "No sessions match" in _list(staff, "?code=ZZ-ZZZ")
 
 

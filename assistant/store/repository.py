@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -249,10 +250,15 @@ class Store:
                              ).one_or_none()
 
     def create_handoff(self, session: FlowSession, flow_version: str, reason: str,
-                       transcript: list[dict], contact: str | None, message: str | None
-                       ) -> Handoff:
+                       transcript: list[dict], contact: str | None, message: str | None,
+                       *, created_by: int | None = None,
+                       also: Callable[[Handoff], object | None] | None = None) -> Handoff:
         """Record a request for a human with a snapshot of the transcript, once per session
         revision: if one exists already (a double submit), that one is returned.
+
+        ``created_by`` is the staff member who made it (reason ``agent``). ``also`` is called
+        with the new row (its id known) inside the same transaction and may return another
+        row to store with it (the webhook delivery announcing it): both or neither are stored.
 
         Raises:
             sqlalchemy.exc.IntegrityError: for any other constraint (e.g. no such session).
@@ -260,10 +266,16 @@ class Store:
         row = Handoff(session_id=session.id, revision=session.revision, flow_id=session.flow_id,
                       flow_version=flow_version, step=session.step, reason=reason,
                       contact=contact, message=message, transcript=transcript, status="open",
+                      created_by=created_by, created_at=utcnow(),
                       session_started_at=session.created_at)
         try:
             with self.Session.begin() as s:
                 s.add(row)
+                if also is not None:
+                    s.flush()
+                    extra = also(row)
+                    if extra is not None:
+                        s.add(extra)
         except IntegrityError:
             existing = self.handoff_at(session)
             if existing is None:

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from ..config import ConfigError, instance_secret_key, settings
+from ..config import ConfigError, check_webhook, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
 from ..probes.connections import ConnectionsError, load_connections
@@ -19,6 +19,8 @@ from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
 from ..store.staff import StaffAccounts
+from ..store.webhooks import WebhookDeliveries
+from ..webhooks import WebhookSender
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 csrf = CSRFProtect()
@@ -60,6 +62,7 @@ def configured_app(test_config: dict | None = None) -> Flask:
     except ArgumentError:
         raise ConfigError("DATABASE_URL is not a SQLAlchemy URL (e.g. sqlite:///file.db or "
                           "postgresql+psycopg://user@host/db)") from None
+    check_webhook(app.config)
     return app
 
 
@@ -94,6 +97,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["assistant"] = Services(flows, compile_flows(flows), Store(engine),
                                            connections, runner, StaffAccounts(engine))
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
+    # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
+    app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
+    app.extensions["webhooks"].start()
 
     @app.before_request  # registered before CSRFProtect's, which reads the form
     def _refuse_chunked_bodies():

@@ -47,6 +47,13 @@ from ..probes.diagnosis import cause_title
 from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
 from ..store.repository import as_utc
 from . import services
+from .handoff import (
+    after_answer,
+    after_feedback,
+    customer_has_written,
+    mark_sent,
+    record_handoff,
+)
 
 bp = Blueprint("wizard", __name__)
 
@@ -197,10 +204,11 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
 
 
 def private(response):
-    """Mark a session page: it differs for htmx (``Vary``), is never cached (``no-store``:
-    Back refetches the real state, and the capability URL's page stays off disk) and never
-    indexed by a search engine."""
-    response.headers["Vary"] = "HX-Request"
+    """Mark a session page: it differs for htmx and for logged-in staff, who see the step's
+    script (``Vary: HX-Request, Cookie``), is never cached (``no-store``: Back refetches the
+    real state, the capability URL's page stays off disk, and no cache can hand the staff
+    variant to a customer) and never indexed by a search engine."""
+    response.headers["Vary"] = "HX-Request, Cookie"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -267,6 +275,8 @@ def _after_probe(row: FlowSession, compiled: CompiledFlow, position: Position,
                                              check.cause else None)
     except StaleRevision:  # another request applied it first: show where the session is
         row = services().store.get_session(row.id)
+    else:
+        after_answer(row, compiled)
     if _is_htmx():
         response = _render(row, compiled, row.position)
         response.headers["HX-Push-Url"] = _step_url(row, row.position)
@@ -402,6 +412,7 @@ def answer(sid: str, n: int):
     except StaleRevision:
         row = services().store.get_session(sid)
         return _render(row, compiled, row.position, 409, STALE)
+    after_answer(row, compiled)
     return _show(row, compiled, row.position)
 
 
@@ -440,8 +451,11 @@ def feedback(sid: str):
                              f"limit is {limit:,}. Please shorten it.")
     if errors:
         return _render(row, compiled, row.position, 400, errors=errors, values=values)
+    before = services().store.feedback_for(row)
     services().store.save_feedback(row, compiled.flow.version, values["reaction"],
                                    values["comment"] or None)
+    after_feedback(row, compiled, values["reaction"], changed=before is None or (
+        before.reaction, before.comment) != (values["reaction"], values["comment"] or None))
     return _show(row, compiled, row.position)
 
 
@@ -467,10 +481,14 @@ def _support_values() -> dict:
 
 def _support_page(row: FlowSession, compiled: CompiledFlow, values: dict | None = None,
                   errors: dict | None = None, notice: str | None = None, status: int = 200):
-    """The contact-support page: the form, or the handoff made at the session's revision."""
+    """The contact-support page: the form, or the handoff made at the session's revision. A
+    handoff made automatically (an unresolved end, negative feedback) is shown with the form
+    until the customer has sent it, so they can still add an address and a message."""
     handoff = services().store.handoff_at(row)
     html = render_template("support.html", fragment=_is_htmx(), flow=compiled.flow,
                            session=row, handoff=handoff,
+                           offer_form=handoff is None or status != 200
+                           or not customer_has_written(handoff),
                            values=values or {"contact": "", "message": ""},
                            errors=errors or {}, notice=notice,
                            message_max=current_app.config["HANDOFF_MESSAGE_MAX_CHARS"],
@@ -492,7 +510,8 @@ def support(sid: str):
 
     The form carries the session revision it was shown at: if the answers changed since
     (another tab), nothing is sent and the page says so, keeping what was typed. One handoff
-    per revision: sending twice shows the first one's reference.
+    per revision: a handoff made already at this revision (automatically, by a double submit,
+    or by a second tab with more to say) gets the address and message added.
     """
     row, compiled = _load(sid)
     store = services().store
@@ -503,11 +522,6 @@ def support(sid: str):
         return _support_page(row, compiled, values, status=409, notice=(
             "Nothing was sent yet: your answers changed in another tab or window since this "
             "page was shown. Check what you wrote below and send it again."))
-    existing = store.handoff_at(row)
-    if existing is not None:  # sent already: a double submit, or a second tab with more to say
-        store.add_to_handoff(existing, values["contact"] or None, values["message"] or None)
-        return _support_page(row, compiled) if _is_htmx() else redirect(
-            url_for("wizard.support", sid=sid), 303)
     errors: dict[str, str] = {}
     limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]
     if values["contact"] and (len(values["contact"]) > 254
@@ -519,15 +533,12 @@ def support(sid: str):
     if errors:
         return _support_page(row, compiled, values, errors, status=400)
     feedback = store.feedback_for(row)
-    reason = ("unresolved_end" if row.outcome == "unresolved"
+    reason = ("unresolved_end" if row.outcome in ("unresolved", "escalated")
               else "negative_feedback" if feedback and feedback.reaction != "yes"
               else "customer_request")
-    handoff = store.create_handoff(row, compiled.flow.version, reason,
-                                   _with_checks(_transcript(compiled, store.transcript(sid))),
-                                   values["contact"] or None, values["message"] or None)
-    if (handoff.contact, handoff.message) != (values["contact"] or None,
-                                              values["message"] or None):
-        store.add_to_handoff(handoff, values["contact"] or None, values["message"] or None)
+    handoff, _ = record_handoff(row, compiled, reason, contact=values["contact"] or None,
+                                message=values["message"] or None)
+    mark_sent(handoff.id)
     if _is_htmx():
         return _support_page(row, compiled)
     return redirect(url_for("wizard.support", sid=sid), 303)

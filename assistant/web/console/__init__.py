@@ -6,14 +6,15 @@ redirect to the login page (303) and htmx requests, form posts and downloads ans
 Views marked :func:`admin_only` answer 403 to an agent. Only the login page itself is open
 (:data:`OPEN_ENDPOINTS`).
 
-Modules: :mod:`.auth` (login, logout, the login manager and rate limits), :mod:`.home`,
+Modules: :mod:`.auth` (login, logout, the login manager and rate limits), :mod:`.home`
+(the first address),
 :mod:`.sessions` (session list, session view, notes, guided mode), :mod:`.handoffs` (the
 queue), :mod:`.analytics`, :mod:`.staff` (accounts, admin only).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -65,11 +66,6 @@ def staff_id() -> int:
     return int(current_user.get_id())
 
 
-def home_redirect():
-    """A redirect to the console's first page."""
-    return redirect(url_for("console.home"), 303)
-
-
-__all__ = ["admin_only", "bp", "home_redirect", "staff_id"]
+__all__ = ["admin_only", "bp", "staff_id"]
 
 from . import analytics, auth, guided, handoffs, home, sessions, staff  # noqa: E402,F401,I001

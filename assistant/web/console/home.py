@@ -1,28 +1,15 @@
-"""The console's first page: open a session by its share code, and what needs attention."""
+"""The console's first address: the session list (``?code=`` opens that session)."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, request, url_for
 
-from .. import services
 from . import bp
 
 
 @bp.get("/")
 def home():
-    """Open a session by the code a customer reads out; counts of what needs attention."""
+    """303 to the session list, passing on a share code to look up (``?code=K7-4QX``)."""
     code = request.args.get("code")
-    error = None
-    if code is not None:
-        row = services().store.session_by_code(code)
-        if row is not None and "console.session" in _endpoints():
-            return redirect(url_for("console.session", sid=row.id), 303)
-        error = (f"No session has the code {code.strip()[:16]!r}. Codes look like K7-4QX: "
-                 "ask the customer to read it from the top of their guide.")
-    return render_template("console/home.html", code=code or "", error=error), \
-        404 if error else 200
-
-
-def _endpoints():
-    from flask import current_app
-    return current_app.view_functions
+    return redirect(url_for("console.sessions", code=code) if code else
+                    url_for("console.sessions"), 303)

@@ -158,15 +158,18 @@ def _options(values: dict) -> dict:
 @bp.get("/sessions")
 def sessions():
     """The session list: filters, newest first, paginated; 400 with messages for bad
-    filters."""
+    filters. A search by share code alone that finds the session opens it (303): the agent on
+    the phone typed what the customer read out."""
     values = {key: (request.args.get(key) or "").strip()[:100] for key in FILTER_KEYS}
     errors: dict[str, str] = {}
     result = None
+    active = {key: value for key, value in values.items() if value}
     try:
         result = _queries().sessions(parse_filter(request.args), _abandoned_after())
     except FilterError as e:
         errors = e.errors
-    active = {key: value for key, value in values.items() if value}
+    if result is not None and result.total == 1 and set(active) == {"code"}:
+        return redirect(url_for("console.session", sid=result.rows[0].id), 303)
 
     def page_url(number: int) -> str:
         return url_for("console.sessions", **active, page=number)
