@@ -431,3 +431,25 @@ def test_upgrading_to_0005_copies_the_session_start_onto_existing_rows(tmp_path)
     assert (r.started, r.escalated, r.handoff_sessions) == (1, 1, 1)
     assert r.step("detect").answered == 1 and r.step("detect").median_ms == 3000
     assert r.reactions["no"] == 1 and [c.comment for c in r.comments] == ["old"]
+
+
+def test_a_session_counts_under_its_current_version_with_all_its_rows(store, analytics):
+    """A flow file edited mid-session: the session's version changes, and so does the version
+    its earlier answers and handoff are counted under."""
+    old, new = "aaaaaaaaaaaa", "bbbbbbbbbbbb"
+    with time_machine.travel(NOW - timedelta(hours=2), tick=False) as clock:
+        row = store.create_session("salesforce", old, "detect")
+        clock.shift(timedelta(seconds=5))
+        row = store.record_answer(row, old, 0, "detect", "timeout", "disconnect", {}, None)
+        store.create_handoff(row, old, "customer_request", [], None, None)
+        clock.shift(timedelta(seconds=40))
+        row = store.record_answer(row, new, 1, "disconnect", "disconnected", "connect", {},
+                                  None)
+    assert row.flow_version == new
+    for version, count in ((new, 1), (old, 0)):
+        r = analytics.report(Scope("salesforce", version, None, None), now=NOW,
+                             abandoned_after=THIRTY_MINUTES)
+        assert r.started == count and r.abandoned == count, version
+        assert r.step("detect").answered == count and r.step("disconnect").answered == count
+        assert r.step("detect").median_ms == (5000 if count else None)
+        assert r.handoff_sessions == count

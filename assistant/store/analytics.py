@@ -179,9 +179,9 @@ class Analytics:
     meanwhile may show in a later statement's figures and not an earlier one's.
 
     How the queries stay fast (measured by ``bench/analytics_bench.py`` on 1,000,000 answers;
-    migration 0005): answers, feedback and handoffs carry their session's flow and start
-    (``flow_id``, ``session_started_at``, copied when the store writes them), so no figure
-    joins the sessions unless a version is asked for. Each figure reads one covering index in
+    migration 0005): answers, feedback and handoffs carry their session's flow, start and
+    version (``flow_id``, ``session_started_at``, ``session_version``, copied and kept up to
+    date by the store), so no figure joins the sessions. Each figure reads one covering index in
     its order: sessions by step, state and cause (``ix_sessions_flow_figures``); a flow's
     current-path answers by step and session (``ix_events_flow_step_session``: distinct
     sessions are counted without a sort) and by step and time spent
@@ -205,11 +205,12 @@ class Analytics:
 
     def _of_sessions_where(self, table, scope: Scope) -> list:
         """Conditions on ``events``, ``feedback`` or ``handoffs`` (``table``) for the rows of
-        the sessions in scope, by the session's flow and start copied onto each row."""
+        the sessions in scope, by the session's flow, start and version copied onto each
+        row."""
         where = [table.c.flow_id == scope.flow_id,
                  *_started(table.c.session_started_at, scope)]
-        if scope.version is not None:  # the session's current version: only it knows
-            where.append(table.c.session_id.in_(select(_s.c.id).where(*self._where(scope))))
+        if scope.version is not None:
+            where.append(table.c.session_version == scope.version)
         return where
 
     def report(self, scope: Scope, *, now: datetime, abandoned_after: timedelta,

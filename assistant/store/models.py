@@ -126,9 +126,11 @@ class Event(Base):
     ``spent_ms`` is the time spent on ``from_step`` before answering, in milliseconds: from the
     session's previous change (its previous answer, or its start) to this answer.
 
-    ``flow_id`` and ``session_started_at`` are the session's flow and start, copied from it
-    (neither ever changes), so that analytics reads a flow's answers in a date range from one
-    index without joining the sessions (see :mod:`assistant.store.analytics`).
+    ``flow_id``, ``session_started_at`` and ``session_version`` are the session's flow, start
+    and current ``flow_version``, copied from it (the store updates ``session_version`` on
+    every row of the session when the session's version changes), so that analytics reads a
+    flow's answers from one index without joining the sessions (see
+    :mod:`assistant.store.analytics`).
     """
 
     __tablename__ = "events"
@@ -138,10 +140,10 @@ class Event(Base):
         # distinct sessions needs no sort) and the median time per step (ordered by time; timed
         # answers only, which also keeps the planner from taking it for the count).
         Index("ix_events_flow_step_session", "flow_id", "from_step", "session_id",
-              "session_started_at", "spent_ms", "superseded",
+              "session_started_at", "session_version", "spent_ms", "superseded",
               sqlite_where=text("superseded = 0"), postgresql_where=text("NOT superseded")),
         Index("ix_events_flow_step_spent", "flow_id", "from_step", "spent_ms",
-              "session_started_at", "session_id", "superseded",
+              "session_started_at", "session_version", "superseded",
               sqlite_where=text("superseded = 0 AND spent_ms IS NOT NULL"),
               postgresql_where=text("NOT superseded AND spent_ms IS NOT NULL")),
     )
@@ -159,14 +161,17 @@ class Event(Base):
     spent_ms: Mapped[int | None] = mapped_column(Integer)
     flow_id: Mapped[str | None] = mapped_column(String(64))
     session_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    session_version: Mapped[str | None] = mapped_column(String(12))
 
 
 class _OnePerRevision:
     """Columns of a record made at one revision of a session, at most one per revision: the
     same page sent twice finds the first record; a changed path can make a new one.
 
-    ``session_started_at`` is the session's start, copied from it (it never changes), so that
-    analytics selects a flow's records by session start without joining the sessions.
+    ``session_started_at`` and ``session_version`` are the session's start and current
+    ``flow_version``, copied from it (kept up to date by the store, as on
+    :class:`Event`), so that analytics selects a flow's records without joining the
+    sessions.
     """
 
     __table_args__ = (UniqueConstraint("session_id", "revision"),)  # also the session index
@@ -178,6 +183,7 @@ class _OnePerRevision:
     flow_version: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     session_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    session_version: Mapped[str | None] = mapped_column(String(12))
 
 
 class Feedback(_OnePerRevision, Base):
@@ -193,8 +199,9 @@ class Feedback(_OnePerRevision, Base):
         # Analytics: reactions of a flow's sessions by start (grouped in index order); the
         # latest comments, newest first.
         Index("ix_feedback_flow_reaction", "flow_id", "reaction", "session_started_at",
-              "session_id"),
+              "session_version"),
         Index("ix_feedback_flow_comments", "flow_id", "created_at", "session_started_at",
+              "session_version",
               sqlite_where=text("comment IS NOT NULL AND comment != ''"),
               postgresql_where=text("comment IS NOT NULL AND comment != ''")),
     )
@@ -216,7 +223,8 @@ class Handoff(_OnePerRevision, Base):
     __table_args__ = (
         UniqueConstraint("session_id", "revision"),  # one per revision, as the mixin's
         # Analytics: the sessions of a flow with a handoff (counted in index order), by start.
-        Index("ix_handoffs_flow_session", "flow_id", "session_id", "session_started_at"),
+        Index("ix_handoffs_flow_session", "flow_id", "session_id", "session_started_at",
+              "session_version"),
     )
 
     step: Mapped[str] = mapped_column(String(64))

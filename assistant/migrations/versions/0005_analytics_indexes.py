@@ -1,4 +1,4 @@
-"""analytics: answers, feedback and handoffs carry their session's start; covering indexes
+"""analytics: answers, feedback and handoffs carry their session's start and version; indexes
 
 Measured with bench/analytics_bench.py (1,000,000 events): the analytics page joined every
 answer, feedback and handoff to its session and read both tables' rows (4.2 s for the
@@ -35,28 +35,29 @@ def upgrade() -> None:
     """Upgrade schema."""
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('flow_id', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('session_started_at', sa.DateTime(timezone=True),
-                                      nullable=True))
-    for table in ('feedback', 'handoffs'):
+    for table in ('events', 'feedback', 'handoffs'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('session_started_at', sa.DateTime(timezone=True),
                                           nullable=True))
-    # existing rows: copy their session's flow and start
-    op.execute("UPDATE events SET "
-               "flow_id = (SELECT sessions.flow_id FROM sessions "
-               "WHERE sessions.id = events.session_id), "
-               "session_started_at = (SELECT sessions.created_at FROM sessions "
+            batch_op.add_column(sa.Column('session_version', sa.String(length=12),
+                                          nullable=True))
+    # existing rows: copy their session's flow, start and version
+    op.execute("UPDATE events SET flow_id = (SELECT sessions.flow_id FROM sessions "
                "WHERE sessions.id = events.session_id)")
-    for table in ('feedback', 'handoffs'):
-        op.execute(f"UPDATE {table} SET session_started_at = (SELECT sessions.created_at "
-                   f"FROM sessions WHERE sessions.id = {table}.session_id)")
+    for table in ('events', 'feedback', 'handoffs'):
+        op.execute(f"UPDATE {table} SET "
+                   f"session_started_at = (SELECT sessions.created_at FROM sessions "
+                   f"WHERE sessions.id = {table}.session_id), "
+                   f"session_version = (SELECT sessions.flow_version FROM sessions "
+                   f"WHERE sessions.id = {table}.session_id)")
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_flow_step_session',
                               ['flow_id', 'from_step', 'session_id', 'session_started_at',
-                               'spent_ms', 'superseded'], unique=False, **CURRENT_PATH)
+                               'session_version', 'spent_ms', 'superseded'], unique=False,
+                              **CURRENT_PATH)
         batch_op.create_index('ix_events_flow_step_spent',
                               ['flow_id', 'from_step', 'spent_ms', 'session_started_at',
-                               'session_id', 'superseded'], unique=False, **TIMED)
+                               'session_version', 'superseded'], unique=False, **TIMED)
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.create_index('ix_sessions_flow_figures',
                               ['flow_id', 'step', 'status', 'outcome', 'cause', 'created_at',
@@ -65,24 +66,27 @@ def upgrade() -> None:
                               ['flow_id', 'flow_version', 'created_at'], unique=False)
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_flow_reaction',
-                              ['flow_id', 'reaction', 'session_started_at', 'session_id'],
-                              unique=False)
+                              ['flow_id', 'reaction', 'session_started_at',
+                               'session_version'], unique=False)
         batch_op.create_index('ix_feedback_flow_comments',
-                              ['flow_id', 'created_at', 'session_started_at'], unique=False,
-                              **COMMENTED)
+                              ['flow_id', 'created_at', 'session_started_at',
+                               'session_version'], unique=False, **COMMENTED)
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.create_index('ix_handoffs_flow_session',
-                              ['flow_id', 'session_id', 'session_started_at'], unique=False)
+                              ['flow_id', 'session_id', 'session_started_at',
+                               'session_version'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.drop_index('ix_handoffs_flow_session')
+        batch_op.drop_column('session_version')
         batch_op.drop_column('session_started_at')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index('ix_feedback_flow_comments')
         batch_op.drop_index('ix_feedback_flow_reaction')
+        batch_op.drop_column('session_version')
         batch_op.drop_column('session_started_at')
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.drop_index('ix_sessions_flow_version')
@@ -90,5 +94,6 @@ def downgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_flow_step_spent')
         batch_op.drop_index('ix_events_flow_step_session')
+        batch_op.drop_column('session_version')
         batch_op.drop_column('session_started_at')
         batch_op.drop_column('flow_id')
