@@ -431,6 +431,10 @@ def test_upgrading_to_0005_copies_the_session_start_onto_existing_rows(tmp_path)
     assert (r.started, r.escalated, r.handoff_sessions) == (1, 1, 1)
     assert r.step("detect").answered == 1 and r.step("detect").median_ms == 3000
     assert r.reactions["no"] == 1 and [c.comment for c in r.comments] == ["old"]
+    v1 = analytics.report(scope(version="v1"), now=datetime(2026, 3, 31, tzinfo=UTC),
+                          abandoned_after=THIRTY_MINUTES)
+    assert (v1.started, v1.step("detect").answered, v1.reactions["no"],
+            v1.handoff_sessions) == (1, 1, 1, 1)
 
 
 def test_a_session_counts_under_its_current_version_with_all_its_rows(store, analytics):
