@@ -11,12 +11,26 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from conftest import REPO
+from conftest import FLOWS, REPO
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 AXE_JS = Path(os.environ.get("AXE_JS") or REPO / ".cache/axe/node_modules/axe-core/axe.min.js")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def manual_app(folder: Path, **config):
+    """The app on a fresh, migrated SQLite file in ``folder`` with the shipped flows and no
+    connections (every probe step takes its manual path); ``config`` overrides settings."""
+    from assistant.store import upgrade
+    from assistant.web import create_app
+    url = f"sqlite:///{folder / 'app.db'}"
+    upgrade(url)
+    (folder / "connections.yaml").write_text("connections: []\n")
+    return create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests",
+                       "FLOWS_PATH": [str(FLOWS)],
+                       "CONNECTIONS_PATH": str(folder / "connections.yaml"),
+                       "TOKENS_DIR": str(folder / "tokens"), **config})
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from browsing import AXE_JS, axe, chromium
+from browsing import AXE_JS, axe, chromium, manual_app
 from werkzeug.serving import make_server
 
 from assistant.store import upgrade
@@ -22,14 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app served by a threaded werkzeug server on 127.0.0.1 (a free port)."""
-    folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder / 'browser.db'}"
-    upgrade(url)
-    (folder / "connections.yaml").write_text("connections: []\n")  # manual paths only
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests",
-                      "FLOWS_PATH": [str(FLOWS)],
-                      "CONNECTIONS_PATH": str(folder / "connections.yaml"),
-                      "TOKENS_DIR": str(folder / "tokens")})
+    app = manual_app(tmp_path_factory.mktemp("browser"))
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()

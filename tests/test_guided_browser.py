@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from browsing import axe, chromium, log_in, serving
+from browsing import axe, chromium, log_in, manual_app, serving
 
-from assistant.store import upgrade
-from assistant.web import create_app
-from conftest import FLOWS, STAFF_PASSWORD
+from conftest import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +19,7 @@ AGENT = "guide@example.com"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("guided")
-    url = f"sqlite:///{folder / 'guided.db'}"
-    upgrade(url)
-    (folder / "connections.yaml").write_text("connections: []\n")  # manual paths only
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "guided-browser-tests",
-                      "FLOWS_PATH": [str(FLOWS)],
-                      "CONNECTIONS_PATH": str(folder / "connections.yaml"),
-                      "TOKENS_DIR": str(folder / "tokens")})
+    app = manual_app(tmp_path_factory.mktemp("guided"))
     services = app.extensions["assistant"]
     agent = services.staff.add(AGENT, STAFF_PASSWORD, "agent")
     with serving(app) as base_url:
