@@ -7,6 +7,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from werkzeug.routing import IntegerConverter
 
 from assistant.cli import main
 from conftest import STAFF_PASSWORD, csrf_token, login
@@ -20,7 +21,7 @@ def _console_urls(app):
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("console.") or rule.endpoint in OPEN:
             continue
-        values = {arg: (1 if type(rule._converters.get(arg)).__name__ == "IntegerConverter"
+        values = {arg: (1 if isinstance(rule._converters.get(arg), IntegerConverter)
                         else "x") for arg in rule.arguments}
         with app.test_request_context():
             from flask import url_for

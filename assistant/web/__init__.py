@@ -9,6 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.routing import IntegerConverter
 
 from ..config import ConfigError, check_webhook, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
@@ -37,6 +38,16 @@ class Services:
     connections: object  # assistant.probes.connections.Connections
     probes: object  # assistant.probes.runner.ProbeRunner
     staff: StaffAccounts
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in this app's URLs: 0 to 2**31 - 1, the largest row id an INTEGER column
+    holds in PostgreSQL (SQLite's limit is higher). A bigger number in an address is a 404,
+    never a database error (an overflow in SQLite, "integer out of range" in PostgreSQL)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**31 - 1, signed: bool = False):
+        super().__init__(url_map, fixed_digits, min, max, signed)
 
 
 def services() -> Services:
@@ -112,6 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
 
+    app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
     from .console import bp as console_bp
     from .console.auth import limiter, login_manager
     from .wizard import bp, render_csrf_error
