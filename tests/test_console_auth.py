@@ -94,6 +94,16 @@ def test_login_goes_on_to_the_page_asked_for_and_never_to_another_site(app, clie
         response = other.post(f"/console/login?next={evil}", data={
             "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})
         assert response.headers["Location"] == "/console/sessions", evil
+    # A line break in ?next= once made the Location header raise (500) after logging in.
+    for evil in ("/console/sessions\r\nSet-Cookie: x=1", "/console/\x00", "/console/\x7f"):
+        other = app.test_client()
+        response = other.post("/console/login", query_string={"next": evil}, data={
+            "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})
+        assert response.status_code == 303, repr(evil)
+        assert response.headers["Location"] == "/console/sessions", repr(evil)
+        assert "Set-Cookie: x" not in str(response.headers)
+        response = other.get("/console/login", query_string={"next": evil})  # logged in now
+        assert response.headers["Location"] == "/console/sessions", repr(evil)
 
 
 def test_wrong_password_unknown_email_and_inactive_account_are_refused_alike(

@@ -80,8 +80,8 @@ login_manager.unauthorized_handler(unauthorized)
 
 def _safe_next(target: str | None) -> str:
     """``target`` if it is a path inside the console, else the session list (no open
-    redirect to another site)."""
-    if target:
+    redirect to another site; no control character, which could not go in a header)."""
+    if target and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/console/") \
                 and not target.startswith("//") and "\\" not in target:
