@@ -78,8 +78,8 @@ def check_webhook(config) -> None:
     url = config.get("WEBHOOK_URL")
     if not url:
         return
-    parts = urlsplit(str(url))
     try:
+        parts = urlsplit(str(url))  # raises ValueError for a broken [IPv6] host
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
         good = (parts.scheme in ("http", "https") and bool(parts.hostname)
                 and not any(c.isspace() or ord(c) < 32 for c in str(url)))

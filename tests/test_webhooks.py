@@ -268,6 +268,7 @@ def test_backoff_doubles_and_stops_at_an_hour():
     ({"WEBHOOK_URL": "hooks.example.com/x", "WEBHOOK_SECRET": SECRET}, "WEBHOOK_URL"),
     ({"WEBHOOK_URL": "https://hooks.example.com:abc/", "WEBHOOK_SECRET": SECRET},
      "WEBHOOK_URL"),
+    ({"WEBHOOK_URL": "https://[::1/hooks", "WEBHOOK_SECRET": SECRET}, "WEBHOOK_URL"),
     ({"WEBHOOK_URL": "https://hooks.example.com/x"}, "WEBHOOK_SECRET"),
     ({"WEBHOOK_URL": "https://hooks.example.com/x", "WEBHOOK_SECRET": "short"},
      "WEBHOOK_SECRET"),
