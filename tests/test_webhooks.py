@@ -166,6 +166,17 @@ def test_429_and_408_are_retried_and_a_retry_after_is_honoured(hooked):
     assert len(receiver.received) == 3
 
 
+def test_a_retry_after_that_is_not_a_plain_number_is_ignored(hooked):
+    # "²" passes str.isdigit() but not float(): the sender thread once died on it, leaving the
+    # delivery "Being sent" until its claim ran out, then dying again, attempts past the limit.
+    with Receiver([(503, {"Retry-After": "\u00b2"}), (503, {"Retry-After": "1.5"})]) as receiver:
+        app = hooked(receiver.url)
+        finish(app.test_client(), *UNRESOLVED)
+        [delivery] = wait_for(lambda: settled(app))
+    assert [t.status for t in delivery.tries] == [503, 503, 200]
+    assert delivery.state == "delivered" and len(receiver.received) == 3
+
+
 def test_attempts_run_out_and_the_delivery_fails(hooked):
     with Receiver([503, 502, 500]) as receiver:
         app = hooked(receiver.url, WEBHOOK_MAX_ATTEMPTS=2)
