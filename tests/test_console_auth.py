@@ -95,7 +95,7 @@ def test_login_goes_on_to_the_page_asked_for_and_never_to_another_site(app, clie
             "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})
         assert response.headers["Location"] == "/console/sessions", evil
     # A line break in ?next= once made the Location header raise (500) after logging in.
-    for evil in ("/console/sessions\r\nSet-Cookie: x=1", "/console/\x00", "/console/\x7f"):
+    for evil in ("/console/sessions\r\nSet-Cookie: x=1", "/console/\x1b", "/console/\x7f"):
         other = app.test_client()
         response = other.post("/console/login", query_string={"next": evil}, data={
             "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})

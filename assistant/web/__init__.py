@@ -121,6 +121,19 @@ def create_app(test_config: dict | None = None) -> Flask:
                                "This request did not say how long it is, so it was refused.")
         return None
 
+    @app.before_request  # also before CSRFProtect's: nothing with a NUL reaches a view
+    def _refuse_nul():
+        # PostgreSQL text cannot hold NUL, so a query with one fails there (a 500); no one
+        # types it, so refuse it in the address, the query string and the form alike.
+        def has_nul(values) -> bool:
+            return any("\x00" in key or any("\x00" in v for v in vs)
+                       for key, vs in values.lists())
+        if "\x00" in request.path or has_nul(request.args) or has_nul(request.form):
+            return _error_page(400, "That can't be used",
+                               "The address or form held a character that can't be used (a "
+                               "NUL), so nothing was changed. Please go back and try again.")
+        return None
+
     csrf.init_app(app)
 
     app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
