@@ -79,6 +79,23 @@ def test_admin_pages_answer_403_to_an_agent_and_200_to_an_admin(app, make_app, a
             assert as_admin.get(url).status_code == 200, endpoint
 
 
+def test_no_console_page_is_kept_in_a_cache(app, store, admin):
+    # The handoff queue and pages show customers' addresses and messages, the staff page the
+    # accounts: like the session pages, none may stay in the browser's disk cache or a proxy.
+    start = app.extensions["assistant"].compiled["salesforce"].start().step
+    row = store.create_session("salesforce", "v1", start)
+    store.create_handoff(row, "v1", "customer_request", [], "cust@example.com", "Call me")
+    client = app.test_client()
+    login(client, admin)
+    pages = {url.replace("/x", f"/{row.id}") for endpoint, method, url in _console_urls(app)
+             if method == "GET" and endpoint != "console.home"}
+    assert {"/console/handoffs", "/console/handoffs/1", "/console/staff"} <= pages
+    for url in sorted(pages):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response.headers.get("Cache-Control", ""), url
+
+
 def test_login_goes_on_to_the_page_asked_for_and_never_to_another_site(app, client, agent):
     response = client.get("/console/")
     assert response.status_code == 303
