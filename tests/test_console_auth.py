@@ -150,6 +150,23 @@ def test_a_deactivated_account_is_logged_out_at_its_next_request(client, agent, 
     assert client.get("/console/sessions").status_code == 303
 
 
+def test_a_new_password_ends_the_logins_made_with_the_old_one(app, client, agent,
+                                                            staff_accounts):
+    # The way to lock out someone who has an agent's login: deactivate the account, then set
+    # a new password (`assistant staff password`, which also reactivates it). The old login
+    # cookie came back to life with the account.
+    login(client, agent)
+    other = app.test_client()
+    login(other, agent)
+    staff_accounts.set_active(staff_accounts.by_email(agent[0]).id, False)
+    staff_accounts.set_password(agent[0], "a brand new passphrase")
+    for stale in (client, other):
+        assert stale.get("/console/sessions").status_code == 303
+    login(client, (agent[0], "a brand new passphrase"))
+    assert client.get("/console/sessions").status_code == 200
+    assert other.get("/console/sessions").status_code == 303
+
+
 def test_logout_is_a_csrf_protected_post(client, agent):
     login(client, agent)
     assert client.get("/console/logout").status_code == 405

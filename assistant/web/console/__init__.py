@@ -71,7 +71,7 @@ def _console_globals():
 
 def staff_id() -> int:
     """The id of the logged-in staff member (only inside console views)."""
-    return int(current_user.get_id())
+    return current_user.id
 
 
 __all__ = ["admin_only", "bp", "staff_id"]
