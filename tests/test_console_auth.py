@@ -46,6 +46,18 @@ def test_every_console_route_needs_a_login(app, client):
         assert response.status_code in (400, 401), (endpoint, method, response.status_code)
 
 
+def test_htmx_without_a_login_sends_the_page_to_the_login_form_and_back(client):
+    cases = {"http://localhost/console/sessions/abc?v=1":
+             "/console/login?next=/console/sessions/abc?v%3D1",
+             "http://localhost/s/abc/0": "/console/login",  # not a console page
+             "http://[::1/console/x": "/console/login"}  # not a URL at all
+    for current, login_url in cases.items():
+        response = client.get("/console/sessions/abc?v=1", headers={
+            "HX-Request": "true", "HX-Current-URL": current})
+        assert response.status_code == 401
+        assert response.headers["HX-Redirect"] == login_url, current
+
+
 def test_posts_without_login_get_401_even_with_a_valid_csrf_token(app, client):
     token = csrf_token(client)
     for endpoint, method, url in _console_urls(app):

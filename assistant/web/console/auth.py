@@ -88,8 +88,15 @@ def unauthorized():
         title="Please log in", message="Your console login has ended. Log in again, then "
         "repeat what you were doing."), 401)
     if request.headers.get("HX-Request") == "true":
-        # htmx: send the whole page to the login form.
-        response.headers["HX-Redirect"] = url_for("console.login")
+        # htmx (a live poll, a note): send the whole page to the login form, which then comes
+        # back to the page the agent was on (checked by _safe_next like any ?next=).
+        try:
+            page = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = page.path + (f"?{page.query}" if page.query else "")
+        except ValueError:  # not a URL (e.g. a broken [IPv6] host)
+            back = ""
+        response.headers["HX-Redirect"] = url_for(
+            "console.login", next=back if back.startswith("/console/") else None)
     return response
 
 
