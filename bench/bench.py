@@ -2,9 +2,9 @@
 targets.
 
 Run from the repository root: ``.venv/bin/python bench/bench.py [--duration S] [--clients N]``
-(also ``--warmup S``, ``--slices K``, ``--only a,b,c`` and, for (c), ``--connections N`` and
-``--poll S``). It always exits 0; a ratio on the wrong side of its target is
-printed with ``MISSED``.
+(also ``--warmup S``, ``--slices K``, ``--only a,b,c,d``, for (c) ``--connections N`` and
+``--poll S``, for (d) ``--events N`` and ``--runs K``). It always exits 0; a ratio on the wrong
+side of its target is printed with ``MISSED``.
 
 What is measured
 ----------------
@@ -35,6 +35,10 @@ reported and not counted.
     upstream answers. Target ≤ 1.5. Checks run off the request thread (``ProbeRunner``), so a
     hung upstream should tie up only probe pool threads; this is the figure that says whether
     it does. p50 and p99 of both, and the number of answers each is based on, are printed.
+(d) the analytics page on 1,000,000 seeded events: median and worst wall time of the default
+    view and of the heaviest one (all time, the biggest flow), its charts and CSV exports, and
+    the median ÷ the 0.5 s target. ``bench/analytics_bench.py`` seeds and times it (see its
+    docstring); it runs last, in this process, after the servers of (a) to (c) have stopped.
 
 How
 ---
@@ -132,6 +136,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import analytics_bench
 import httpx
 import probe_bench
 
@@ -653,21 +658,38 @@ def main(argv: list[str] | None = None) -> int:
                         help="untimed seconds before each measurement (default 2)")
     parser.add_argument("--slices", type=int, default=4,
                         help="interleave the measurements in this many slices (default 4)")
-    parser.add_argument("--only", default="a,b,c",
-                        help="the figures to measure, e.g. 'c' or 'a,b' (default a,b,c)")
+    parser.add_argument("--only", default="a,b,c,d",
+                        help="the figures to measure, e.g. 'd' or 'a,b' (default a,b,c,d)")
     parser.add_argument("--connections", type=int, default=12,
                         help="(c): probe connections, one probe client each (default 12)")
     parser.add_argument("--poll", type=float, default=1.0,
                         help="(c): seconds between a probe client's requests (default 1)")
+    parser.add_argument("--events", type=int, default=analytics_bench.EVENTS,
+                        help=f"(d): events to seed (default {analytics_bench.EVENTS:,})")
+    parser.add_argument("--runs", type=int, default=5,
+                        help="(d): timed runs per analytics view (default 5)")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.clients < 1 or args.slices < 1:
         parser.error("--duration must be > 0, --warmup ≥ 0, --clients and --slices ≥ 1")
     only = {x.strip() for x in args.only.replace(",", " ").split()}
-    if not only or only - {"a", "b", "c"}:
-        parser.error("--only takes a, b and c, e.g. --only c or --only a,b")
+    if not only or only - {"a", "b", "c", "d"}:
+        parser.error("--only takes a, b, c and d, e.g. --only d or --only a,b")
     if args.connections < 1 or args.poll <= 0:
         parser.error("--connections must be ≥ 1, --poll > 0")
+    if args.events < 1 or args.runs < 1:
+        parser.error("--events and --runs must be ≥ 1")
+    if only - {"d"}:
+        measure_answers(args, only)
+    if "d" in only:  # last: in this process, with the servers of (a) to (c) gone
+        if only - {"d"}:
+            print()
+        for line in analytics_bench.run(args.events, args.runs):
+            print(line)
+    return 0
 
+
+def measure_answers(args, only: set[str]) -> None:
+    """Measurements (a) to (c) (those in ``only``): start the servers, load them, print."""
     tmp = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     servers: list[Server] = []
     measurements: list[Measurement] = []
@@ -769,7 +791,6 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             if server.logged_errors():
                 print(f"\nERRORS in the {server.name} app's gunicorn log:\n{server.log_tail()}")
-        return 0
     finally:
         if load is not None:
             load.stop()

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,7 +45,15 @@ class FlowSession(Base):
     """
 
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_flow_created", "flow_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_sessions_flow_created", "flow_id", "created_at"),
+        # Analytics: a flow's sessions counted by step, state and cause from the index alone,
+        # in its order (no sort), whatever the date range.
+        Index("ix_sessions_flow_figures", "flow_id", "step", "status", "outcome", "cause",
+              "created_at", "updated_at", "flow_version", "id"),
+        # Analytics: the versions of a flow its sessions have, grouped in index order.
+        Index("ix_sessions_flow_version", "flow_id", "flow_version", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     flow_id: Mapped[str] = mapped_column(String(64))
@@ -116,10 +125,28 @@ class Event(Base):
     replaced because the user went back and chose differently is kept, ``superseded``.
     ``spent_ms`` is the time spent on ``from_step`` before answering, in milliseconds: from the
     session's previous change (its previous answer, or its start) to this answer.
+
+    ``flow_id``, ``session_started_at`` and ``session_version`` are the session's flow, start
+    and current ``flow_version``, copied from it (the store updates ``session_version`` on
+    every row of the session when the session's version changes), so that analytics reads a
+    flow's answers from one index without joining the sessions (see
+    :mod:`assistant.store.analytics`).
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_session_position", "session_id", "position"),)
+    __table_args__ = (
+        Index("ix_events_session_position", "session_id", "position"),
+        # Analytics, current paths only: sessions per step (ordered by session, so counting
+        # distinct sessions needs no sort) and the median time per step (ordered by time; timed
+        # answers only, which also keeps the planner from taking it for the count).
+        Index("ix_events_flow_step_session", "flow_id", "from_step", "session_id",
+              "session_started_at", "session_version", "spent_ms", "superseded",
+              sqlite_where=text("superseded = 0"), postgresql_where=text("NOT superseded")),
+        Index("ix_events_flow_step_spent", "flow_id", "from_step", "spent_ms",
+              "session_started_at", "session_version", "superseded",
+              sqlite_where=text("superseded = 0 AND spent_ms IS NOT NULL"),
+              postgresql_where=text("NOT superseded AND spent_ms IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
@@ -132,11 +159,20 @@ class Event(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     probe_check_id: Mapped[int | None] = mapped_column(ForeignKey("probe_checks.id"))
     spent_ms: Mapped[int | None] = mapped_column(Integer)
+    flow_id: Mapped[str | None] = mapped_column(String(64))
+    session_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    session_version: Mapped[str | None] = mapped_column(String(12))
 
 
 class _OnePerRevision:
     """Columns of a record made at one revision of a session, at most one per revision: the
-    same page sent twice finds the first record; a changed path can make a new one."""
+    same page sent twice finds the first record; a changed path can make a new one.
+
+    ``session_started_at`` and ``session_version`` are the session's start and current
+    ``flow_version``, copied from it (kept up to date by the store, as on
+    :class:`Event`), so that analytics selects a flow's records without joining the
+    sessions.
+    """
 
     __table_args__ = (UniqueConstraint("session_id", "revision"),)  # also the session index
 
@@ -146,6 +182,8 @@ class _OnePerRevision:
     flow_id: Mapped[str] = mapped_column(String(64), index=True)
     flow_version: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    session_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    session_version: Mapped[str | None] = mapped_column(String(12))
 
 
 class Feedback(_OnePerRevision, Base):
@@ -156,6 +194,17 @@ class Feedback(_OnePerRevision, Base):
     """
 
     __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("session_id", "revision"),  # one per revision, as the mixin's
+        # Analytics: reactions of a flow's sessions by start (grouped in index order); the
+        # latest comments, newest first.
+        Index("ix_feedback_flow_reaction", "flow_id", "reaction", "session_started_at",
+              "session_version"),
+        Index("ix_feedback_flow_comments", "flow_id", "created_at", "session_started_at",
+              "session_version",
+              sqlite_where=text("comment IS NOT NULL AND comment != ''"),
+              postgresql_where=text("comment IS NOT NULL AND comment != ''")),
+    )
 
     end_step: Mapped[str] = mapped_column(String(64))
     reaction: Mapped[str] = mapped_column(String(16))
@@ -171,6 +220,12 @@ class Handoff(_OnePerRevision, Base):
     """
 
     __tablename__ = "handoffs"
+    __table_args__ = (
+        UniqueConstraint("session_id", "revision"),  # one per revision, as the mixin's
+        # Analytics: the sessions of a flow with a handoff (counted in index order), by start.
+        Index("ix_handoffs_flow_session", "flow_id", "session_id", "session_started_at",
+              "session_version"),
+    )
 
     step: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))

@@ -58,6 +58,10 @@ _SUPERSEDE = (update(_events)
                      _events.c.position > bindparam("after"), _events.c.superseded == false())
               .values(superseded=True))
 _ADD_EVENT = insert(_events)
+# A session's version changed (its flow file was edited mid-session): its rows' copies follow.
+_NEW_VERSION = [update(t).where(t.c.session_id == bindparam("sid"))
+                .values(session_version=bindparam("version"))
+                for t in (_events, Feedback.__table__, Handoff.__table__)]
 
 
 # Share codes: no 0/O, 1/I/L, so a code read out over the phone is not misheard.
@@ -204,7 +208,9 @@ class Store:
         At a probe step, ``answer`` is the check's outcome, ``probe_check_id`` the check and
         ``cause`` the cause it diagnosed (kept on the session; None leaves it as it was).
         The event records the time since the session's previous change as time spent on
-        ``from_step``. Returns the updated session.
+        ``from_step``, and copies of the session's flow, start and version for analytics (a
+        new version is copied onto the session's earlier events, feedback and handoffs too).
+        Returns the updated session.
 
         Raises:
             StaleRevision: the session changed since it was read; nothing was changed.
@@ -222,10 +228,15 @@ class Store:
                 raise StaleRevision(session.id)
             if at_position < session.position:
                 conn.execute(_SUPERSEDE, {"sid": session.id, "after": at_position})
+            if flow_version != session.flow_version:
+                for statement in _NEW_VERSION:
+                    conn.execute(statement, {"sid": session.id, "version": flow_version})
             conn.execute(_ADD_EVENT, {
                 "session_id": session.id, "position": at_position + 1, "from_step": from_step,
                 "answer": answer, "to_step": to_step, "counters": counters,
                 "superseded": False, "at": now, "probe_check_id": probe_check_id,
+                "flow_id": session.flow_id, "session_started_at": session.created_at,
+                "session_version": flow_version,
                 "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()
                                          * 1000)) if session.updated_at else None})
         return FlowSession(**updated)
@@ -242,7 +253,9 @@ class Store:
         try:
             with self.Session.begin() as s:
                 s.add(Feedback(session_id=session.id, revision=session.revision,
-                               flow_id=session.flow_id, end_step=session.step, **values))
+                               flow_id=session.flow_id, end_step=session.step,
+                               session_started_at=session.created_at,
+                               session_version=session.flow_version, **values))
         except IntegrityError:
             if self.feedback_for(session) is None:  # not the one-per-revision rule
                 raise
@@ -275,7 +288,9 @@ class Store:
         row = Handoff(session_id=session.id, revision=session.revision, flow_id=session.flow_id,
                       flow_version=flow_version, step=session.step, reason=reason,
                       contact=contact, message=message, transcript=transcript, status="open",
-                      created_by=created_by, created_at=utcnow())
+                      created_by=created_by, created_at=utcnow(),
+                      session_started_at=session.created_at,
+                      session_version=session.flow_version)
         try:
             with self.Session.begin() as s:
                 s.add(row)

@@ -1,1 +1,386 @@
-"""(Being written: see the console brief.)"""
+"""Analytics for admins: per flow, where sessions go, where they stop, how they end.
+
+URLs (every one takes the same GET filters; all admin only):
+
+| URL | what |
+|---|---|
+| ``/console/analytics`` | the figures, the charts and the shaded flow diagram |
+| ``/console/analytics/funnel.svg`` | the funnel: sessions reaching each step of the main path |
+| ``/console/analytics/dropoff.svg`` | the drop-off chart: where abandoned sessions stopped |
+| ``/console/analytics/sessions.csv`` | the sessions in scope, one row each |
+| ``/console/analytics/steps.csv`` | the per-step table |
+
+Filters: ``flow`` (a flow id; default the first flow), ``version`` (a flow version; empty: all),
+``from`` and ``to`` (UTC dates ``YYYY-MM-DD``, both included, on the session's start; default
+the last 30 days up to today; an empty one is no bound). A flow that does not exist, a version
+that cannot be one, a date that is not a date, or ``from`` after ``to`` answer 400 with the
+reason. The figures are defined in :mod:`assistant.store.analytics`.
+
+The charts are pygal SVG documents served on their own (``image/svg+xml``), shown with
+``<img>``: the page's CSP allows no inline style, and a pygal chart carries its own ``<style>``,
+so each chart response has its own CSP allowing just that (and no script: pygal's JavaScript is
+not loaded, ``js=[]``). The steps table is every chart's text alternative.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pygal
+from defusedcsv import csv
+from flask import Response, current_app, render_template, request, stream_with_context
+from markupsafe import Markup
+from pygal.style import Style
+
+from ...flow import Flow
+from ...flow.model import OTHERWISE
+from ...probes.diagnosis import cause_title
+from ...store.analytics import REACTIONS, Analytics, FlowReport, Scope, StepFigures
+from .. import services
+from . import admin_only, bp
+from .diagram import Shade, flow_svg
+
+DEFAULT_DAYS = 30
+VERSION = re.compile(r"^[0-9A-Za-z]{1,12}$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+CHART_LABEL_CHARS = 42
+DROPOFF_BARS = 12
+KIND_LABELS = {"question": "Question", "instruction": "Instruction", "probe": "Live check",
+               "end": "End"}
+
+
+class BadFilter(ValueError):
+    """A filter cannot be used; the message says which and why, for the person who typed it."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The page's filters as given (``values``, for the form and links) and as a scope."""
+
+    flow: Flow
+    scope: Scope
+    values: dict[str, str]
+
+    def query(self) -> dict[str, str]:
+        """The filters as URL query arguments (for the charts' and exports' links)."""
+        return {"flow": self.values["flow"], "version": self.values["version"],
+                "from": self.values["from"], "to": self.values["to"]}
+
+
+def today() -> date:
+    """Today's UTC date."""
+    return datetime.now(UTC).date()
+
+
+def parse_filters(args) -> Filters:
+    """The filters from query ``args`` (see the module docstring), defaults filled in.
+
+    Raises:
+        BadFilter: a filter cannot be used.
+    """
+    flows = services().flows
+    if not flows:
+        raise BadFilter("No flow is loaded, so there is nothing to show.")
+    flow_id = args.get("flow") or next(iter(flows))
+    if flow_id not in flows:
+        raise BadFilter(f"There is no flow {flow_id[:64]!r}. Choose one from the list.")
+    version = args.get("version", "").strip()
+    if version and not VERSION.match(version):
+        raise BadFilter(f"{version[:32]!r} is not a flow version: versions are up to 12 "
+                        "letters and digits, such as the ones in the list.")
+    end = today()
+    first = _date(args, "from", "From", end - timedelta(days=DEFAULT_DAYS - 1))
+    last = _date(args, "to", "To", end)
+    if first and last and first > last:
+        raise BadFilter(f"The From date ({first}) is after the To date ({last}).")
+    values = {"flow": flow_id, "version": version,
+              "from": first.isoformat() if first else "", "to": last.isoformat() if last else ""}
+    return Filters(flows[flow_id], Scope(flow_id, version or None, first, last), values)
+
+
+def _date(args, key: str, label: str, default: date) -> date | None:
+    if key not in args:
+        return default
+    text = args.get(key, "").strip()
+    if not text:
+        return None
+    try:
+        if not ISO_DATE.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(f"The {label} date {text[:32]!r} is not a date: use the form "
+                        "YYYY-MM-DD, for example 2026-03-31.") from None
+
+
+def main_path(flow: Flow) -> list[str]:
+    """The flow's main path: from the start, a probe step's ``otherwise`` (the article's own
+    steps, when no check decides) and any other step's first answer (its last, unconditional
+    branch), until an end or a step already on the path. The funnel's order."""
+    path: list[str] = []
+    step_id = flow.start
+    while step_id in flow.steps and step_id not in path:
+        path.append(step_id)
+        step = flow.steps[step_id]
+        if step.is_end or not step.answers:
+            break
+        answer = (step.answer(OTHERWISE) if step.is_probe else None) or step.answers[0]
+        step_id = answer.branches[-1].to
+    return path
+
+
+def step_order(flow: Flow, report: FlowReport) -> list[str]:
+    """Steps for tables: the main path, then the flow's other steps in file order, then step
+    ids found in the sessions that the flow no longer has (from an older version)."""
+    order = main_path(flow)
+    order += [s for s in flow.steps if s not in order]
+    order += sorted(s for s in report.steps if s not in flow.steps)
+    return order
+
+
+def _analytics() -> Analytics:
+    return Analytics(services().store.engine)
+
+
+def _report(filters: Filters, traffic_only: bool = False) -> FlowReport:
+    minutes = current_app.config["ABANDONED_AFTER_MINUTES"]
+    return _analytics().report(filters.scope, now=datetime.now(UTC),
+                               abandoned_after=timedelta(minutes=minutes),
+                               traffic_only=traffic_only)
+
+
+def _title(flow: Flow, step_id: str) -> str:
+    step = flow.steps.get(step_id)
+    return step.title if step else f"{step_id} (not in this version of the flow)"
+
+
+def _cause(cause_id: str) -> str:
+    try:
+        return cause_title(cause_id)
+    except KeyError:
+        return cause_id
+
+
+def _bad(error: BadFilter):
+    """A 400 answer for the charts and exports (the page shows its form instead)."""
+    return Response(f"{error}\n", 400, mimetype="text/plain")
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def shade_for(flow: Flow, report: FlowReport) -> dict[str, Shade]:
+    """Per step of ``flow``, the diagram's shading: share of the sessions started that reached
+    it, share of those that stopped there, and a short label."""
+    shades = {}
+    for step_id in flow.steps:
+        fig = report.step(step_id)
+        reached = fig.reached / report.started if report.started else 0.0
+        label = f"{fig.reached:,} reached"
+        if fig.dropped:
+            label += f" · {fig.dropped_share:.0%} stopped"
+        shades[step_id] = Shade(reached=reached, dropped=fig.dropped_share or 0.0, label=label)
+    return shades
+
+
+@bp.get("/analytics")
+@admin_only
+def analytics():
+    """The analytics page for the filters in the query string (400 with the form and the
+    reason for filters that cannot be used)."""
+    flows = services().flows
+    try:
+        filters = parse_filters(request.args)
+    except BadFilter as e:
+        values = {k: request.args.get(k, "") for k in ("flow", "version", "from", "to")}
+        return _private(Response(render_template(
+            "console/analytics.html", error=str(e), values=values, flows=flows,
+            versions=[]), 400))
+    report = _report(filters)
+    flow = filters.flow
+    order = step_order(flow, report)
+    on_main = {step_id: i + 1 for i, step_id in enumerate(main_path(flow))}
+    diagram = _diagram(flow, report)
+    html = render_template(
+        "console/analytics.html", error=None, values=filters.values, flows=flows,
+        versions=_analytics().versions(flow.id), flow=flow, report=report, order=order,
+        on_main=on_main, title=lambda s: _title(flow, s), kinds=KIND_LABELS,
+        cause=_cause, reactions=REACTIONS, query=filters.query(), diagram=diagram,
+        abandoned_minutes=current_app.config["ABANDONED_AFTER_MINUTES"],
+        reaction_total=sum(report.reactions.values()),
+        dropped_total=sum(f.dropped for f in report.steps.values()),
+        session_endpoint="console.session" if "console.session" in current_app.view_functions
+        else None)
+    return _private(Response(html))
+
+
+def _diagram(flow: Flow, report: FlowReport) -> Markup:
+    return flow_svg(flow, shade=shade_for(flow, report),
+                    title=f"{flow.title}: sessions reaching each step and stopping there",
+                    description="Each step is shaded darker the more sessions reached it; a "
+                                "red bar shows the share of those that stopped there. The "
+                                "steps table has the same figures.")
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+def _style(colour: str) -> Style:
+    return Style(font_family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
+                 background="#ffffff", plot_background="#ffffff", foreground="#0b0c0c",
+                 foreground_strong="#0b0c0c", foreground_subtle="#484949", colors=(colour,),
+                 label_font_size=13, major_label_font_size=13, title_font_size=18,
+                 value_font_size=13, tooltip_font_size=13)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= CHART_LABEL_CHARS else text[:CHART_LABEL_CHARS - 1] + "…"
+
+
+def _thousands(value) -> str:
+    return f"{value:,.0f}" if value is not None else ""
+
+
+def _bar_chart(title: str, labels: list[str], values: list[int], colour: str) -> str:
+    # pygal draws a horizontal bar chart's first label at the bottom: reverse, to read down.
+    chart = pygal.HorizontalBar(
+        js=[], style=_style(colour), title=title, show_legend=False, print_values=True,
+        width=900, height=max(220, 70 + 38 * len(labels)), margin=16,
+        truncate_label=-1, x_title="Sessions", no_data_text="No sessions", min_scale=2,
+        max_scale=6, value_formatter=_thousands, formatter=_thousands)
+    chart.x_labels = [_short(label) for label in reversed(labels)]
+    chart.add("Sessions", list(reversed(values)))
+    return chart.render(is_unicode=True)
+
+
+def _svg(svg: str) -> Response:
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = CHART_CSP
+    return _private(response)
+
+
+@bp.get("/analytics/funnel.svg")
+@admin_only
+def analytics_funnel():
+    """The funnel chart (SVG): sessions that reached each step of the main path, in order."""
+    try:
+        filters = parse_filters(request.args)
+    except BadFilter as e:
+        return _bad(e)
+    report = _report(filters, traffic_only=True)
+    path = main_path(filters.flow)
+    return _svg(_bar_chart("Sessions reaching each step of the main path",
+                           [_title(filters.flow, s) for s in path],
+                           [report.step(s).reached for s in path], "#1d4e89"))
+
+
+@bp.get("/analytics/dropoff.svg")
+@admin_only
+def analytics_dropoff():
+    """The drop-off chart (SVG): abandoned sessions per step they stopped at, the most first
+    (at most :data:`DROPOFF_BARS` steps)."""
+    try:
+        filters = parse_filters(request.args)
+    except BadFilter as e:
+        return _bad(e)
+    report = _report(filters, traffic_only=True)
+    stops = sorted(((f.dropped, s) for s, f in report.steps.items() if f.dropped),
+                   key=lambda x: (-x[0], x[1]))[:DROPOFF_BARS]
+    return _svg(_bar_chart("Where abandoned sessions stopped",
+                           [_title(filters.flow, s) for _, s in stops],
+                           [n for n, _ in stops], "#b3261e"))
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+def _filename(filters: Filters, what: str) -> str:
+    v = filters.values
+    parts = [filters.flow.id] + ([v["version"]] if v["version"] else [])
+    parts += [v["from"] or "start", v["to"] or today().isoformat(), what]
+    return "-".join(parts) + ".csv"
+
+
+def _csv_response(rows, filters: Filters, what: str) -> Response:
+    """Stream ``rows`` (the header first) as a UTF-8 CSV download. Every text cell is stripped
+    of surrounding whitespace, and defusedcsv prefixes a cell that a spreadsheet would take for
+    a formula (``=``, ``+``, ``-``, ``@``, ``|``, ``%``) with ``'``."""
+
+    def chunks():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"  # byte order mark: spreadsheets then read the file as UTF-8
+        for i, row in enumerate(rows):
+            writer.writerow([c.strip() if isinstance(c, str) else c for c in row])
+            if i % 500 == 499:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(stream_with_context(chunks()), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="{_filename(filters, what)}"'
+    return _private(response)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+@bp.get("/analytics/sessions.csv")
+@admin_only
+def analytics_sessions_csv():
+    """The sessions in scope as CSV, oldest start first (times UTC, ISO 8601)."""
+    try:
+        filters = parse_filters(request.args)
+    except BadFilter as e:
+        return _bad(e)
+    minutes = current_app.config["ABANDONED_AFTER_MINUTES"]
+    sessions = _analytics().sessions(filters.scope, now=datetime.now(UTC),
+                                     abandoned_after=timedelta(minutes=minutes))
+    header = ["code", "started_utc", "last_answer_utc", "ended_utc", "flow", "flow_version",
+              "state", "outcome", "current_step", "answers", "cause", "feedback",
+              "feedback_comment", "handoffs", "guided"]
+    flow_id = filters.flow.id
+
+    def rows():
+        yield header
+        for s in sessions:
+            yield [s.code or "", _when(s.started_at), _when(s.last_answer_at),
+                   _when(s.ended_at), flow_id, s.flow_version, s.state, s.outcome or "", s.step,
+                   s.answers, s.cause or "", s.reaction or "", s.comment or "", s.handoffs,
+                   "yes" if s.guided else "no"]
+
+    return _csv_response(rows(), filters, "sessions")
+
+
+@bp.get("/analytics/steps.csv")
+@admin_only
+def analytics_steps_csv():
+    """The per-step table as CSV: the steps in the page's order with their figures."""
+    try:
+        filters = parse_filters(request.args)
+    except BadFilter as e:
+        return _bad(e)
+    report = _report(filters)
+    flow = filters.flow
+    on_main = {s: i + 1 for i, s in enumerate(main_path(flow))}
+    header = ["step", "title", "kind", "main_path_position", "reached", "answered", "stopped",
+              "stopped_percent_of_reached", "median_seconds"]
+
+    def row(step_id: str, fig: StepFigures) -> list:
+        step = flow.steps.get(step_id)
+        share = fig.dropped_share
+        return [step_id, _title(flow, step_id), step.kind if step else "",
+                on_main.get(step_id, ""), fig.reached, fig.answered, fig.dropped,
+                "" if share is None else f"{share * 100:.1f}",
+                "" if fig.median_ms is None else f"{fig.median_ms / 1000:.1f}"]
+
+    rows = [header] + [row(s, report.step(s)) for s in step_order(flow, report)]
+    return _csv_response(rows, filters, "steps")
