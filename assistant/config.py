@@ -24,6 +24,8 @@
 | ``WEBHOOK_MAX_ATTEMPTS`` | attempts per webhook delivery before it is marked failed | 8 |
 | ``WEBHOOK_BACKOFF_SECONDS`` | wait before the first retry; doubles each retry, at most 1 h | 30 |
 | ``WEBHOOK_TIMEOUT_SECONDS`` | connect and read timeout of each delivery attempt | 10 |
+| ``PUBLIC_URL`` | the app's address for links sent elsewhere (the webhook's console | none |
+|                | link), like ``https://help.example.com``; without it they are paths  |      |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -67,25 +69,36 @@ def _positive_seconds(env, name: str, default: float, minimum: float, maximum: f
     return value
 
 
+def _is_http_url(url) -> bool:
+    """True for an absolute ``http(s)://`` URL with a host, a numeric port if any, and no
+    space or control character."""
+    try:
+        parts = urlsplit(str(url))  # raises ValueError for a broken [IPv6] host
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not any(c.isspace() or ord(c) < 32 for c in str(url)))
+
+
 def check_webhook(config) -> None:
     """Check the webhook settings of an app config (a mapping): ``WEBHOOK_URL`` must be an
     absolute ``http(s)://`` URL with a host, and needs a ``WEBHOOK_SECRET`` of at least 16
-    characters.
+    characters; ``PUBLIC_URL`` (the start of the console links it sends), if set, is an
+    ``http(s)://`` host with nothing after it.
 
     Raises:
         ConfigError: naming the variable; the URL itself is not repeated (it may hold a token).
     """
+    public = config.get("PUBLIC_URL")
+    if public and (not _is_http_url(public) or urlsplit(public).path.strip("/")
+                   or urlsplit(public).query or urlsplit(public).fragment):
+        raise ConfigError("PUBLIC_URL must be the app's address: http:// or https://, a host "
+                          "and maybe a port, nothing after it (like https://help.example.com)")
     url = config.get("WEBHOOK_URL")
     if not url:
         return
-    parts = urlsplit(str(url))
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        good = (parts.scheme in ("http", "https") and bool(parts.hostname)
-                and not any(c.isspace() or ord(c) < 32 for c in str(url)))
-    except ValueError:
-        good = False
-    if not good:
+    if not _is_http_url(url):
         raise ConfigError("WEBHOOK_URL must be an http:// or https:// URL with a host "
                           "(like https://hooks.example.com/assistant), or empty for no webhook")
     secret = config.get("WEBHOOK_SECRET") or ""
@@ -144,6 +157,7 @@ def settings(instance_path: str) -> dict:
         "ABANDONED_AFTER_MINUTES": _positive_int(env, "ABANDONED_AFTER_MINUTES", 30,
                                                  maximum=60 * 24 * 30),
         "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
+        "PUBLIC_URL": env.get("PUBLIC_URL") or None,
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

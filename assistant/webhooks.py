@@ -148,9 +148,11 @@ def post_delivery(client: httpx.Client, url: str, body: bytes, headers: dict[str
                 error += f": {snippet}"
             retry = status in RETRIED_STATUSES or status >= 500
             retry_after = response.headers.get("Retry-After", "")
+            # Seconds only (an HTTP date is ignored); isdigit() alone accepts "²", which
+            # float() refuses.
             return AttemptResult(status, error, took(), retry=retry,
-                                 retry_after=float(retry_after)
-                                 if retry and retry_after.isdigit() else None)
+                                 retry_after=float(retry_after) if retry
+                                 and retry_after.isascii() and retry_after.isdigit() else None)
     except httpx.TimeoutException:
         return AttemptResult(None, f"No answer within {timeout:g} s (timed out)", took(),
                              retry=True)

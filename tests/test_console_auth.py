@@ -7,6 +7,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from werkzeug.routing import IntegerConverter
 
 from assistant.cli import main
 from conftest import STAFF_PASSWORD, csrf_token, login
@@ -20,7 +21,7 @@ def _console_urls(app):
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("console.") or rule.endpoint in OPEN:
             continue
-        values = {arg: (1 if type(rule._converters.get(arg)).__name__ == "IntegerConverter"
+        values = {arg: (1 if isinstance(rule._converters.get(arg), IntegerConverter)
                         else "x") for arg in rule.arguments}
         with app.test_request_context():
             from flask import url_for
@@ -43,6 +44,18 @@ def test_every_console_route_needs_a_login(app, client):
         # htmx asks: 401 and a redirect for the whole page, never a fragment of the console
         response = client.open(url, method=method, headers={"HX-Request": "true"})
         assert response.status_code in (400, 401), (endpoint, method, response.status_code)
+
+
+def test_htmx_without_a_login_sends_the_page_to_the_login_form_and_back(client):
+    cases = {"http://localhost/console/sessions/abc?v=1":
+             "/console/login?next=/console/sessions/abc?v%3D1",
+             "http://localhost/s/abc/0": "/console/login",  # not a console page
+             "http://[::1/console/x": "/console/login"}  # not a URL at all
+    for current, login_url in cases.items():
+        response = client.get("/console/sessions/abc?v=1", headers={
+            "HX-Request": "true", "HX-Current-URL": current})
+        assert response.status_code == 401
+        assert response.headers["HX-Redirect"] == login_url, current
 
 
 def test_posts_without_login_get_401_even_with_a_valid_csrf_token(app, client):
@@ -79,6 +92,23 @@ def test_admin_pages_answer_403_to_an_agent_and_200_to_an_admin(app, make_app, a
             assert as_admin.get(url).status_code == 200, endpoint
 
 
+def test_no_console_page_is_kept_in_a_cache(app, store, admin):
+    # The handoff queue and pages show customers' addresses and messages, the staff page the
+    # accounts: like the session pages, none may stay in the browser's disk cache or a proxy.
+    start = app.extensions["assistant"].compiled["salesforce"].start().step
+    row = store.create_session("salesforce", "v1", start)
+    store.create_handoff(row, "v1", "customer_request", [], "cust@example.com", "Call me")
+    client = app.test_client()
+    login(client, admin)
+    pages = {url.replace("/x", f"/{row.id}") for endpoint, method, url in _console_urls(app)
+             if method == "GET" and endpoint != "console.home"}
+    assert {"/console/handoffs", "/console/handoffs/1", "/console/staff"} <= pages
+    for url in sorted(pages):
+        response = client.get(url)
+        assert response.status_code == 200 and response.get_data(), url  # (streams read out)
+        assert "no-store" in response.headers.get("Cache-Control", ""), url
+
+
 def test_login_goes_on_to_the_page_asked_for_and_never_to_another_site(app, client, agent):
     response = client.get("/console/")
     assert response.status_code == 303
@@ -94,6 +124,16 @@ def test_login_goes_on_to_the_page_asked_for_and_never_to_another_site(app, clie
         response = other.post(f"/console/login?next={evil}", data={
             "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})
         assert response.headers["Location"] == "/console/sessions", evil
+    # A line break in ?next= once made the Location header raise (500) after logging in.
+    for evil in ("/console/sessions\r\nSet-Cookie: x=1", "/console/\x1b", "/console/\x7f"):
+        other = app.test_client()
+        response = other.post("/console/login", query_string={"next": evil}, data={
+            "csrf_token": csrf_token(other), "email": agent[0], "password": agent[1]})
+        assert response.status_code == 303, repr(evil)
+        assert response.headers["Location"] == "/console/sessions", repr(evil)
+        assert "Set-Cookie: x" not in str(response.headers)
+        response = other.get("/console/login", query_string={"next": evil})  # logged in now
+        assert response.headers["Location"] == "/console/sessions", repr(evil)
 
 
 def test_wrong_password_unknown_email_and_inactive_account_are_refused_alike(
@@ -121,6 +161,23 @@ def test_a_deactivated_account_is_logged_out_at_its_next_request(client, agent, 
     assert client.get("/console/sessions").status_code == 200
     staff_accounts.set_active(staff_accounts.by_email(agent[0]).id, False)
     assert client.get("/console/sessions").status_code == 303
+
+
+def test_a_new_password_ends_the_logins_made_with_the_old_one(app, client, agent,
+                                                            staff_accounts):
+    # The way to lock out someone who has an agent's login: deactivate the account, then set
+    # a new password (`assistant staff password`, which also reactivates it). The old login
+    # cookie came back to life with the account.
+    login(client, agent)
+    other = app.test_client()
+    login(other, agent)
+    staff_accounts.set_active(staff_accounts.by_email(agent[0]).id, False)
+    staff_accounts.set_password(agent[0], "a brand new passphrase")
+    for stale in (client, other):
+        assert stale.get("/console/sessions").status_code == 303
+    login(client, (agent[0], "a brand new passphrase"))
+    assert client.get("/console/sessions").status_code == 200
+    assert other.get("/console/sessions").status_code == 303
 
 
 def test_logout_is_a_csrf_protected_post(client, agent):

@@ -96,6 +96,56 @@ def test_the_agent_sees_the_customer_answer_without_reloading(browser, site):
     agent_context.close()
 
 
+def test_a_followed_session_whose_login_ended_comes_back_after_logging_in(browser, site):
+    # The live poll answers 401 once the login has ended (here: logged out in another tab);
+    # the page goes to the login form, and logging in again returns to the session followed,
+    # not to the session list.
+    from playwright.sync_api import expect
+    customer_context, customer, sid = _customer_starts(browser, site)
+    agent_context, agent = _agent(browser, site)
+    agent.goto(f"{site}/console/sessions/{sid}")
+    other_tab = agent_context.new_page()
+    other_tab.goto(f"{site}/console/sessions")
+    other_tab.get_by_role("button", name="Log out").click()
+    expect(agent.get_by_role("heading", name="Log in to the support console")).to_be_visible(
+        timeout=6_000)
+    agent.get_by_label("Email address").fill("agent@example.com")
+    agent.get_by_label("Password").fill(STAFF_PASSWORD)
+    agent.get_by_role("button", name="Log in").click()
+    expect(agent.locator("#current-step")).to_have_text(
+        "What does the Autofy Agent Status show?")
+    assert agent.url == f"{site}/console/sessions/{sid}"
+    customer_context.close()
+    agent_context.close()
+
+
+def test_a_poll_that_failed_once_leaves_no_alarm_once_updates_come_again(browser, site):
+    # The server restarts: the live poll gets no answer and the page says so. Once polls are
+    # answered again, the alarm must go (it stayed, over a page that was updating fine).
+    from playwright.sync_api import expect
+    customer_context, customer, sid = _customer_starts(browser, site)
+    agent_context, agent = _agent(browser, site)
+    failed = []
+
+    def fail_two_polls(route):
+        if len(failed) < 2:
+            failed.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+    agent.route(f"**/console/sessions/{sid}?v=*", fail_two_polls)
+    agent.goto(f"{site}/console/sessions/{sid}")
+    problem = agent.locator("#request-error")
+    expect(problem).to_contain_text("couldn't reach the server", timeout=6_000)
+    expect(problem).to_be_hidden(timeout=8_000)  # the next poll is answered (204, unchanged)
+    customer.get_by_role("button", name="It says Disconnected", exact=True).click()
+    expect(agent.locator("#current-step")).to_have_text(
+        "Step 1: Is the Autofy Agent open with two green check marks?", timeout=6_000)
+    expect(problem).to_be_hidden()
+    customer_context.close()
+    agent_context.close()
+
+
 def test_without_javascript_the_session_view_is_a_page_with_a_refresh_link(browser, site):
     from playwright.sync_api import expect
     customer_context, customer, sid = _customer_starts(browser, site)

@@ -330,3 +330,19 @@ def test_staff_get_a_link_to_the_console_session_view(make_app, agent):
     assert link in client.get(f"/s/{sid}/support").get_data(as_text=True)
     customer = app.test_client()
     assert "/console/sessions/" not in customer.get(url).get_data(as_text=True)
+
+
+def test_the_console_view_of_a_guided_session_opens_and_names_its_agent(make_app, agent):
+    # The staff bar's link, and the live poll of that page: a session with a staff member
+    # attached once answered 500 (the staff emails were read into a dict the wrong way).
+    app = make_app()
+    client = app.test_client()
+    login(client, agent)
+    sid = start_guided(client, "salesforce").headers["Location"].split("/")[2]
+    response = client.get(f"/console/sessions/{sid}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert re.search(r"<dt>Guided by</dt><dd>agent@example.com</dd>", page)
+    poll = client.get(f"/console/sessions/{sid}?v=old",
+                      headers={"HX-Request": "true", "HX-Target": "session-live"})
+    assert poll.status_code == 200 and "agent@example.com" in poll.get_data(as_text=True)

@@ -15,7 +15,7 @@ from simserver import SECRETS, Simulator
 from sqlalchemy import MetaData, select, update
 
 from assistant.store.models import FlowSession, utcnow
-from conftest import STAFF_PASSWORD, Walker, answer_form, forms, heading, login
+from conftest import STAFF_PASSWORD, Walker, answer_form, csrf_token, forms, heading, login
 
 UNRESOLVED = ("quickbooks-online", ["disconnected", "connected", "not-connected"])
 RESOLVED = ("salesforce", ["disconnected", "connected", "connected"])
@@ -303,6 +303,24 @@ def test_queue_actions_need_the_csrf_token(app, store, console):
     broken = console.post(form["action"], data={**form["fields"], "action": "steal"})
     assert broken.status_code == 400 and "nothing was changed" in broken.get_data(as_text=True)
     assert console.get("/console/handoffs/999").status_code == 404
+
+
+def test_a_number_in_the_address_past_any_row_id_is_a_404(store, console, admin, app):
+    # 2**31 is past PostgreSQL's INTEGER; 2**63 and more are past SQLite's (OverflowError).
+    [hid] = _seed(store, 1)
+    form = action_form(page(console, hid), "take")
+    token = form["fields"]["csrf_token"]
+    for big in (2**31, 2**63, 10**30):
+        assert console.get(f"/console/handoffs/{big}").status_code == 404
+        assert console.post(f"/console/handoffs/{big}/status",
+                            data=form["fields"]).status_code == 404
+        assert console.post(f"/console/handoffs/{hid}/deliveries/{big}/retry",
+                            data={"csrf_token": token}).status_code == 404
+    as_admin = app.test_client()
+    login(as_admin, admin)
+    token = csrf_token(as_admin, "/console/staff")
+    assert as_admin.post(f"/console/staff/{10**30}/active",
+                         data={"csrf_token": token, "active": "1"}).status_code == 404
 
 
 # --- what a handoff carries, and never secrets --------------------------------------------------

@@ -148,6 +148,24 @@ def test_concurrent_feedback_on_one_end_keeps_one_row(db_url):
         assert s.execute(text("SELECT count(*) FROM feedback")).scalar() == 1
 
 
+def test_messages_sent_at_once_to_one_handoff_are_all_kept(db_url):
+    # Two tabs (or the agent's comment and the customer's message) at the same moment: each
+    # read the message, appended its own and wrote it back, so one of them was lost.
+    store = Store(make_engine(db_url))
+    row = store.create_session("salesforce", "v1", "disconnect")
+    handoff = store.create_handoff(row, "v1", "customer_request", [], None, None)
+    messages = [f"message {i:02d}." for i in range(24)]
+
+    def add(message):
+        store.add_to_handoff(handoff, f"{message}@example.com", message)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(add, messages))
+    [kept] = store.handoffs_for(row.id)
+    assert sorted(kept.message.split("\n\n")) == sorted(messages)
+    assert kept.contact in {f"{m}@example.com" for m in messages}  # the first one sent
+
+
 def test_the_secret_key_is_made_once_when_processes_race(tmp_path):
     from assistant.config import instance_secret_key
     code = ("import sys; from assistant.config import instance_secret_key;"

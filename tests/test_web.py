@@ -460,6 +460,22 @@ def test_wrong_method_and_oversized_requests_get_clear_pages(client, store):
     assert big.status_code == 413 and "too much text" in big.get_data(as_text=True)
 
 
+def test_a_nul_character_is_refused_before_it_reaches_the_database(client, store):
+    # PostgreSQL cannot store NUL in text: /s/%00, a login email or a comment holding one
+    # answered 500 there. Refused up front, everywhere, and nothing is stored.
+    w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
+    form = feedback_form(w.html)
+    for data in ({"comment": "bad\x00byte"}, {"comment\x00": "x"}):
+        response = client.post(form["action"], data={**form["fields"], "reaction": "no",
+                                                      **data})
+        assert response.status_code == 400
+        assert "(a NUL), so nothing was changed" in response.get_data(as_text=True)
+    assert store.feedback_for(store.get_session(w.sid)) is None
+    for url in ("/s/%00", f"/s/{w.sid}/0?check=%00", "/console/sessions?flow=%00",
+                "/console/login?next=/console/%00"):
+        assert client.get(url).status_code == 400, url
+
+
 def test_support_form_from_before_the_answers_changed_sends_nothing(client, store):
     w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
     page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
@@ -525,6 +541,27 @@ def test_a_second_tab_adds_its_message_to_the_handoff(client, store):
     assert handoff.contact == "me@example.com"
     assert handoff.message == "First message\n\nSecond message"
 
+
+
+def test_messages_added_to_one_handoff_stop_at_three_times_the_limit(make_app, store):
+    # Each distinct message at the same point was appended, and each addition queued a webhook
+    # delivery carrying the whole message so far: a script posting 4,000 characters a time
+    # grew the database quadratically (30 posts: 120,000 characters, 1.9 MB of deliveries).
+    client = make_app(HANDOFF_MESSAGE_MAX_CHARS=100).test_client()
+    w = finish(client, "salesforce", ["disconnected", "connected", "not-connected"])
+    page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
+    form = next(f for f in forms(page) if f["action"].endswith("support"))
+    for n in range(3):
+        sent = client.post(form["action"], data={**form["fields"], "message": f"{n}" * 98})
+        assert sent.status_code == 303
+    [handoff] = store.handoffs_for(w.sid)
+    refused = client.post(form["action"], data={**form["fields"], "message": "3" * 98})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "3" * 98 in html  # what was typed is kept
+    assert "Support has 298 characters from this point already; at most 300" in html
+    assert store.handoffs_for(w.sid)[0].message == handoff.message  # nothing added
+    again = client.post(form["action"], data={**form["fields"], "message": "2" * 98})
+    assert again.status_code == 303  # a double submit of what support has is still fine
 
 TWO_SALESFORCE = """connections:
   - id: sf-us

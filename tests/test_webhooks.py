@@ -9,6 +9,7 @@ import socket
 import threading
 
 import pytest
+from flask.testing import FlaskClient
 from receiver import SECRET, Receiver, wait_for
 
 from assistant.config import ConfigError, check_webhook, settings
@@ -166,6 +167,37 @@ def test_429_and_408_are_retried_and_a_retry_after_is_honoured(hooked):
     assert len(receiver.received) == 3
 
 
+def test_a_retry_after_that_is_not_a_plain_number_is_ignored(hooked):
+    # "²" passes str.isdigit() but not float(): the sender thread once died on it, leaving the
+    # delivery "Being sent" until its claim ran out, then dying again, attempts past the limit.
+    with Receiver([(503, {"Retry-After": "\u00b2"}), (503, {"Retry-After": "1.5"})]) as receiver:
+        app = hooked(receiver.url)
+        finish(app.test_client(), *UNRESOLVED)
+        [delivery] = wait_for(lambda: settled(app))
+    assert [t.status for t in delivery.tries] == [503, 503, 200]
+    assert delivery.state == "delivered" and len(receiver.received) == 3
+
+
+@pytest.mark.parametrize(("public_url", "link"), [
+    (None, "/console/handoffs/1"),
+    ("https://help.example.com/", "https://help.example.com/console/handoffs/1")])
+def test_the_console_link_never_comes_from_the_host_a_customer_named(hooked, public_url,
+                                                                     link):
+    # Anyone can start a session with "Host: evil.example": the link staff click in their
+    # ticket system once pointed there (a phishing page asking them to log in again).
+    with Receiver() as receiver:
+        app = hooked(receiver.url, PUBLIC_URL=public_url)
+        class NamingAHost(FlaskClient):
+            def open(self, *args, **kwargs):
+                return super().open(*args, base_url="http://evil.example", **kwargs)
+        app.test_client_class = NamingAHost
+        finish(app.test_client(), *UNRESOLVED)
+        wait_for(lambda: settled(app))
+    [got] = receiver.received
+    assert got["body"]["handoff"]["console_url"] == link
+    assert b"evil.example" not in got["raw"]
+
+
 def test_attempts_run_out_and_the_delivery_fails(hooked):
     with Receiver([503, 502, 500]) as receiver:
         app = hooked(receiver.url, WEBHOOK_MAX_ATTEMPTS=2)
@@ -268,6 +300,9 @@ def test_backoff_doubles_and_stops_at_an_hour():
     ({"WEBHOOK_URL": "hooks.example.com/x", "WEBHOOK_SECRET": SECRET}, "WEBHOOK_URL"),
     ({"WEBHOOK_URL": "https://hooks.example.com:abc/", "WEBHOOK_SECRET": SECRET},
      "WEBHOOK_URL"),
+    ({"WEBHOOK_URL": "https://[::1/hooks", "WEBHOOK_SECRET": SECRET}, "WEBHOOK_URL"),
+    ({"PUBLIC_URL": "help.example.com"}, "PUBLIC_URL"),
+    ({"PUBLIC_URL": "https://help.example.com/console?x=1"}, "PUBLIC_URL"),
     ({"WEBHOOK_URL": "https://hooks.example.com/x"}, "WEBHOOK_SECRET"),
     ({"WEBHOOK_URL": "https://hooks.example.com/x", "WEBHOOK_SECRET": "short"},
      "WEBHOOK_SECRET"),

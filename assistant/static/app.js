@@ -28,6 +28,7 @@
     problem.textContent = xhr && xhr.status === 413
       ? "That is far more text than this form takes, so nothing was sent. Please shorten it and send it again."
       : "We couldn't reach the server, so nothing was changed. Check your connection and try again.";
+    problem.dataset.from = (event.detail && event.detail.elt && event.detail.elt.id) || "";
     problem.hidden = false;
   }
   document.addEventListener("htmx:responseError", showProblem);
@@ -43,10 +44,12 @@
       if (document.body.contains(elt) && window.htmx) window.htmx.trigger(elt, "retry");
     }, 3000);
   });
-  // Once a retried poll succeeds, the problem banner is out of date.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // Once a poller that failed (a live check's, the console's live region) is answered again,
+  // unchanged (204) or not, the problem banner it raised is out of date.
+  document.addEventListener("htmx:afterRequest", function (event) {
     var problem = document.getElementById("request-error");
-    if (problem && event.detail && event.detail.elt && event.detail.elt.id === "probe-wait") {
+    var elt = event.detail && event.detail.elt;
+    if (problem && elt && elt.id && event.detail.successful && problem.dataset.from === elt.id) {
       problem.hidden = true;
     }
   });

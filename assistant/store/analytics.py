@@ -340,7 +340,7 @@ def _started(column, scope: Scope) -> list:
     where = []
     if scope.first_day is not None:
         where.append(column >= _day_start(scope.first_day))
-    if scope.last_day is not None:
+    if scope.last_day is not None and scope.last_day < date.max:  # 9999-12-31 has no next day
         where.append(column < _day_start(scope.last_day + timedelta(days=1)))
     return where
 

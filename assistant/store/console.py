@@ -351,8 +351,10 @@ class ConsoleQueries:
         if not staff_ids:
             return {}
         with self.Session() as s:
+            # .all(): a Result is not a mapping (SQLAlchemy 2.1's tuples() returns the
+            # Result itself, whose keys() made dict() index it by column name).
             return dict(s.execute(select(Staff.id, Staff.email)
-                                  .where(Staff.id.in_(staff_ids))).tuples())
+                                  .where(Staff.id.in_(staff_ids))).all())
 
     # -- notes --------------------------------------------------------------------------------
 

@@ -14,7 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, create_engine, event, false, func, insert, select, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    create_engine,
+    event,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
@@ -299,13 +310,19 @@ class Store:
                        ) -> Handoff:
         """Add what a later form (another tab) said to an existing handoff, so it is not lost:
         its contact if the handoff had none, and its message unless the handoff has it already
-        (a double submit)."""
+        (a double submit). Each is one UPDATE computed by the database, so additions made at
+        the same moment are all kept (a read, then a write, lost one of them)."""
+        h = Handoff
         with self.Session.begin() as s:
-            row = s.get(Handoff, handoff.id)
-            if contact and not row.contact:
-                row.contact = contact
-            if message and message not in (row.message or ""):
-                row.message = f"{row.message}\n\n{message}" if row.message else message
+            if contact:
+                s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
+                          .values(contact=contact))
+            if message:
+                s.execute(update(h).where(h.id == handoff.id, or_(
+                    h.message.is_(None), ~h.message.contains(message, autoescape=True)))
+                    .values(message=case((h.message.is_(None), message),
+                                         else_=h.message + "\n\n" + message)))
+            row = s.get(h, handoff.id, populate_existing=True)
         return row
 
     def handoff_at(self, session: FlowSession) -> Handoff | None:

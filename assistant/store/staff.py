@@ -123,4 +123,6 @@ class StaffAccounts:
             values["password_hash"] = _hasher.hash(password)
         with self.Session.begin() as s:
             s.execute(update(Staff).where(Staff.id == row.id).values(**values))
+        for name, value in values.items():  # the row returned is as stored now
+            setattr(row, name, value)
         return row

@@ -9,6 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.routing import IntegerConverter
 
 from ..config import ConfigError, check_webhook, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
@@ -37,6 +38,16 @@ class Services:
     connections: object  # assistant.probes.connections.Connections
     probes: object  # assistant.probes.runner.ProbeRunner
     staff: StaffAccounts
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in this app's URLs: 0 to 2**31 - 1, the largest row id an INTEGER column
+    holds in PostgreSQL (SQLite's limit is higher). A bigger number in an address is a 404,
+    never a database error (an overflow in SQLite, "integer out of range" in PostgreSQL)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**31 - 1, signed: bool = False):
+        super().__init__(url_map, fixed_digits, min, max, signed)
 
 
 def services() -> Services:
@@ -110,8 +121,22 @@ def create_app(test_config: dict | None = None) -> Flask:
                                "This request did not say how long it is, so it was refused.")
         return None
 
+    @app.before_request  # also before CSRFProtect's: nothing with a NUL reaches a view
+    def _refuse_nul():
+        # PostgreSQL text cannot hold NUL, so a query with one fails there (a 500); no one
+        # types it, so refuse it in the address, the query string and the form alike.
+        def has_nul(values) -> bool:
+            return any("\x00" in key or any("\x00" in v for v in vs)
+                       for key, vs in values.lists())
+        if "\x00" in request.path or has_nul(request.args) or has_nul(request.form):
+            return _error_page(400, "That can't be used",
+                               "The address or form held a character that can't be used (a "
+                               "NUL), so nothing was changed. Please go back and try again.")
+        return None
+
     csrf.init_app(app)
 
+    app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
     from .console import bp as console_bp
     from .console.auth import limiter, login_manager
     from .wizard import bp, render_csrf_error

@@ -104,9 +104,18 @@ def payload(event: str, handoff: HandoffView, flow: Flow | None, console_url: st
     }
 
 
+def console_link(handoff_id: int) -> str:
+    """The handoff's console page for a webhook body: ``PUBLIC_URL`` + its path, or the path
+    alone without ``PUBLIC_URL``. Never built from the request's Host header, which whoever
+    makes the request (any customer) chooses."""
+    path = url_for("console.handoff", handoff_id=handoff_id)
+    base = current_app.config.get("PUBLIC_URL")
+    return base.rstrip("/") + path if base else path
+
+
 def _body(event: str, handoff: HandoffView) -> str:
     compiled = services().compiled.get(handoff.flow_id)
-    url = url_for("console.handoff", handoff_id=handoff.id, _external=True)
+    url = console_link(handoff.id)
     return json.dumps(payload(event, handoff, compiled.flow if compiled else None, url),
                       ensure_ascii=False, separators=(",", ":"), default=str)
 

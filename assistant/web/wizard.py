@@ -511,7 +511,8 @@ def support(sid: str):
     The form carries the session revision it was shown at: if the answers changed since
     (another tab), nothing is sent and the page says so, keeping what was typed. One handoff
     per revision: a handoff made already at this revision (automatically, by a double submit,
-    or by a second tab with more to say) gets the address and message added.
+    or by a second tab with more to say) gets the address and message added, up to three times
+    ``HANDOFF_MESSAGE_MAX_CHARS`` of messages in all (past that: 400, the text kept).
     """
     row, compiled = _load(sid)
     store = services().store
@@ -530,6 +531,15 @@ def support(sid: str):
     if len(values["message"]) > limit:
         errors["message"] = (f"Your message has {len(values['message']):,} characters; "
                              f"the limit is {limit:,}. Please shorten it.")
+    # Messages sent at one point are added to its handoff (another tab, the agent's comment),
+    # each addition announced with the whole text: keep the sum bounded.
+    existing = store.handoff_at(row)
+    held = (existing.message or "") if existing is not None else ""
+    if "message" not in errors and values["message"] and values["message"] not in held \
+            and len(held) + len(values["message"]) > 3 * limit:
+        errors["message"] = (f"Support has {len(held):,} characters from this point already; "
+                             f"at most {3 * limit:,} are kept, so this was not added. Please "
+                             "shorten it, or quote your reference when you talk to us.")
     if errors:
         return _support_page(row, compiled, values, errors, status=400)
     feedback = store.feedback_for(row)

@@ -4,7 +4,7 @@ Every view of this blueprint needs a logged-in, active staff member (the guard b
 before each of them, so a new view cannot forget it): without a login a page answers a
 redirect to the login page (303) and htmx requests, form posts and downloads answer 401.
 Views marked :func:`admin_only` answer 403 to an agent. Only the login page itself is open
-(:data:`OPEN_ENDPOINTS`).
+(:data:`OPEN_ENDPOINTS`). No console response is cached (``Cache-Control: no-store``).
 
 Modules: :mod:`.auth` (login, logout, the login manager and rate limits), :mod:`.home`
 (the first address),
@@ -51,6 +51,14 @@ def _guard():
     return None
 
 
+@bp.after_request
+def _never_stored(response):
+    # Console pages show customers' addresses and messages and staff accounts: no browser
+    # disk cache or proxy may keep them (a view may have set its own Cache-Control already).
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 @bp.app_context_processor
 def _console_globals():
     def nav_items():
@@ -63,7 +71,7 @@ def _console_globals():
 
 def staff_id() -> int:
     """The id of the logged-in staff member (only inside console views)."""
-    return int(current_user.get_id())
+    return current_user.id
 
 
 __all__ = ["admin_only", "bp", "staff_id"]

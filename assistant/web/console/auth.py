@@ -10,6 +10,8 @@ processes need to share one limit.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -35,29 +37,45 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 @dataclass(frozen=True)
 class StaffUser:
-    """The logged-in staff member as Flask-Login sees it: id, email and role."""
+    """The logged-in staff member as Flask-Login sees it: id, email and role, and
+    ``login_id``, what the session cookie keeps (see :func:`login_id`)."""
 
     id: int
     email: str
     role: str
+    login_id: str
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
+    @classmethod
+    def of(cls, row) -> StaffUser:
+        """The user for a :class:`~assistant.store.models.Staff` row."""
+        return cls(row.id, row.email, row.role, login_id(row))
+
     def get_id(self) -> str:
         """The id Flask-Login keeps in the session cookie."""
-        return str(self.id)
+        return self.login_id
+
+
+def login_id(row) -> str:
+    """``"<staff id>:<digest of the password hash>"``: a new password (or a re-hash) ends every
+    login made with the old one, as Flask-Login's "alternative tokens" advise."""
+    return f"{row.id}:{hashlib.sha256(row.password_hash.encode()).hexdigest()[:32]}"
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
+    staff_id, _, _ = user_id.partition(":")
     try:
-        row = services().staff.get(int(user_id))
+        row = services().staff.get(int(staff_id))
     except ValueError:
         return None
     if row is None or not row.active:
         return None  # a deactivated account is logged out at its next request
-    return StaffUser(row.id, row.email, row.role)
+    if not hmac.compare_digest(login_id(row), user_id):
+        return None  # logged in with a password that has been changed since
+    return StaffUser.of(row)
 
 
 def unauthorized():
@@ -70,8 +88,15 @@ def unauthorized():
         title="Please log in", message="Your console login has ended. Log in again, then "
         "repeat what you were doing."), 401)
     if request.headers.get("HX-Request") == "true":
-        # htmx: send the whole page to the login form.
-        response.headers["HX-Redirect"] = url_for("console.login")
+        # htmx (a live poll, a note): send the whole page to the login form, which then comes
+        # back to the page the agent was on (checked by _safe_next like any ?next=).
+        try:
+            page = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = page.path + (f"?{page.query}" if page.query else "")
+        except ValueError:  # not a URL (e.g. a broken [IPv6] host)
+            back = ""
+        response.headers["HX-Redirect"] = url_for(
+            "console.login", next=back if back.startswith("/console/") else None)
     return response
 
 
@@ -80,8 +105,8 @@ login_manager.unauthorized_handler(unauthorized)
 
 def _safe_next(target: str | None) -> str:
     """``target`` if it is a path inside the console, else the session list (no open
-    redirect to another site)."""
-    if target:
+    redirect to another site; no control character, which could not go in a header)."""
+    if target and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and parts.path.startswith("/console/") \
                 and not target.startswith("//") and "\\" not in target:
@@ -124,7 +149,7 @@ def login():
             "console/login.html", email=email, next=target,
             error="That email and password do not match an active staff account."), 401)
     session.clear()  # a fresh session (and CSRF secret) for the logged-in staff member
-    login_user(StaffUser(row.id, row.email, row.role))
+    login_user(StaffUser.of(row))
     return redirect(_safe_next(target), 303)
 
 
