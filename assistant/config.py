@@ -13,6 +13,7 @@
 | ``PROBE_TTL_SECONDS`` | a connection is checked upstream at most once per this | 60 |
 | ``PROBE_WORKERS`` | threads per process that run probe checks | 4 |
 | ``TOKENS_DIR`` | OAuth tokens (rotated refresh tokens), one 0600 file each | ``instance/tokens`` |
+| ``STAFF_LOGIN_HOURS`` | a console login ends this long after it began | 12 |
 | ``LOGIN_RATE_LIMIT`` | failed staff logins allowed per client address | 10 per minute |
 | ``LOGIN_EMAIL_RATE_LIMIT`` | failed staff logins allowed per email address | 20 per hour |
 | ``RATELIMIT_STORAGE_URI`` | where the login counters live (shared by worker processes) | memory |
@@ -151,6 +152,7 @@ def settings(instance_path: str) -> dict:
         "PROBE_TTL_SECONDS": _positive_int(env, "PROBE_TTL_SECONDS", 60, maximum=86_400),
         "PROBE_WORKERS": _positive_int(env, "PROBE_WORKERS", 4, maximum=64),
         "TOKENS_DIR": env.get("TOKENS_DIR") or str(Path(instance_path) / "tokens"),
+        "STAFF_LOGIN_HOURS": _positive_int(env, "STAFF_LOGIN_HOURS", 12, maximum=24 * 30),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         "LOGIN_EMAIL_RATE_LIMIT": env.get("LOGIN_EMAIL_RATE_LIMIT") or "20 per hour",
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",

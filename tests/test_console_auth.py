@@ -311,3 +311,26 @@ def test_a_share_code_opens_nothing_for_a_customer(client, store):
         # (A redirect to the login page names the page asked for, as its "next" address.)
         shown = response.get_data(as_text=True).replace(response.headers.get("Location", ""), "")
         assert row.id not in shown and row.code not in shown, url
+
+
+def test_a_login_ends_after_staff_login_hours_even_for_a_copied_cookie(make_app):
+    import time
+
+    from assistant.web.console.auth import LOGIN_AT
+    app = make_app(STAFF_LOGIN_HOURS=2)
+    app.extensions["assistant"].staff.add("lead@example.com", STAFF_PASSWORD, "admin")
+    client = app.test_client()
+    login(client, ("lead@example.com", STAFF_PASSWORD))
+    assert client.get("/console/sessions").status_code == 200
+    with client.session_transaction() as cookie:
+        cookie[LOGIN_AT] -= 2 * 3600 - 60  # nearly two hours ago: still in
+    assert client.get("/console/sessions").status_code == 200
+    with client.session_transaction() as cookie:
+        cookie[LOGIN_AT] = time.time() - 2 * 3600 - 1
+    response = client.get("/console/sessions")
+    assert response.status_code == 303 and "/console/login" in response.headers["Location"]
+    login(client, ("lead@example.com", STAFF_PASSWORD))
+    assert client.get("/console/sessions").status_code == 200
+    with client.session_transaction() as cookie:  # a cookie without the time: not a login
+        del cookie[LOGIN_AT]
+    assert client.get("/console/sessions").status_code == 303

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from .. import services
 from . import bp
 
 login_manager = LoginManager()
+LOGIN_AT = "staff_login_at"  # in the session cookie: when the staff member logged in (Unix s)
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
 
 
@@ -75,6 +77,10 @@ def _load_user(user_id: str) -> StaffUser | None:
         return None  # a deactivated account is logged out at its next request
     if not hmac.compare_digest(login_id(row), user_id):
         return None  # logged in with a password that has been changed since
+    logged_in_at = session.get(LOGIN_AT)
+    if not isinstance(logged_in_at, int | float) or time.time() - logged_in_at > \
+            current_app.config["STAFF_LOGIN_HOURS"] * 3600:
+        return None  # the login has run its time (a copied cookie stops working too)
     return StaffUser.of(row)
 
 
@@ -150,6 +156,7 @@ def login():
             error="That email and password do not match an active staff account."), 401)
     session.clear()  # a fresh session (and CSRF secret) for the logged-in staff member
     login_user(StaffUser.of(row))
+    session[LOGIN_AT] = int(time.time())
     return redirect(_safe_next(target), 303)
 
 
