@@ -334,3 +334,12 @@ def test_a_login_ends_after_staff_login_hours_even_for_a_copied_cookie(make_app)
     with client.session_transaction() as cookie:  # a cookie without the time: not a login
         del cookie[LOGIN_AT]
     assert client.get("/console/sessions").status_code == 303
+
+
+@pytest.mark.parametrize("name, value", [("LOGIN_RATE_LIMIT", "lots"),
+                                         ("LOGIN_EMAIL_RATE_LIMIT", "5 per fortnight"),
+                                         ("RATELIMIT_STORAGE_URI", "nosuch://x")])
+def test_unusable_login_limit_settings_are_named(make_app, name, value):
+    from assistant.config import ConfigError
+    with pytest.raises(ConfigError, match=name):
+        make_app(**{name: value})

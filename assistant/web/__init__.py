@@ -138,11 +138,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
     from .console import bp as console_bp
-    from .console.auth import limiter, login_manager
+    from .console.auth import login_limits, login_manager
     from .wizard import bp, render_csrf_error
     app.register_blueprint(bp)
     login_manager.init_app(app)
-    limiter.init_app(app)
+    login_manager.session_protection = None  # logins end by time and password instead
+    app.extensions["login_limits"] = login_limits(app)
     app.register_blueprint(console_bp)
 
     @app.errorhandler(CSRFError)

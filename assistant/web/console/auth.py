@@ -1,11 +1,12 @@
-"""Logging staff in and out: Flask-Login for the login session, Flask-Limiter for login
-attempts, Argon2id hashes (:mod:`assistant.store.staff`).
+"""Logging staff in and out: Flask-Login for the login session, the ``limits`` library for
+login attempts, Argon2id hashes (:mod:`assistant.store.staff`).
 
 Failed logins are limited per client address (``LOGIN_RATE_LIMIT``, default 10 per minute)
-and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour); past either, the
-login page answers 429 without checking the password. The counters live in memory unless
-``RATELIMIT_STORAGE_URI`` names a shared store (e.g. ``redis://``), which several worker
-processes need to share one limit.
+and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour), in moving windows;
+past either, the login page answers 429 without checking the password. The counters live in
+memory unless ``RATELIMIT_STORAGE_URI`` names a shared store (e.g. ``redis://``), which
+several worker processes need to share one limit. Only the login view looks at them (no hook
+on every request, so the customer's wizard pays nothing for them).
 """
 
 from __future__ import annotations
@@ -25,16 +26,67 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
+from limits import parse as parse_limit
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
 from .. import services
 from . import bp
 
 login_manager = LoginManager()
 LOGIN_AT = "staff_login_at"  # in the session cookie: when the staff member logged in (Unix s)
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+
+class LoginLimits:
+    """Counters of failed logins, per client address and per email address.
+
+    ``storage_uri`` is a ``limits`` storage URI (``memory://``, ``redis://host``, …);
+    ``per_address`` and ``per_email`` are rate strings such as ``"10 per minute"``
+    (https://limits.readthedocs.io/en/stable/quickstart.html#rate-limit-string-notation).
+
+    Raises:
+        ValueError: a rate string or the storage URI cannot be used.
+    """
+
+    def __init__(self, storage_uri: str, per_address: str, per_email: str):
+        self.window = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        self.per_address = parse_limit(per_address)
+        self.per_email = parse_limit(per_email)
+
+    def _keys(self, address: str, email: str):
+        return ((self.per_address, "login-address", address or "-"),
+                (self.per_email, "login-email", email.strip().lower()[:254]))
+
+    def allowed(self, address: str, email: str) -> bool:
+        """False once either counter has used up its limit."""
+        return all(self.window.test(limit, *key) for limit, *key in self._keys(address, email))
+
+    def failed(self, address: str, email: str) -> None:
+        """Count one failed login against both counters."""
+        for limit, *key in self._keys(address, email):
+            self.window.hit(limit, *key)
+
+
+def login_limits(app) -> LoginLimits:
+    """The app's :class:`LoginLimits`, made from its config.
+
+    Raises:
+        ConfigError: ``LOGIN_RATE_LIMIT``, ``LOGIN_EMAIL_RATE_LIMIT`` or
+            ``RATELIMIT_STORAGE_URI`` cannot be used (the message names it).
+    """
+    from ...config import ConfigError
+    for name in ("LOGIN_RATE_LIMIT", "LOGIN_EMAIL_RATE_LIMIT"):
+        try:
+            parse_limit(app.config[name])
+        except ValueError:
+            raise ConfigError(f"{name} must be a rate such as '10 per minute', not "
+                              f"{app.config[name]!r}") from None
+    try:
+        return LoginLimits(app.config["RATELIMIT_STORAGE_URI"], app.config["LOGIN_RATE_LIMIT"],
+                           app.config["LOGIN_EMAIL_RATE_LIMIT"])
+    except Exception as e:  # limits raises several kinds for a bad URI
+        raise ConfigError(f"RATELIMIT_STORAGE_URI cannot be used: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -120,15 +172,7 @@ def _safe_next(target: str | None) -> str:
     return url_for("console.sessions")  # the first thing staff want: recent sessions
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
-def _email_key() -> str:
-    return "login-email:" + request.form.get("email", "").strip().lower()[:254]
-
-
-def _too_many(_limit=None):
+def _too_many():
     response = make_response(render_template(
         "console/login.html", email=request.form.get("email", ""), next=request.args.get("next"),
         error="Too many failed logins. Wait a few minutes, then try again."), 429)
@@ -137,10 +181,6 @@ def _too_many(_limit=None):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               deduct_when=_failed, on_breach=_too_many)
-@limiter.limit(lambda: current_app.config["LOGIN_EMAIL_RATE_LIMIT"], methods=["POST"],
-               key_func=_email_key, deduct_when=_failed, on_breach=_too_many)
 def login():
     """The login form; a right email and password log in and go on to ``?next=``."""
     target = request.args.get("next")
@@ -149,8 +189,12 @@ def login():
             return redirect(_safe_next(target), 303)
         return render_template("console/login.html", email="", next=target, error=None)
     email = request.form.get("email", "").strip()
+    limits = current_app.extensions["login_limits"]
+    if not limits.allowed(request.remote_addr, email):
+        return _too_many()
     row = services().staff.authenticate(email, request.form.get("password", ""))
     if row is None:
+        limits.failed(request.remote_addr, email)
         return make_response(render_template(
             "console/login.html", email=email, next=target,
             error="That email and password do not match an active staff account."), 401)
