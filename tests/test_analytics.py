@@ -470,3 +470,14 @@ def test_a_session_counts_under_its_current_version_with_all_its_rows(store, ana
         assert r.step("detect").answered == count and r.step("disconnect").answered == count
         assert r.step("detect").median_ms == (5000 if count else None)
         assert r.handoff_sessions == count
+
+
+def test_a_chart_of_a_few_sessions_counts_in_whole_sessions():
+    import re as _re
+
+    from assistant.web.console.analytics import _bar_chart
+    svg = _bar_chart("Where abandoned sessions stopped", ["Step 1", "Step 2"], [2, 1],
+                     "#b3261e")
+    # The count axis: each tick is a guide line with its label.
+    ticks = _re.findall(r'class="(?:axis|guide) line" /><text[^>]*>([^<]*)</text>', svg)
+    assert ticks == ["0", "1", "2"]  # not "0 0 1 1 2 2": half sessions rounded

@@ -343,3 +343,16 @@ def test_unusable_login_limit_settings_are_named(make_app, name, value):
     from assistant.config import ConfigError
     with pytest.raises(ConfigError, match=name):
         make_app(**{name: value})
+
+
+def test_console_error_pages_keep_the_console_layout(client, agent):
+    login(client, agent)
+    page = client.get("/console/analytics")
+    assert page.status_code == 403
+    html = page.get_data(as_text=True)
+    assert "Support console" in html and "Not for your role" in html
+    assert 'href="/console/sessions"' in html
+    missing = client.get("/console/handoffs/999")
+    assert missing.status_code == 404 and "Support console" in missing.get_data(as_text=True)
+    customer = client.get("/s/nope")
+    assert "Support console" not in customer.get_data(as_text=True)

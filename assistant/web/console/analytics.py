@@ -254,6 +254,9 @@ def _bar_chart(title: str, labels: list[str], values: list[int], colour: str) ->
         truncate_label=-1, x_title="Sessions", no_data_text="No sessions", min_scale=2,
         max_scale=6, value_formatter=_thousands, formatter=_thousands)
     chart.x_labels = [_short(label) for label in reversed(labels)]
+    top = max(values, default=0)
+    if top < 10:  # whole sessions only: pygal's own ticks would read "0 0 1 1 2 2"
+        chart.y_labels = list(range(0, max(top, 1) + 1))
     chart.add("Sessions", list(reversed(values)))
     return chart.render(is_unicode=True)
 
