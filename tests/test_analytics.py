@@ -481,3 +481,21 @@ def test_a_chart_of_a_few_sessions_counts_in_whole_sessions():
     # The count axis: each tick is a guide line with its label.
     ticks = _re.findall(r'class="(?:axis|guide) line" /><text[^>]*>([^<]*)</text>', svg)
     assert ticks == ["0", "1", "2"]  # not "0 0 1 1 2 2": half sessions rounded
+
+
+def test_a_version_of_another_flow_is_refused_with_a_reason(make_app, admin):
+    from conftest import login
+    app = make_app()
+    store = app.extensions["assistant"].store
+    other = app.extensions["assistant"].flows["quickbooks-desktop"].version
+    store.create_session("quickbooks-desktop", other, "detect")
+    client = app.test_client()
+    login(client, admin)
+    page = client.get(f"/console/analytics?flow=salesforce&version={other}&from=")
+    assert page.status_code == 400
+    assert "No session of" in page.get_data(as_text=True)
+    assert client.get(f"/console/analytics?flow=quickbooks-desktop&version={other}&from="
+                      ).status_code == 200
+    current = app.extensions["assistant"].flows["salesforce"].version
+    assert client.get(f"/console/analytics?flow=salesforce&version={current}"
+                      ).status_code == 200  # no session yet, but the flow's own version

@@ -79,6 +79,8 @@ def test_an_admin_sees_analytics_and_staff_and_adds_an_agent(browser, site):
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Add account").click()
     expect(page.get_by_role("cell", name="new.agent@example.com", exact=True)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="was created")).to_contain_text(
+        "The account for new.agent@example.com was created")
     expect(nav.get_by_role("link", name="Analytics")).to_be_visible()
     context.close()
     other, page = _page(browser)

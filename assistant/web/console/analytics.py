@@ -92,6 +92,11 @@ def parse_filters(args) -> Filters:
     if version and not VERSION.match(version):
         raise BadFilter(f"{version[:32]!r} is not a flow version: versions are up to 12 "
                         "letters and digits, such as the ones in the list.")
+    if version and version != flows[flow_id].version and version not in {
+            v.version for v in _analytics().versions(flow_id)}:
+        # e.g. the version list of another flow, kept when the flow was changed
+        raise BadFilter(f"No session of {flows[flow_id].title!r} has version {version!r}. "
+                        "Choose a version from the list, or all versions.")
     end = today()
     first = _date(args, "from", "From", end - timedelta(days=DEFAULT_DAYS - 1))
     last = _date(args, "to", "To", end)

@@ -9,17 +9,19 @@ from .. import services
 from . import admin_only, bp, staff_id
 
 
-def _page(values=None, error=None, status=200):
+def _page(values=None, error=None, status=200, added=None):
     return make_response(render_template(
         "console/staff.html", accounts=services().staff.all(), roles=ROLES,
-        values=values or {"email": "", "role": "agent"}, error=error), status)
+        values=values or {"email": "", "role": "agent"}, error=error, added=added), status)
 
 
 @bp.get("/staff")
 @admin_only
 def staff():
-    """Every account: email, role, active, last login; and the form to add one."""
-    return _page()
+    """Every account: email, role, active, last login; and the form to add one
+    (``?added=<email>``: says that account was just made)."""
+    added = request.args.get("added")
+    return _page(added=added if added and services().staff.by_email(added) else None)
 
 
 @bp.post("/staff")
@@ -29,10 +31,11 @@ def staff_add():
     values = {"email": request.form.get("email", "").strip(),
               "role": request.form.get("role", "agent")}
     try:
-        services().staff.add(values["email"], request.form.get("password", ""), values["role"])
+        row = services().staff.add(values["email"], request.form.get("password", ""),
+                                   values["role"])
     except StaffError as e:
         return _page(values, f"The account was not created: {e}.", 400)
-    return redirect(url_for("console.staff"), 303)
+    return redirect(url_for("console.staff", added=row.email), 303)
 
 
 @bp.post("/staff/<int:account_id>/active")
