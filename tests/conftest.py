@@ -42,6 +42,14 @@ def make_app(db_url, tmp_path, no_connections):
     return make
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the browser tests of one module (see tests/browsing.py)."""
+    from browsing import chromium
+    with chromium() as browser:
+        yield browser
+
+
 @pytest.fixture
 def app(make_app):
     return make_app()

@@ -15,7 +15,7 @@ import re
 import pytest
 import time_machine
 from analytics_scenario import NOW, seed
-from browsing import axe, chromium, log_in, serving
+from browsing import axe, log_in, serving
 
 from conftest import STAFF_PASSWORD
 
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.browser
 
 ADMIN = "lead@example.com"
 MARCH = "/console/analytics?flow=salesforce&version=&from=2026-03-01&to=2026-03-31"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from browsing import AXE_JS, axe, chromium, manual_app
+from browsing import AXE_JS, axe, manual_app
 from werkzeug.serving import make_server
 
 from assistant.store import upgrade
@@ -29,12 +29,6 @@ def server(tmp_path_factory):
     yield type("Server", (), {"url": f"http://127.0.0.1:{http.server_port}", "app": app,
                               "store": app.extensions["assistant"].store})
     http.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -6,17 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from browsing import axe, chromium, log_in, serving
+from browsing import axe, log_in, serving
 
 from conftest import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browsing import axe, chromium, log_in, manual_app, serving
+from browsing import axe, log_in, manual_app, serving
 
 from conftest import STAFF_PASSWORD
 
@@ -25,12 +25,6 @@ def server(tmp_path_factory):
     with serving(app) as base_url:
         yield type("Server", (), {"url": base_url, "app": app, "store": services.store,
                                   "agent_id": agent.id})
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def new_page(browser):

@@ -5,17 +5,11 @@ out, and axe-core on the login, guided-call and staff pages."""
 from __future__ import annotations
 
 import pytest
-from browsing import axe, chromium, serving
+from browsing import axe, serving
 
 from conftest import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
