@@ -170,8 +170,10 @@ def _cause(cause_id: str) -> str:
         return cause_id
 
 
+@bp.errorhandler(BadFilter)
 def _bad(error: BadFilter):
-    """A 400 answer for the charts and exports (the page shows its form instead)."""
+    """A 400 answer for the charts and exports, whose filters raise :class:`BadFilter` (the
+    page catches it and shows its form instead)."""
     return Response(f"{error}\n", 400, mimetype="text/plain")
 
 
@@ -276,10 +278,7 @@ def _svg(svg: str) -> Response:
 @admin_only
 def analytics_funnel():
     """The funnel chart (SVG): sessions that reached each step of the main path, in order."""
-    try:
-        filters = parse_filters(request.args)
-    except BadFilter as e:
-        return _bad(e)
+    filters = parse_filters(request.args)
     report = _report(filters, traffic_only=True)
     path = main_path(filters.flow)
     return _svg(_bar_chart("Sessions reaching each step of the main path",
@@ -292,10 +291,7 @@ def analytics_funnel():
 def analytics_dropoff():
     """The drop-off chart (SVG): abandoned sessions per step they stopped at, the most first
     (at most :data:`DROPOFF_BARS` steps)."""
-    try:
-        filters = parse_filters(request.args)
-    except BadFilter as e:
-        return _bad(e)
+    filters = parse_filters(request.args)
     report = _report(filters, traffic_only=True)
     stops = sorted(((f.dropped, s) for s, f in report.steps.items() if f.dropped),
                    key=lambda x: (-x[0], x[1]))[:DROPOFF_BARS]
@@ -345,10 +341,7 @@ def _when(moment: datetime | None) -> str:
 @admin_only
 def analytics_sessions_csv():
     """The sessions in scope as CSV, oldest start first (times UTC, ISO 8601)."""
-    try:
-        filters = parse_filters(request.args)
-    except BadFilter as e:
-        return _bad(e)
+    filters = parse_filters(request.args)
     minutes = current_app.config["ABANDONED_AFTER_MINUTES"]
     sessions = _analytics().sessions(filters.scope, now=datetime.now(UTC),
                                      abandoned_after=timedelta(minutes=minutes))
@@ -372,10 +365,7 @@ def analytics_sessions_csv():
 @admin_only
 def analytics_steps_csv():
     """The per-step table as CSV: the steps in the page's order with their figures."""
-    try:
-        filters = parse_filters(request.args)
-    except BadFilter as e:
-        return _bad(e)
+    filters = parse_filters(request.args)
     report = _report(filters)
     flow = filters.flow
     on_main = {s: i + 1 for i, s in enumerate(main_path(flow))}
