@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -151,6 +152,10 @@ def _start_simulator(url: str) -> None:
 def validate(paths: tuple[str, ...]) -> None:
     """Check flow files (default: the shipped flows). Prints each problem as FILE:LINE: KEY: ..."""
     files = flow_files(list(paths) or [flows_dir()])
+    for path in paths:
+        if not os.path.isdir(path) and Path(path) not in files:
+            click.echo(f"skip {path}: not a flow file (a flow is NAME.yaml; NAME.KIND.yaml "
+                       "files beside it, such as NAME.tests.yaml, are not flows)", err=True)
     if not files:
         click.echo("no flow files found", err=True)
         sys.exit(1)

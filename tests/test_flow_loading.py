@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main as cli
-from assistant.flow import FlowError, load_flows, parse_flow
+from assistant.flow import FlowError, flow_files, load_flows, parse_flow
 from conftest import FLOWS
 
 GOOD = """\
@@ -75,7 +75,7 @@ def test_minimal_flow_parses():
     assert len(flow.version) == 12
 
 
-@pytest.mark.parametrize("path", sorted(FLOWS.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", flow_files([FLOWS]), ids=lambda p: p.stem)
 def test_every_shipped_flow_validates(path):
     flows, errors = load_flows([path])
     assert not errors and len(flows) == 1
@@ -231,7 +231,7 @@ def test_all_problems_of_a_file_are_reported_at_once():
 def test_validate_command(tmp_path):
     runner = CliRunner()
     ok = runner.invoke(cli, ["validate", str(FLOWS)])
-    assert ok.exit_code == 0 and ok.output.count("ok ") == len(list(FLOWS.glob("*.yaml")))
+    assert ok.exit_code == 0 and ok.output.count("ok ") == len(flow_files([FLOWS]))
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace("next: sorry", "next: gone"))
     result = runner.invoke(cli, ["validate", str(bad)])
@@ -367,3 +367,19 @@ steps:
 """
     found = problems(text)
     assert len(found) == 1 and "combine into more than 20,000 states to check" in found[0]
+
+
+def test_files_beside_a_flow_are_not_loaded_as_flows(tmp_path):
+    """NAME.tests.yaml, NAME.es.yaml, NAME.synonyms.yaml … belong to the flow NAME.yaml."""
+    (tmp_path / "demo.yaml").write_text(GOOD)
+    for other in ("demo.tests.yaml", "demo.es.yaml", "demo.synonyms.yml"):
+        (tmp_path / other).write_text("tests: []\n")
+    (tmp_path / "notes.txt").write_text("not YAML at all: [")
+    assert flow_files([tmp_path]) == [tmp_path / "demo.yaml"]
+    flows, errors = load_flows([tmp_path])
+    assert list(flows) == ["demo"] and not errors
+    # a shell glob names them all: validate checks the flow and says what it skipped
+    result = CliRunner().invoke(cli, ["validate", *map(str, sorted(tmp_path.glob("*.y*ml")))])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ok ") == 1
+    assert f"skip {tmp_path / 'demo.tests.yaml'}: not a flow file" in result.output

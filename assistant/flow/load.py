@@ -272,13 +272,28 @@ def load_flow(path: str | Path) -> Flow:
     return parse_flow(raw, str(p))
 
 
+FLOW_SUFFIXES = (".yaml", ".yml")
+
+
+def is_flow_file(path: str | Path) -> bool:
+    """True for a flow file's name: ``NAME.yaml`` or ``NAME.yml`` with no other dot in NAME.
+
+    Files beside a flow that belong to it are named ``NAME.KIND.yaml`` (``salesforce.tests.yaml``,
+    later ``salesforce.es.yaml`` or ``salesforce.synonyms.yaml``): a flow id has no dot, so such
+    a name is never a flow's and the loader leaves it to the tool that reads that kind.
+    """
+    p = Path(path)
+    return p.suffix in FLOW_SUFFIXES and "." not in p.stem
+
+
 def flow_files(paths: list[str | Path]) -> list[Path]:
-    """Expand directories to their ``*.yaml``/``*.yml`` files (sorted); keep files as given."""
+    """The flow files named by ``paths``: directories expand to their flow files (sorted),
+    files are kept as given unless their name is not a flow's (see :func:`is_flow_file`)."""
     out: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            out.extend(sorted(q for q in path.iterdir() if q.suffix in (".yaml", ".yml")))
-        else:
+            out.extend(sorted(q for q in path.iterdir() if q.is_file() and is_flow_file(q)))
+        elif is_flow_file(path) or path.suffix not in FLOW_SUFFIXES:
             out.append(path)
     return out
 
