@@ -36,6 +36,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test chromium $(AXE_JS)
 	$(BIN)/ruff check assistant tests bench
 	$(BIN)/assistant validate flows
+	$(BIN)/assistant test --min-coverage 100 flows
 	$(BIN)/pytest
 
 chromium:

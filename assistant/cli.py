@@ -4,6 +4,7 @@
 
     assistant serve [--host H] [--port N]   run the wizard (development server)
     assistant validate [PATH ...]           check flow files; exit 1 on any problem
+    assistant test [PATH ...]               run flow tests (NAME.tests.yaml), print coverage
     assistant db upgrade                    apply migrations to DATABASE_URL
     assistant schema                        print the JSON Schema of a flow file
     assistant simulate [--host H] [--port N] serve the vendor-endpoint simulator (loopback only)
@@ -167,6 +168,52 @@ def validate(paths: tuple[str, ...]) -> None:
         click.echo(str(error), err=True)
     if errors:
         click.echo(f"{len(errors)} of {len(files)} flow file(s) rejected", err=True)
+        sys.exit(1)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--min-coverage", default=0, show_default=True, type=click.IntRange(0, 100),
+              help="Also fail when a flow's cases cover less than this percentage of its "
+                   "transitions.")
+def test_command(paths: tuple[str, ...], min_coverage: int) -> None:
+    """Run the flow tests (NAME.tests.yaml beside NAME.yaml; default: the shipped flows).
+
+    Prints per flow the cases passed and the transitions covered, and each failure as
+    FILE:LINE: KEY: message; exit 1 on any failure."""
+    from .flow.testcases import pairs, run_flow_tests
+    found = pairs(list(paths) or [flows_dir()])
+    if not found:
+        click.echo("no flow files found", err=True)
+        sys.exit(1)
+    failed = 0
+    for flow_file, tests_file in found:
+        report = run_flow_tests(flow_file, tests_file)
+        name = report.flow.id if report.flow else flow_file.name
+        percent = 100 * report.coverage
+        if report.flow is None:
+            summary = "not run"
+        elif tests_file is None:
+            summary = f"no tests ({flow_file.stem}.tests.yaml); 0 of {len(report.all)} " \
+                      "transitions covered"
+        else:
+            summary = (f"{report.passed} of {report.cases} tests passed; "
+                       f"{len(report.covered)} of {len(report.all)} transitions covered "
+                       f"({percent:.0f} %)")
+        short = report.flow is not None and percent < min_coverage
+        mark = "ok  " if report.ok and not short else "FAIL"
+        click.echo(f"{mark} {name}: {summary}")
+        if report.flow is not None and report.missing and report.ok:
+            for t in report.missing:
+                click.echo(f"       not covered: {t}")
+        for problem in report.problems:
+            click.echo(str(problem), err=True)
+        if short and report.ok:
+            click.echo(f"{flow_file}: coverage {percent:.0f} % is below --min-coverage "
+                       f"{min_coverage} %", err=True)
+        failed += not report.ok or short
+    if failed:
+        click.echo(f"{failed} of {len(found)} flow(s) failed", err=True)
         sys.exit(1)
 
 

@@ -211,13 +211,15 @@ def _refuse_aliases_and_depth(text: str, file: str) -> None:
             depth -= 1
 
 
-def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
-    """Parse and check one flow from YAML text.
+def read_yaml_mapping(raw: bytes, file: str, what: str = "a flow file") -> tuple[dict, _Locator]:
+    """Read YAML that must be a mapping, keeping the line of every key and item.
+
+    Returns ``(value, locator)``; the locator names file, line and key path of a problem.
 
     Raises:
-        FlowError: with every problem found (YAML syntax, duplicate keys, schema, graph).
+        FlowError: not UTF-8, YAML syntax, aliases, nesting over :data:`MAX_DEPTH`, not a
+            mapping, duplicate keys.
     """
-    raw = text.encode() if isinstance(text, str) else text
     try:
         decoded = raw.decode("utf-8")
         _refuse_aliases_and_depth(decoded, file)
@@ -243,11 +245,21 @@ def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
         msg = f"{context}: {msg}" if context else msg
         raise FlowError([FlowProblem(file, line, "", f"invalid YAML: {msg}")]) from None
     if node is None or not isinstance(value, dict):
-        raise FlowError([FlowProblem(file, 1, "", "a flow file must be a YAML mapping")])
-    loc = _Locator(file, positions, texts)
+        raise FlowError([FlowProblem(file, 1, "", f"{what} must be a YAML mapping")])
     if dupes:
         raise FlowError([FlowProblem(file, line, key_path(p), f"duplicate key '{p[-1]}'")
                          for p, line in dupes])
+    return value, _Locator(file, positions, texts)
+
+
+def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
+    """Parse and check one flow from YAML text.
+
+    Raises:
+        FlowError: with every problem found (YAML syntax, duplicate keys, schema, graph).
+    """
+    raw = text.encode() if isinstance(text, str) else text
+    value, loc = read_yaml_mapping(raw, file)
     try:
         data = schema.FlowFile.model_validate(value)
     except ValidationError as e:
