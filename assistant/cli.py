@@ -5,6 +5,7 @@
     assistant serve [--host H] [--port N]   run the wizard (development server)
     assistant validate [PATH ...]           check flow files; exit 1 on any problem
     assistant test [PATH ...]               run flow tests (NAME.tests.yaml), print coverage
+    assistant import ARTICLE [--id ID] [--out DIR]  draft flows from a help-center article
     assistant db upgrade                    apply migrations to DATABASE_URL
     assistant schema                        print the JSON Schema of a flow file
     assistant simulate [--host H] [--port N] serve the vendor-endpoint simulator (loopback only)
@@ -215,6 +216,45 @@ def test_command(paths: tuple[str, ...], min_coverage: int) -> None:
     if failed:
         click.echo(f"{failed} of {len(found)} flow(s) failed", err=True)
         sys.exit(1)
+
+
+@main.command("import")
+@click.argument("article", type=click.Path(dir_okay=False))
+@click.option("--id", "flow_id", default=None,
+              help="Flow id (with several product sections: the prefix of each id).")
+@click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write the drafts to (NAME.yaml each).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def import_command(article: str, flow_id: str | None, out: str, force: bool) -> None:
+    """Import a help-center article (HTML, Markdown or plain text) as draft flows, one per
+    product section. Each draft validates; what could not be placed is marked TODO."""
+    import re
+
+    from .flow import FlowError
+    from .flow.schema import IDENTIFIER_PATTERN
+    from .importer import import_article
+    if flow_id is not None and not re.match(IDENTIFIER_PATTERN, flow_id):
+        raise click.UsageError(f"--id '{flow_id}' is not a flow id: use lower-case letters, "
+                               "digits, '-' and '_'")
+    try:
+        drafts = import_article(article, flow_id)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise click.ClickException(f"cannot import {article}: "
+                                   f"{getattr(e, 'strerror', None) or e}") from None
+    except FlowError as e:  # pragma: no cover - a draft that fails the checks is our bug
+        raise click.ClickException(
+            f"the draft does not validate (please report this):\n{e}") from None
+    folder = Path(out)
+    targets = [folder / f"{d.id}.yaml" for d in drafts]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not force:
+        raise click.ClickException(f"{', '.join(existing)} exist(s): nothing written "
+                                   "(--force overwrites, --out writes elsewhere)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for draft, target in zip(drafts, targets, strict=True):
+        target.write_text(draft.text, encoding="utf-8")
+        click.echo(f"wrote {target}  ({draft.steps} steps, {draft.causes} causes, "
+                   f"{draft.todos} TODO)")
 
 
 @main.group()
