@@ -27,7 +27,8 @@ CHECK = re.compile(r"\b(?:confirm|verify|make sure|ensure|check (?:that|whether|
                    r"see (?:if|whether))\b", re.I)
 # … that the problem itself is gone (not a precondition such as "the agent is open").
 RESULT = re.compile(r"\b(?:connected|connects|works?|working|resolved|fixed|synced|syncs|"
-                    r"syncing|successful(?:ly)?|reconnected|back online|no longer)\b", re.I)
+                    r"syncing|successful(?:ly)?|reconnected|back online|no longer|appears?|"
+                    r"shows? up)\b", re.I)
 # "If the status is still displaying disconnected", "If it doesn't connect, …"
 FAILURE = re.compile(r"^if\b.*\b(?:still|not|n't|fails?|persists?|continues?|again)\b", re.I)
 REPEAT_RANGE = re.compile(r"\brepeat(?:ing)?\s+steps?\s+(\d{1,3})\s*(?:-|–|—|to|through|and)"
@@ -36,6 +37,8 @@ REPEAT_ONE = re.compile(r"\brepeat(?:ing)?\s+step\s+(\d{1,3})\b(?!\s*(?:-|–|�
                         re.I)
 TIMES = {"once": 1, "one more time": 1, "twice": 2, "two more times": 2, "three times": 3,
          "two times": 2, "2 times": 2, "3 times": 3, "three more times": 3}
+SUPPORT = re.compile(r"\b(?:contact|call|email|reach|ask)\b.{0,40}\b(?:support|help ?desk|us)\b",
+                     re.I)
 SEQUENCE = re.compile(r"^(?:then|next|after that|afterwards|finally|now|from there|once (?:that|"
                       r"this|it|you)\b[^,]*,)", re.I)
 ACTION = re.compile(r"\b(?:click|go to|open|log (?:in|into|out)|sign (?:in|out)|select|enter|"
@@ -74,7 +77,9 @@ def sentences(text: str) -> list[str]:
 
 
 def title_of(text: str, prefix: str = "", limit: int = 110) -> str:
-    """The first sentence of ``text`` as plain words, shortened at a word to fit ``limit``."""
+    """The first sentence of ``text``'s first paragraph as plain words, shortened at a word to
+    fit ``limit``."""
+    text = text.strip().split("\n\n", 1)[0]
     first = plain(sentences(text)[0] if sentences(text) else text) or TODO
     if len(first) > limit:
         first = first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
@@ -149,7 +154,17 @@ def build(section: Section, outline: Outline, flow_id: str, source_file: str) ->
         seen.add(number)
         steps_in.append(_read_step(number, block.text))
     by_number = {s.number: s for s in steps_in}
+    for s in steps_in:
+        if s.repeat:  # the repeated steps' last check is whether it works now
+            first, last, _ = s.repeat
+            checks = [by_number[k] for k in range(last, first - 1, -1)
+                      if k in by_number and by_number[k].check]
+            if checks:
+                checks[0].result = True
+    support = [c for c in section.closing if SUPPORT.search(plain(c))]
     for closing in section.closing:
+        if closing in support:
+            continue
         steps_in.append(_read_step(max(seen, default=0) + 1, closing))
         seen.add(steps_in[-1].number)
         steps_in[-1].fallback = True
@@ -269,6 +284,8 @@ def build(section: Section, outline: Outline, flow_id: str, source_file: str) ->
                        "body": "Good: the steps fixed it."}
     failed_body = ("The steps in this guide didn't fix it."
                    + (" These are the possible causes." if cause_ids[0] else ""))
+    if support:
+        failed_body += "\n\n" + "\n\n".join(support)
     if section.unplaced:
         failed_body += "\n\n" + "\n\n".join(
             f"{TODO} (text after the possible causes, not placed by the importer): {t}"

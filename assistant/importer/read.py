@@ -79,7 +79,7 @@ def parse_article(text: str, fmt: str) -> Article:
 
 # --- Markdown ---------------------------------------------------------------------------------
 
-_md = MarkdownIt("commonmark")
+_md = MarkdownIt("commonmark").enable("table")
 
 
 def _inline_md(token) -> str:
@@ -108,7 +108,22 @@ def _inline_md(token) -> str:
     return _space("".join(out))
 
 
+def _front_matter(text: str) -> tuple[dict, str]:
+    """YAML front matter (``---`` … ``---`` at the top) and the text after it."""
+    import yaml
+    m = re.match(r"\A---[ \t]*\n(.*?\n)---[ \t]*\n", text, re.S)
+    if not m:
+        return {}, text
+    try:
+        meta = yaml.safe_load(m[1])
+    except yaml.YAMLError:
+        return {}, text
+    # keep line numbers: the front matter's lines stay, blank
+    return (meta if isinstance(meta, dict) else {}), "\n" * m[0].count("\n") + text[m.end():]
+
+
 def _markdown(text: str) -> Article:
+    meta, text = _front_matter(text)
     blocks: list[Block] = []
     lists: list[bool] = []        # ordered? for each open list
     items: list[Block | None] = []  # the open list items (None: not yet seen its text)
@@ -143,13 +158,29 @@ def _markdown(text: str) -> Article:
                 items[-1].text += "\n\n" + content  # a second paragraph of the same item
             else:
                 blocks.append(Block("paragraph", content, line=line))
+        elif tok.type == "table_open":
+            end = next(k for k in range(i, len(tokens)) if tokens[k].type == "table_close")
+            rows, row = [], []
+            for t in tokens[i:end]:
+                if t.type == "inline":
+                    row.append(_inline_md(t))
+                elif t.type == "tr_close":
+                    rows.append(" | ".join(row))
+                    row = []
+            blocks.append(Block("paragraph", "TODO (a table in the article, as text): "
+                                + "; ".join(rows), line=line))
+        elif tok.type == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
+            continue
         elif tok.type in ("fence", "code_block"):
             fenced = "```\n" + tok.content.rstrip("\n") + "\n```"
             if items and items[-1] is not None:
                 items[-1].text += "\n\n" + fenced
             else:
                 blocks.append(Block("paragraph", fenced, line=line))
-    return Article(blocks)
+    url = str(meta.get("url") or meta.get("canonical_url") or "") or None
+    title = meta.get("title")
+    return Article(blocks, str(title) if title else None,
+                   url if url and re.match(r"^https?://\S+$", url) else None)
 
 
 def _outer(items: list[Block | None]) -> Block | None:
@@ -165,11 +196,11 @@ def _nest(parent: Block, child: Block) -> None:
 
 # --- HTML -------------------------------------------------------------------------------------
 
-_SKIP = {"script", "style", "nav", "header", "footer", "aside", "form", "button", "noscript",
+_SKIP = {"script", "style", "nav", "footer", "aside", "form", "button", "noscript",
          "svg", "template", "iframe", "select", "input", "head"}
 _BLOCKS = {"p", "div", "section", "article", "main", "blockquote", "pre", "table", "figure",
            "h1", "h2", "h3", "h4", "h5", "h6", "ol", "ul", "li", "dl", "dt", "dd", "body", "hr",
-           "figcaption", "details", "summary"}
+           "figcaption", "details", "summary", "header"}
 # Where help centers (Zendesk, Intercom, Help Scout, Freshdesk, …) put the article's text.
 _BODY_SELECTORS = ("article", "main", "[itemprop=articleBody]", ".article-body",
                    ".article__body", ".article-content", ".content", "body")

@@ -35,7 +35,9 @@ FALLBACK = re.compile(
     r"(?:still |is still |continues to )?(?:persists?|continues?|remains?|is not (?:fixed|"
     r"resolved)|isn't (?:fixed|resolved))|^if (?:that|this|it|none of (?:this|these|the above)|"
     r"the steps above|these steps)\s+(?:still\s+)?(?:doesn't|does not|didn't|did not|don't|do not)"
-    r"\s+(?:work|help|fix|solve)|^if (?:you(?:'re| are) )?still (?:having|seeing|getting)", re.I)
+    r"\s+(?:work|help|fix|solve)|^if (?:you(?:'re| are) )?still (?:having|seeing|getting)|"
+    r"^if none of (?:this|these|the above|the steps)(?: steps)? (?:works?|helps?|fix(?:es)?)",
+    re.I)
 
 
 @dataclass
@@ -66,10 +68,15 @@ class Outline:
 _md = MarkdownIt("commonmark")
 
 
+_BLOCK_TAGS = ["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "td", "th"]
+
+
 def plain(text: str) -> str:
     """Markdown → plain words, for matching and titles (link text kept, markup dropped)."""
-    return re.sub(r"\s+", " ", BeautifulSoup(_md.render(text), "html.parser").get_text(" ")
-                  ).strip()
+    soup = BeautifulSoup(_md.render(text), "html.parser")
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.append(" ")  # blocks are apart; inline markup is not
+    return re.sub(r"\s+", " ", soup.get_text("")).strip()
 
 
 def _system_pattern(name: str) -> re.Pattern:
@@ -146,7 +153,7 @@ def outline(article: Article) -> Outline:
             else CAUSES_LABEL.match(words.strip("* "))
         if block.kind == "paragraph" and label:
             state = "causes"
-            rest = block.text.split(":", 1)[1].strip() if ":" in block.text else ""
+            rest = words.split(":", 1)[1].strip(" *") if ":" in words else ""
             if rest:
                 current.causes.append(rest)
             continue
@@ -204,5 +211,6 @@ def _numbered(block: Block) -> Block | None:
         m = re.match(r"^(?:\*\*)?(?:step\s+)?(\d{1,3})\s*[.):](?:\*\*)?\s+(\S.*)$", block.text,
                      re.I | re.S)
         if m:
-            return Block("item", m[2], 1, True, int(m[1]), block.line)
+            text = f"**{plain(m[2])}**" if block.kind == "heading" else m[2]
+            return Block("item", text, 1, True, int(m[1]), block.line)
     return None
