@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -228,7 +229,7 @@ def test_command(paths: tuple[str, ...], min_coverage: int) -> None:
 def import_command(article: str, flow_id: str | None, out: str, force: bool) -> None:
     """Import a help-center article (HTML, Markdown or plain text) as draft flows, one per
     product section. Each draft validates; what could not be placed is marked TODO."""
-    import re
+
 
     from .flow import FlowError
     from .flow.schema import IDENTIFIER_PATTERN
