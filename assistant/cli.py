@@ -229,8 +229,6 @@ def test_command(paths: tuple[str, ...], min_coverage: int) -> None:
 def import_command(article: str, flow_id: str | None, out: str, force: bool) -> None:
     """Import a help-center article (HTML, Markdown or plain text) as draft flows, one per
     product section. Each draft validates; what could not be placed is marked TODO."""
-
-
     from .flow import FlowError
     from .flow.schema import IDENTIFIER_PATTERN
     from .importer import import_article
