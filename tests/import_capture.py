@@ -20,7 +20,9 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = REPO.parent.parent / "shared" / "seed" / "connection-reset-article.txt"
+# A copy of ../shared/seed/connection-reset-article.txt (test_import.py checks they agree).
+SEED = REPO / "tests" / "fixtures" / "articles" / "connection-reset-article.txt"
+SHARED_SEED = REPO.parent / "shared" / "seed" / "connection-reset-article.txt"
 # Each shipped step written from the article, with the article's words it was written from.
 ARTICLE_STEPS = {
     "quickbooks-desktop": [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from import_capture import SEED, measure
+from import_capture import SEED, SHARED_SEED, measure
 
 from assistant.cli import main as cli
 from assistant.flow import load_flows
@@ -16,6 +16,12 @@ from assistant.importer import import_article, import_text
 
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
 SAME_CONTENT = [SEED, ARTICLES / "connection-reset.md", ARTICLES / "connection-reset.html"]
+
+
+def test_the_seed_copy_is_the_shared_article():
+    if not SHARED_SEED.exists():
+        pytest.skip("the shared seed article is not beside the repository")
+    assert SEED.read_bytes() == SHARED_SEED.read_bytes()
 
 
 @pytest.mark.parametrize("article", SAME_CONTENT, ids=lambda p: p.suffix)

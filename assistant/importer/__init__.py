@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..flow import parse_flow
-from .draft import TODO, Draft, build, render, slug
+from .draft import TODO, Draft, build, slug
 from .read import parse_article, read_article
+from .render import render
 from .sections import outline
 
 __all__ = ["Draft", "import_article", "import_text"]
