@@ -4,17 +4,18 @@ text as an answer inside a step. No Flask: the web layer and the CLI call it.
 
 ``load_router(flows)`` reads the routing data beside the flows (``routing/`` folders, see
 :mod:`.data`) and returns a :class:`Router`; ``Router.route(text)`` gives a :class:`Route`;
-``match_answer(step, text, data)`` chooses a step's answer from free text.
+``Router.match_answer(step, text)`` chooses a step's answer from free text.
 """
 
 from __future__ import annotations
 
 from ..flow import Flow
+from .answers import AnswerMatch
 from .data import RoutingData, load_routing, routing_folders
 from .router import Alternative, Route, Router
 from .signals import Signal, find_signals
 
-__all__ = ["Alternative", "Route", "Router", "RoutingData", "Signal", "find_signals",
+__all__ = ["AnswerMatch", "Alternative", "Route", "Router", "RoutingData", "Signal", "find_signals",
            "load_router", "load_routing", "routing_folders"]
 
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import bm25s
 from markupsafe import Markup
 
-from ..flow import Flow
+from ..flow import Flow, Step
+from .answers import AnswerMatch, match_answer
 from .data import RoutingData
 from .signals import MAX_CHARS, Signal, find_signals
 from .text import Analyser, contains, words
@@ -257,7 +258,9 @@ class Router:
         return tuple(Alternative(fid, self.flows[fid].title, round(c, 2)) for c, fid in ranked)
 
     def _ask(self, question: str, candidates: list[str], confidences: dict[str, float],
-             confidence: float = 0.0) -> Route:
+             confidence: float | None = None) -> Route:
+        if confidence is None:
+            confidence = max((confidences.get(f, 0.0) for f in candidates), default=0.0)
         alternatives = tuple(
             Alternative(fid, self.flows[fid].title, round(confidences.get(fid, 0.0), 2))
             for fid in sorted(candidates, key=lambda f: -confidences.get(f, 0.0)))
@@ -291,7 +294,7 @@ class Router:
             if len(flows) > 1:
                 if by_code:
                     return self._ask(self._question_for(flows), flows,
-                                     {f: 0.5 for f in flows}, 0.5)
+                                     dict.fromkeys(flows, 0.5))
                 continue
             flow_id = flows[0]
             if not by_code:
@@ -358,8 +361,7 @@ class Router:
                  or (f in ev.named and top in ev.named)]
         if len(close) > 1 or confidences[top] < self.CONFIDENT:
             candidates = close if len(close) > 1 else ranked
-            return self._ask(self._question_for(candidates), candidates, confidences,
-                             confidences[top])
+            return self._ask(self._question_for(candidates), candidates, confidences)
         cause = self._word_cause(top, ev.terms)
         if cause:
             message = f"It sounds like {self._recognised(top, cause)}"
@@ -367,6 +369,11 @@ class Router:
             message = f"This guide should help: {self.flows[top].title}."
         return Route(top, self.cause_step(top, cause), cause, round(confidences[top], 2), None,
                      message, self._alternatives(confidences, exclude=top))
+
+    def match_answer(self, step: Step, text: str) -> AnswerMatch:
+        """The answer of ``step`` that free ``text`` means, or the ones to ask about (see
+        :mod:`.answers`)."""
+        return match_answer(step, text[:MAX_CHARS], self.analyser, self.data.common)
 
     def _word_cause(self, flow_id: str, terms: list[str]) -> str | None:
         """The cause of ``flow_id`` whose phrase matches best, if no other cause matches as
