@@ -91,6 +91,11 @@ class _Evidence:
     terms: list[str] = field(default_factory=list)
 
 
+def _joined(phrase: tuple[str, ...]) -> str:
+    """One index token for a whole phrase."""
+    return "_".join(phrase)
+
+
 def _plain(html: Markup | str) -> str:
     return Markup(html).striptags() if html else ""
 
@@ -122,6 +127,9 @@ class Router:
         a = self.analyser
         docs = {name: [[t for text in texts[fid][name] for t in a.terms(text, correct=False)]
                        for fid in self.ids] for name in _WEIGHTS}
+        # a name counts whole: "sf org" names Salesforce, "org" alone does not
+        self._name_phrases = {a.phrase(n) for fid in self.ids for n in texts[fid]["names"]}
+        docs["names"] = [[_joined(a.phrase(n)) for n in texts[fid]["names"]] for fid in self.ids]
         in_all = set.intersection(*(set(d) for d in docs["text"])) if docs["text"] else set()
         for name in ("names", "terms"):   # distinctive terms only, each counted once
             docs[name] = [sorted(set(d) - in_all) for d in docs[name]]
@@ -149,6 +157,7 @@ class Router:
                          for fid in self.ids}
         self._other = [a.phrase(p) for p in common.other_products]
         self._trouble = [frozenset(words(p)) for p in common.problem_words]
+        self._trouble_terms = [a.phrase(p) for p in common.problem_words]
         self._healthy = {w for p in common.healthy_words for w in words(p)}
         self._contrast = {w for p in common.contrast_words for w in words(p)}
         self._by_system = {}
@@ -203,34 +212,34 @@ class Router:
         return max((len(p) for p in phrases if contains(terms, p)), default=0)
 
     def _kept_text(self, text: str) -> str:
-        """``text`` without the clauses that only say a system is fine ("X works but …")."""
-        clauses: list[list[str]] = []
-        for sentence in _CLAUSE_END.split(text):
-            current: list[str] = []
-            for word in sentence.split():
-                if words(word) and words(word)[0] in self._contrast and current:
-                    clauses.append(current)
-                    current = []
-                current.append(word)
-            clauses.append(current)
-        if len(clauses) < 2:
-            return text
+        """``text`` without the clauses that only say a system is fine ("X works but …");
+        the rest as written (a vendor message keeps its punctuation)."""
+        clauses: list[str] = []
+        for sentence in re.finditer(r"[^.;!?\n]+[.;!?\n]*", text):
+            start = sentence.start()
+            for word in re.finditer(r"\S+", sentence.group(0)):
+                found = words(word.group(0))
+                if found and found[0] in self._contrast and word.start() > 0:
+                    clauses.append(text[start:sentence.start() + word.start()])
+                    start = sentence.start() + word.start()
+            clauses.append(text[start:sentence.end()])
         kept = []
         for clause in clauses:
-            bag = set(words(" ".join(clause)))
+            bag = set(words(clause))
             if bag & self._healthy and not any(p <= bag for p in self._trouble) \
                     and "not" not in bag:
                 continue
-            kept.append(" ".join(clause))
-        return " ".join(kept) if kept else text
+            kept.append(clause)
+        return "".join(kept) if kept and len(kept) < len(clauses) else text
 
     def _evidence(self, text: str) -> _Evidence:
         a = self.analyser
         terms = a.terms(text)
         scores = dict.fromkeys(self.ids, 0.0)
         curated = dict.fromkeys(self.ids, 0.0)
+        names = [_joined(p) for p in self._name_phrases if contains(terms, p)]
         for name, (index, known) in self._index.items():
-            query = [t for t in dict.fromkeys(terms) if t in known]
+            query = [t for t in dict.fromkeys(names if name == "names" else terms) if t in known]
             if query:
                 for fid, score in zip(self.ids, index.get_scores(query), strict=True):
                     scores[fid] += _WEIGHTS[name] * float(score)
@@ -248,7 +257,8 @@ class Router:
         bag = set(words(text))
         return _Evidence(scores=scores, curated=curated, named=named, family=family,
                          other_product=bool(self._matches(self._other, terms)),
-                         trouble=any(p <= bag for p in self._trouble),
+                         trouble=any(p <= bag for p in self._trouble)
+                         or bool(self._matches(self._trouble_terms, terms)),
                          word_count=len(words(text)), terms=terms)
 
     def _alternatives(self, confidences: dict[str, float], exclude: str | None = None

@@ -121,34 +121,61 @@ def _online(text: str) -> Iterator[Signal]:
         yield Signal("quickbooks_online", result.cause, None, False, result.evidence)
 
 
-def _oauth(text: str) -> Iterator[Signal]:
-    cases: list[tuple[str, dict]] = []
+def _oauth_cases(text: str) -> list[tuple[str, str, dict]]:
+    """(error, description, observation) for each OAuth error the text may carry."""
+    cases: list[tuple[str, str, dict]] = []
     for query in _QUERY.findall(text):
         error = query.split("&", 1)[0].removeprefix("error=")
-        cases.append((error, {"kind": "oauth_callback", "query": query}))
+        description = query.partition("&error_description=")[2].replace("+", " ")
+        cases.append((error, description, {"kind": "oauth_callback", "query": query}))
+    for body in _bodies(text):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            description = str(data.get("error_description") or "")
+            cases.append((data["error"], description, {"kind": "http", "endpoint": "token",
+                                                       "status": 400, "body": body}))
     for m in _LOWER_SNAKE.finditer(text):
         rest = text[m.end():].strip(" \t\r\n-:;,.\"'")
-        cases.append((m.group(0), {"kind": "http", "endpoint": "token", "status": 400,
-                                   "body": {"error": m.group(0), "error_description": rest}}))
+        cases.append((m.group(0), rest, {"kind": "http", "endpoint": "token", "status": 400,
+                                         "body": {"error": m.group(0), "error_description": rest}}))
+    return cases[:10]
+
+
+def _oauth(text: str) -> Iterator[Signal]:
+    """An OAuth error value names every system whose rules know the value: with its cause
+    when that system's rules also know the description, else with the cause left open (so
+    ``invalid_grant`` with a description only one vendor explains stays a question)."""
+    cases = _oauth_cases(text)
     for system in ("salesforce", "quickbooks_online"):
-        for label, observation in cases[:10]:
+        open_signal = None
+        for error, _description, observation in cases:
             result = _run(system, observation)
             if result.cause not in ("unknown", "connected"):
-                yield Signal(system, result.cause, label, True, result.evidence)
+                yield Signal(system, result.cause, error, True, result.evidence)
                 break
+            bare = {"kind": "http", "endpoint": "token", "status": 400,
+                    "body": {"error": error}}
+            if open_signal is None and _known(system, bare):
+                open_signal = Signal(system, None, error, True, result.evidence)
+        else:
+            if open_signal is not None:
+                yield open_signal
 
 
 def _structured(text: str) -> Iterator[Signal]:
-    """Error bodies pasted whole: a REST or SOAP error, a Fault, an OAuth error object."""
+    """Error bodies pasted whole: a REST or SOAP error, a Fault (OAuth error objects: see
+    :func:`_oauth`)."""
     for body in list(_bodies(text))[:5]:
-        for system, endpoint in (("salesforce", "rest_api"), ("quickbooks_online", "company_info"),
-                                 ("salesforce", "token"), ("quickbooks_online", "token")):
+        for system, endpoint in (("salesforce", "rest_api"), ("quickbooks_online", "company_info")):
             result = _run(system, {"kind": "http", "endpoint": endpoint, "status": 400,
                                    "body": body})
             if result.cause in ("unknown", "connected"):
                 continue
             label = result.evidence.get("error_code") or result.evidence.get("oauth_error")
-            if label and system == "quickbooks_online" and endpoint != "token":
+            if label and system == "quickbooks_online":
                 label = f"error {label}"
             yield Signal(system, result.cause, label, bool(label), result.evidence)
 

@@ -7,7 +7,8 @@
 ("sales force" → ``salesforce``), stop words (English and Spanish, from bm25s, plus the routing
 data's) are dropped, a word that is not known is corrected to the closest known one
 (Damerau-Levenshtein by rapidfuzz: one edit for words of 4–9 letters, two from 10, so
-"conect" → ``connect``, "salesfroce" → ``salesforce``) and every word is stemmed (Snowball,
+"conect" → ``connect``, "salesfroce" → ``salesforce``; words of 4 letters or fewer are neither
+corrected nor corrected into) and every word is stemmed (Snowball,
 English; Spanish words keep their form and are matched by the same correction).
 """
 
@@ -57,7 +58,8 @@ class Analyser:
         self.stop = (_normalised(STOPWORDS_EN_PLUS) | _normalised(STOPWORDS_SPANISH)
                      | _normalised(stop_words)) - keep_words
         self.known = _normalised(vocabulary) - self.stop
-        self._choices = sorted(self.known)
+        # short words have too many near neighbours to be corrected into ("want" → "wont")
+        self._choices = sorted(w for w in self.known if len(w) > _MIN_CORRECTED)
 
     def correct(self, word: str) -> str:
         """The known word closest to ``word`` (``word`` itself when it is known, short,
