@@ -321,6 +321,12 @@ class Router:
                 confidence = 0.95 if len(set(s.system for s in found)) == 1 else 0.9
             mine = [s for s in found if self._by_system[s.system] == flow_id]
             best = next((s for s in mine if s.cause), mine[0])
+            said = self._word_cause(flow_id, ev.terms)
+            if not by_code and ev.word_count < self.PASTED_WORDS and said \
+                    and said != best.cause:
+                # a few words of the customer's own, not a vendor message: the guide's more
+                # specific phrase wins ("refresh token expired" over "token expired")
+                best = Signal(best.system, said, None, False)
             shown = best.label or "this message"
             if best.cause:
                 message = f"We recognised {shown}: {self._recognised(flow_id, best.cause)}"
@@ -354,6 +360,13 @@ class Router:
         if ev.other_product and not ev.named and not ev.family:
             return self._no_guide()
         ranked = sorted(self.ids, key=lambda f: -ev.scores[f])
+        if len(ev.named) == 1 and all(ev.named <= set(f.flows) for f in ev.family):
+            # one system named (its family's name aside): the text is about that system,
+            # whatever words it shares with others ("sfdc refresh token expired")
+            only = next(iter(ev.named))
+            ranked = [only] + [f for f in ranked if f != only]
+            ev.curated = {f: c if f == only else 0.0 for f, c in ev.curated.items()}
+            confidences = self._confidences(ev)
         top = ranked[0] if ranked else None
         strong = top is not None and ev.curated[top] >= self.STRONG * self._reference
         if not strong:

@@ -172,12 +172,15 @@ def _structured(text: str) -> Iterator[Signal]:
         for system, endpoint in (("salesforce", "rest_api"), ("quickbooks_online", "company_info")):
             result = _run(system, {"kind": "http", "endpoint": endpoint, "status": 400,
                                    "body": body})
-            if result.cause in ("unknown", "connected"):
-                continue
-            label = result.evidence.get("error_code") or result.evidence.get("oauth_error")
+            label = result.evidence.get("error_code")
             if label and system == "quickbooks_online":
                 label = f"error {label}"
-            yield Signal(system, result.cause, label, bool(label), result.evidence)
+            if result.cause not in ("unknown", "connected"):
+                yield Signal(system, result.cause, label, bool(label), result.evidence)
+            elif label or result.evidence.get("fault_type"):
+                # the vendor's own error layout (an errorCode array, a Fault) names the
+                # system even when the rules do not know this error
+                yield Signal(system, None, label, True, result.evidence)
 
 
 def find_signals(text: str) -> list[Signal]:
