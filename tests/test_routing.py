@@ -300,7 +300,7 @@ def test_broken_routing_data_names_file_line_and_key(flow_copy):
     path = flow_copy / "routing" / "salesforce.yaml"
     text = path.read_text().replace("names: [", "nmaes: [", 1)
     path.write_text(text)
-    line = text.splitlines().index(next(l for l in text.splitlines() if l.startswith("nmaes")))
+    line = next(i for i, row in enumerate(text.splitlines()) if row.startswith("nmaes"))
     assert f"salesforce.yaml:{line + 1}: nmaes: unknown key" in _problems(flow_copy)
 
 
