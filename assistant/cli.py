@@ -166,7 +166,7 @@ def validate(paths: tuple[str, ...]) -> None:
         folders = routing_folders(flows)
         try:
             data = load_routing(flows, folders)
-            click.echo(f"ok   routing data for {len(data.flows)} flow(s) "
+            click.echo(f"routing data checked for {len(data.flows)} flow(s) "
                        f"in {', '.join(str(f) for f in folders if f.is_dir()) or 'no folder'}")
         except FlowError as e:
             errors.append(e)
