@@ -11,6 +11,8 @@
     assistant simulate [--host H] [--port N] serve the vendor-endpoint simulator (loopback only)
     assistant diagnose [FILE|-]             diagnose one case of probe observations (YAML/JSON);
                                             exit 2 on malformed input
+    assistant route [TEXT|-]                the guide, step and cause free text leads to (JSON);
+                                            exit 2 on unreadable input
     assistant staff add EMAIL --role R      create a console account (password prompted, or
                                             read from stdin when it is not a terminal)
     assistant staff password EMAIL          set a new password (and reactivate the account)
@@ -166,6 +168,16 @@ def validate(paths: tuple[str, ...]) -> None:
     for flow in flows.values():
         click.echo(f"ok   {flow.file}  ({flow.id}, {len(flow.steps)} steps, "
                    f"version {flow.version})")
+    if flows and not errors:  # the routing data (routing/ beside the flows) names them
+        from .flow import FlowError
+        from .routing import load_routing, routing_folders
+        folders = routing_folders(flows)
+        try:
+            data = load_routing(flows, folders)
+            click.echo(f"routing data checked for {len(data.flows)} flow(s) "
+                       f"in {', '.join(str(f) for f in folders if f.is_dir()) or 'no folder'}")
+        except FlowError as e:
+            errors.append(e)
     for error in errors:
         click.echo(str(error), err=True)
     if errors:
@@ -441,6 +453,52 @@ def diagnose(source: str) -> None:
     except RecursionError:
         _refuse(f"{name}: nested too deeply to read")
     click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+ROUTE_MAX_BYTES = 256 * 1024   # as much as the web app accepts in one request
+
+
+@main.command()
+@click.argument("text", default="-", metavar="[TEXT|-]")
+def route(text: str) -> None:
+    """Route free text (a description, or a pasted error) to a guide: TEXT, or stdin for -.
+
+    Prints one JSON object: flow (or null), step, cause (or null), confidence (0-1), question
+    (a clarifying question, or null), message (for the customer), signal (a vendor code
+    recognised, or null) and alternatives. Exit 0 for any answer ("no guide fits" too), 2 for
+    input that cannot be read: not UTF-8, empty, or over 256 KB. The flows are FLOWS_PATH's."""
+    from .config import settings
+    from .flow import FlowError
+    from .routing import load_router
+
+    def _refuse(message: str) -> NoReturn:
+        click.echo(f"assistant route: {message}", err=True)
+        sys.exit(2)
+
+    if text == "-":
+        raw = sys.stdin.buffer.read(ROUTE_MAX_BYTES + 1)
+        if len(raw) > ROUTE_MAX_BYTES:
+            _refuse("stdin: larger than the limit of 256 KB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            _refuse(f"stdin: not UTF-8 text ({e.reason} at byte {e.start})")
+    elif len(text.encode("utf-8", "surrogatepass")) > ROUTE_MAX_BYTES:
+        _refuse("TEXT: larger than the limit of 256 KB")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):  # undecodable bytes in the argument
+        _refuse("TEXT: not UTF-8 text")
+    if not text.strip():
+        _refuse("nothing to route: the text is empty")
+    flows, errors = load_flows(flow_files(settings("instance")["FLOWS_PATH"]))
+    for error in errors:  # route with the flows that load, as the server does
+        click.echo(str(error), err=True)
+    if not flows:
+        raise click.ClickException("no flow could be loaded")
+    try:
+        router = load_router(flows)
+    except FlowError as e:
+        raise click.ClickException(f"the routing data is broken:\n{e}") from None
+    click.echo(json.dumps(router.route(text).to_json(), indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,116 @@
+"""Words from text, the same way for customers' messages and for the flows and routing data.
+
+``words(text)``: lower case, accents and apostrophes removed ("won't" → ``wont``, "caducó" →
+``caduco``), split on anything but letters and digits.
+
+:class:`Analyser` turns words into *terms*: two words that make one known word are joined
+("sales force" → ``salesforce``), stop words (English and Spanish, from bm25s, plus the routing
+data's) are dropped, a word that is not known is corrected to the closest known one
+(Damerau-Levenshtein by rapidfuzz: one edit for words of 4–9 letters, two from 10, so
+"conect" → ``connect``, "salesfroce" → ``salesforce``; words of 4 letters or fewer are neither
+corrected nor corrected into) and every word is stemmed (Snowball,
+English; Spanish words keep their form and are matched by the same correction).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_SPANISH
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+_WORD = re.compile(r"[a-z0-9]+")
+_APOSTROPHE = re.compile(r"['\u2019\u02bc`]")
+# words that are not corrected: numbers, codes, and short words (too many near neighbours)
+_MIN_CORRECTED = 4
+
+
+def words(text: str) -> list[str]:
+    """``text`` as lower-case ASCII words (accents and apostrophes removed)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return _WORD.findall(_APOSTROPHE.sub("", text))
+
+
+def _normalised(items: Iterable[str]) -> set[str]:
+    return {w for item in items for w in words(item)}
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+class Analyser:
+    """Terms of a text against a known vocabulary (the words of the flows and routing data).
+
+    ``stop_words`` are dropped on top of bm25s's English and Spanish lists; ``keep`` are words
+    never dropped (words a phrase needs, like "not" in "not running")."""
+
+    def __init__(self, vocabulary: Iterable[str], stop_words: Iterable[str] = (),
+                 keep: Iterable[str] = ()):
+        keep_words = _normalised(keep)
+        self.stop = (_normalised(STOPWORDS_EN_PLUS) | _normalised(STOPWORDS_SPANISH)
+                     | _normalised(stop_words)) - keep_words
+        self.known = _normalised(vocabulary) - self.stop
+        # short words have too many near neighbours to be corrected into ("want" → "wont")
+        self._choices = sorted(w for w in self.known if len(w) > _MIN_CORRECTED)
+
+    def correct(self, word: str) -> str:
+        """The known word closest to ``word`` (``word`` itself when it is known, short,
+        contains a digit, or nothing is close enough)."""
+        if (word in self.known or word in self.stop or len(word) < _MIN_CORRECTED
+                or not word.isalpha()):
+            return word
+        edits = 1 if len(word) < 10 else 2
+        found = process.extractOne(word, self._choices, scorer=DamerauLevenshtein.distance,
+                                   score_cutoff=edits)
+        return found[0] if found else word
+
+    def words(self, text: str, *, correct: bool = True) -> list[str]:
+        """The text's words, known compounds joined, stop words dropped, typos corrected."""
+        raw = words(text)
+        out: list[str] = []
+        i = 0
+        while i < len(raw):
+            if i + 1 < len(raw) and raw[i] + raw[i + 1] in self.known \
+                    and not (raw[i] in self.known and raw[i + 1] in self.known):
+                out.append(raw[i] + raw[i + 1])
+                i += 2
+                continue
+            if raw[i] not in self.stop:
+                out.append(self.correct(raw[i]) if correct else raw[i])
+            i += 1
+        return out
+
+    def terms(self, text: str, *, correct: bool = True) -> list[str]:
+        """Stems of :meth:`words`: what is indexed and matched."""
+        return _stemmer().stemWords(self.words(text, correct=correct))
+
+    def phrase(self, text: str) -> tuple[str, ...]:
+        """A data phrase as the terms a text must contain, in this order, to match it."""
+        return tuple(self.terms(text, correct=False))
+
+
+def contains(terms: list[str], phrase: tuple[str, ...], gap: int = 2) -> bool:
+    """True if ``phrase``'s terms occur in ``terms`` in order, with at most ``gap`` other
+    terms between two of them ("api request limit" contains "api limit")."""
+    if not phrase:
+        return False
+    starts = [i for i, t in enumerate(terms) if t == phrase[0]]
+    for start in starts:
+        at, ok = start, True
+        for term in phrase[1:]:
+            window = terms[at + 1:at + 2 + gap]
+            if term not in window:
+                ok = False
+                break
+            at = at + 1 + window.index(term)
+        if ok:
+            return True
+    return False
