@@ -29,6 +29,7 @@ JavaScript, a meta refresh does.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -40,10 +41,11 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup, escape
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
 from ..flow import Flow, Step
-from ..probes.diagnosis import cause_title
+from ..probes.diagnosis import cause_explanation, cause_title
 from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
 from ..store.repository import as_utc
 from . import services
@@ -100,14 +102,61 @@ def evidence_value(value) -> str:
 
 
 @bp.app_template_filter("ago")
-def ago(seconds: float) -> str:
-    """``seconds`` as "1 second", "42 seconds", "3 minutes", "2 hours"."""
-    s = max(0, round(seconds))
-    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-        if s >= size or unit == "second":
-            count = s // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return ""  # pragma: no cover
+def ago(value, now: datetime | None = None):
+    """How long ago, in words. Seconds (a number) give the duration: "1 second", "42
+    seconds", "3 minutes", "2 hours". A moment (an aware datetime, or ISO 8601 text such as
+    ``2026-12-04T13:36:12Z``) gives ``<time>`` markup reading "2 minutes ago" ("in 2 minutes"
+    for a future one) with the full UTC time as its tooltip; text that is no moment is
+    returned escaped as it is."""
+    if not isinstance(value, datetime | str):
+        s = max(0, round(value))
+        for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+            if s >= size or unit == "second":
+                count = s // size
+                return f"{count} {unit}{'' if count == 1 else 's'}"
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return escape(value)
+    moment = as_utc(moment)
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+    words = (f"{ago(seconds)} ago" if seconds > -1 else f"in {ago(-seconds)}")
+    full = moment.strftime("%A %-d %B %Y, %H:%M:%S UTC")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"), full, words)
+
+
+# An ISO 8601 moment with a time and a zone, as vendors and agents send them.
+_MOMENT = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                     r"(?:Z|[+-]\d{2}:?\d{2})")
+
+
+@bp.app_template_filter("with_times")
+def with_times(text) -> Markup:
+    """Plain text for a customer page, escaped, each ISO 8601 moment in it shown by
+    :func:`ago` ("2 minutes ago", the full time as tooltip)."""
+    text = "" if text is None else str(text)
+    out, last = [], 0
+    for m in _MOMENT.finditer(text):
+        out += [escape(text[last:m.start()]), ago(m.group(0))]
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+@bp.app_template_filter("customer_explanation")
+def customer_explanation(check: CheckRecord) -> str:
+    """What a check found, in plain words for the customer: the explanation of its outcome
+    from the cause catalogue, without the codes and raw signals (those are the "Details for
+    support")."""
+    for key in (check.outcome, check.cause, "unknown"):
+        try:
+            return cause_explanation(key, check.evidence) if key else ""
+        except KeyError:
+            continue
+    return ""  # pragma: no cover - "unknown" is always in the catalogue
 
 
 def _is_htmx() -> bool:
