@@ -63,6 +63,8 @@ REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
 STALE = ("This page was out of date: the session had already moved on (another tab, a double "
          "click or the browser's Back button). Nothing was applied twice. This is where you "
          "are now.")
+CLOSED = ("This guide has ended; start again to go through it once more. Nothing was changed: "
+          "your answers, feedback and message to support stay as they were.")
 TRANSCRIPT_TAIL = 10  # answers shown under a step; "?answers=all" shows every one
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -178,6 +180,18 @@ def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
     return row, compiled
 
 
+def _closed(row: FlowSession) -> bool:
+    """True for a finished session: ended, and feedback given or handed to a person (the
+    customer wrote to support, or staff handed it on). Its answers can no longer change."""
+    if row.status != "ended":
+        return False
+    store = services().store
+    if store.feedback_for(row) is not None:
+        return True
+    handoff = store.handoff_at(row)
+    return handoff is not None and (handoff.reason == "agent" or customer_has_written(handoff))
+
+
 def _step_url(row: FlowSession, n: int) -> str:
     return url_for("wizard.step", sid=row.id, n=n)
 
@@ -227,14 +241,15 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
                 notice: str | None = None, errors: dict | None = None,
                 values: dict | None = None, status: int = 200, fragment: bool = False,
                 finding: CheckRecord | None = None, checking: CheckRecord | None = None,
-                previous: CheckRecord | None = None):
+                previous: CheckRecord | None = None, closed: bool = False):
     """The response for ``step`` shown at path index ``n`` of ``session``.
 
     ``transcript`` is the tail of the path before ``n`` (dicts as from :func:`_transcript`, at
     most :data:`TRANSCRIPT_TAIL`); ``chosen`` the answer once given at ``n`` if ``n`` is in
     the past. ``finding`` is the probe check that led to this step (shown as "What we
     found"); ``checking`` the check this probe step waits for (the page polls), ``previous``
-    the last result while a re-check waits for the TTL to pass. A full
+    the last result while a re-check waits for the TTL to pass; ``closed`` a finished session
+    (no Change links, no answer forms). A full
     page, or with ``fragment`` the ``#step`` fragment for htmx. The benchmark renders its
     baseline through this same function.
     """
@@ -246,7 +261,7 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
         reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"],
         finding=previous or finding, checking=checking, previous=previous,
-        ttl=current_app.config["PROBE_TTL_SECONDS"],
+        ttl=current_app.config["PROBE_TTL_SECONDS"], closed=closed,
         connection=services().connections.get(session.connection_id)
         if session.connection_id else None)
     return private(make_response(html, status))
@@ -302,7 +317,8 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     response = render_step(compiled.flow, step, row, n, _transcript(compiled, tail),
                            chosen=chosen, feedback=feedback, notice=notice, errors=errors,
                            values=values, status=status, fragment=_is_htmx(),
-                           finding=finding, checking=checking, previous=previous)
+                           finding=finding, checking=checking, previous=previous,
+                           closed=_closed(row))
     if status != 200 and _is_htmx():
         # A refused POST shows the step where the session is: make the address bar agree.
         response.headers["HX-Replace-Url"] = _step_url(row, n)
@@ -365,6 +381,13 @@ def start():
     connections = services().connections
     return render_template("start.html", flows=flows, demo=connections.demo,
                            simulator_url=connections.simulator_url)
+
+
+@bp.get("/help/agent-setup-guide")
+def agent_setup_guide():
+    """The Agent Setup Guide the flows link to: a redirect to ``AGENT_SETUP_GUIDE_URL``, so
+    flow text links one address whatever help center a deployment uses."""
+    return redirect(current_app.config["AGENT_SETUP_GUIDE_URL"], 302)
 
 
 @bp.get("/flows/<flow_id>")
@@ -435,6 +458,8 @@ def answer(sid: str, n: int):
     if revision is None:
         return _render(row, compiled, row.position, 400,
                        "The form was incomplete, so nothing was changed. Please choose again.")
+    if _closed(row):
+        return _render(row, compiled, row.position, 409, CLOSED)
     if revision != row.revision or n > row.position:
         return _render(row, compiled, row.position, 409, STALE)
     at, position, given = _position_at(row, n)
