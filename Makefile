@@ -7,7 +7,7 @@ AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint validate bench chromium clean venv-check
+.PHONY: run test lint validate bench chromium graphviz clean venv-check
 
 IS_311 := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'
 
@@ -33,7 +33,7 @@ run: $(VENV)/.installed
 	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite, browser tests included.
-test: $(VENV)/.installed-test chromium $(AXE_JS)
+test: $(VENV)/.installed-test chromium graphviz $(AXE_JS)
 	$(BIN)/ruff check assistant tests bench
 	$(BIN)/assistant validate flows
 	$(BIN)/assistant test --min-coverage 100 flows
@@ -44,6 +44,12 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "Installing Debian's graphviz for the console's flow diagrams"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
 
 $(AXE_JS):
 	npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)

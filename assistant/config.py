@@ -25,6 +25,8 @@
 | ``WEBHOOK_MAX_ATTEMPTS`` | attempts per webhook delivery before it is marked failed | 8 |
 | ``WEBHOOK_BACKOFF_SECONDS`` | wait before the first retry; doubles each retry, at most 1 h | 30 |
 | ``WEBHOOK_TIMEOUT_SECONDS`` | connect and read timeout of each delivery attempt | 10 |
+| ``AGENT_SETUP_GUIDE_URL`` | the Agent Setup Guide that flows link to | Autofy's help center |
+|                           | (``/help/agent-setup-guide`` redirects there)  |                     |
 | ``PUBLIC_URL`` | the app's address for links sent elsewhere (the webhook's console | none |
 |                | link), like ``https://help.example.com``; without it they are paths  |      |
 
@@ -80,6 +82,18 @@ def _is_http_url(url) -> bool:
         return False
     return (parts.scheme in ("http", "https") and bool(parts.hostname)
             and not any(c.isspace() or ord(c) < 32 for c in str(url)))
+
+
+# Where the article's "Agent Setup Guide" lives; a deployment sets its own help center's page.
+DEFAULT_AGENT_SETUP_GUIDE_URL = "https://help.autofy.com/agent-setup-guide"
+
+
+def _http_url(env, name: str, default: str) -> str:
+    url = env.get(name) or default
+    if not _is_http_url(url):
+        raise ConfigError(f"{name} must be an http:// or https:// URL with a host, "
+                          f"not {url!r}")
+    return url
 
 
 def check_webhook(config) -> None:
@@ -160,6 +174,8 @@ def settings(instance_path: str) -> dict:
                                                  maximum=60 * 24 * 30),
         "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
         "PUBLIC_URL": env.get("PUBLIC_URL") or None,
+        "AGENT_SETUP_GUIDE_URL": _http_url(env, "AGENT_SETUP_GUIDE_URL",
+                                           DEFAULT_AGENT_SETUP_GUIDE_URL),
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

@@ -5,6 +5,7 @@ hung and broken upstreams, and secrets kept out of the database."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from sqlalchemy import MetaData, select
 
 from assistant.probes.checks import run_check
 from assistant.probes.diagnosis import causes_for, diagnose
+from assistant.probes.ruleset import load_rules
 from assistant.probes.runner import ProbeRunner
 from assistant.probes.tokens import TokenStore
 from assistant.simulator.scenarios import available
@@ -123,6 +125,7 @@ import sys, time, json
 sys.path.insert(0, {tests!r})
 from simserver import Simulator  # noqa: F401  (same config writer)
 from assistant.probes.connections import load_connections
+from assistant.probes.ruleset import load_rules
 from assistant.probes.runner import ProbeRunner
 from assistant.probes.tokens import TokenStore
 from assistant.store import ProbeChecks, make_engine
@@ -435,6 +438,31 @@ def test_every_cause_takes_the_wizard_to_its_own_step(sim, live_app, store, syst
     [line] = store.transcript(w.sid)
     assert (line.answer, line.to_step) == (cause, expected)
     assert 'class="finding' in w.html
+    assert_speaks_to_the_customer(w.html)
+
+
+# What a customer page must not say outside its "Details for support": staff words, the
+# connector's name, raw ISO times, HRESULTs and HTTP statuses.
+STAFF_WORDS = re.compile(r"customer's|\bthe app\b|Web Connector|\d{4}-\d\d-\d\dT\d\d:\d\d"
+                         r"|0x[0-9A-Fa-f]{8}|HTTP \d{3}|Seen: ", re.I)
+
+
+def assert_speaks_to_the_customer(html: str) -> None:
+    """The finding's words for the customer are free of staff words; codes and evidence sit in
+    a "Details for support" disclosure; no link leaves for another company's site."""
+    finding = re.search(r'<section class="finding.*?</section>', html, re.S).group(0)
+    assert "<summary>Details for support</summary>" in finding
+    outside = re.sub(r"<details.*?</details>", "", finding, flags=re.S)
+    words = re.sub(r"<[^>]+>", " ", outside)
+    assert not STAFF_WORDS.search(words), STAFF_WORDS.search(words).group(0)
+    assert "<time " in outside  # "Checked 2 seconds ago", the full time as its tooltip
+    # Links to vendors' documentation (the rules' sources) stay in the console; a link the
+    # flow's author wrote (Salesforce's status site) is theirs to choose.
+    links = set(re.findall(r'href="(https?://[^"]*)"', html))
+    sources = {rule.source for sections in load_rules().rules.values()
+               for rules in sections.values() for rule in rules}
+    assert sources and not links & sources, links & sources
+    assert all("intuit.com" not in url and "developer." not in url for url in links), links
 
 
 def test_a_check_whose_process_died_is_replaced_at_once(sim, conns, db_url, tmp_path):

@@ -42,7 +42,8 @@ from .observations import (
 )
 from .ruleset import Rule, code_key, load_rules
 
-__all__ = ["SYSTEMS", "OUTCOMES_EXTRA", "Diagnosis", "diagnose", "causes_for", "cause_title"]
+__all__ = ["SYSTEMS", "OUTCOMES_EXTRA", "Diagnosis", "diagnose", "causes_for", "cause_title",
+           "cause_explanation"]
 
 OUTCOMES_EXTRA = ("connected", "unknown", "timeout", "unavailable")
 
@@ -107,6 +108,16 @@ def cause_title(cause_id: str) -> str:
     """Short plain title of a catalogue cause or of connected/unknown/timeout/unavailable.
     Raises KeyError for anything else."""
     return load_rules().causes[cause_id].title
+
+
+def cause_explanation(cause_id: str, evidence: Mapping | None = None) -> str:
+    """The plain-words explanation of a catalogue cause or of connected/unknown/timeout/
+    unavailable, for a customer: its variant whose evidence is present (a status page's
+    variant only for an outage), without the raw signals a diagnosis adds. Raises KeyError
+    for anything else."""
+    outage = load_rules().causes[cause_id].rank == 0
+    return _explain(cause_id, dict(evidence or {}),
+                    () if outage else ("status_indicator", "trust_status"))[0]
 
 
 # ---------------------------------------------------------------------------------------------

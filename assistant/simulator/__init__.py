@@ -251,7 +251,11 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
             new = f"RT1-SIM-{secrets.token_urlsafe(24)}"
             with state.lock:
                 current = state.refresh_current.get(conn)
-                if not given or (current is not None and given != current):
+                # The demo connections' seed ("demo-<id>-refresh-token") stands for a fresh
+                # authorization: after a reset of this simulator or a deleted token file the
+                # demo starts a new rotation chain instead of staying "reconnect required".
+                fresh = given.startswith(f"demo-{conn}-")
+                if not given or (current is not None and given != current and not fresh):
                     return jsonify({"error": "invalid_grant"}), 400
                 state.refresh_current[conn] = new
                 state.refresh_superseded.setdefault(conn, set()).add(given)

@@ -77,6 +77,9 @@ def configured_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+DEMO_PROBE_TTL_SECONDS = 3
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. ``test_config`` overrides settings (e.g. ``DATABASE_URL``, ``FLOWS_PATH``).
 
@@ -98,6 +101,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.logger.error("flow refused:\n%s", error)
     engine = make_engine(app.config["DATABASE_URL"])
     connections = _connections(app)
+    if connections.demo and not os.environ.get("PROBE_TTL_SECONDS") \
+            and "PROBE_TTL_SECONDS" not in (test_config or {}):
+        # A demo switches simulator scenarios: show a switch at the next check, not a minute on.
+        app.config["PROBE_TTL_SECONDS"] = DEMO_PROBE_TTL_SECONDS
     try:
         tokens = TokenStore(app.config["TOKENS_DIR"])
     except OSError as e:

@@ -29,6 +29,7 @@ JavaScript, a meta refresh does.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -40,10 +41,11 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup, escape
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
 from ..flow import Flow, Step
-from ..probes.diagnosis import cause_title
+from ..probes.diagnosis import cause_explanation, cause_title
 from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
 from ..store.repository import as_utc
 from . import services
@@ -61,6 +63,8 @@ REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
 STALE = ("This page was out of date: the session had already moved on (another tab, a double "
          "click or the browser's Back button). Nothing was applied twice. This is where you "
          "are now.")
+CLOSED = ("This guide has ended; start again to go through it once more. Nothing was changed: "
+          "your answers, feedback and message to support stay as they were.")
 TRANSCRIPT_TAIL = 10  # answers shown under a step; "?answers=all" shows every one
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -100,14 +104,61 @@ def evidence_value(value) -> str:
 
 
 @bp.app_template_filter("ago")
-def ago(seconds: float) -> str:
-    """``seconds`` as "1 second", "42 seconds", "3 minutes", "2 hours"."""
-    s = max(0, round(seconds))
-    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-        if s >= size or unit == "second":
-            count = s // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return ""  # pragma: no cover
+def ago(value, now: datetime | None = None):
+    """How long ago, in words. Seconds (a number) give the duration: "1 second", "42
+    seconds", "3 minutes", "2 hours". A moment (an aware datetime, or ISO 8601 text such as
+    ``2026-12-04T13:36:12Z``) gives ``<time>`` markup reading "2 minutes ago" ("in 2 minutes"
+    for a future one) with the full UTC time as its tooltip; text that is no moment is
+    returned escaped as it is."""
+    if not isinstance(value, datetime | str):
+        s = max(0, round(value))
+        for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+            if s >= size or unit == "second":
+                count = s // size
+                return f"{count} {unit}{'' if count == 1 else 's'}"
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return escape(value)
+    moment = as_utc(moment)
+    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
+    words = (f"{ago(seconds)} ago" if seconds > -1 else f"in {ago(-seconds)}")
+    full = moment.strftime("%A %-d %B %Y, %H:%M:%S UTC")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"), full, words)
+
+
+# An ISO 8601 moment with a time and a zone, as vendors and agents send them.
+_MOMENT = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                     r"(?:Z|[+-]\d{2}:?\d{2})")
+
+
+@bp.app_template_filter("with_times")
+def with_times(text) -> Markup:
+    """Plain text for a customer page, escaped, each ISO 8601 moment in it shown by
+    :func:`ago` ("2 minutes ago", the full time as tooltip)."""
+    text = "" if text is None else str(text)
+    out, last = [], 0
+    for m in _MOMENT.finditer(text):
+        out += [escape(text[last:m.start()]), ago(m.group(0))]
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+@bp.app_template_filter("customer_explanation")
+def customer_explanation(check: CheckRecord) -> str:
+    """What a check found, in plain words for the customer: the explanation of its outcome
+    from the cause catalogue, without the codes and raw signals (those are the "Details for
+    support")."""
+    for key in (check.outcome, check.cause, "unknown"):
+        try:
+            return cause_explanation(key, check.evidence) if key else ""
+        except KeyError:
+            continue
+    return ""  # pragma: no cover - "unknown" is always in the catalogue
 
 
 def _is_htmx() -> bool:
@@ -127,6 +178,18 @@ def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
             message="The guide you were following has been changed or removed since you "
                     "started. Please start again from the list of guides."), 410)))
     return row, compiled
+
+
+def _closed(row: FlowSession) -> bool:
+    """True for a finished session: ended, and feedback given or handed to a person (the
+    customer wrote to support, or staff handed it on). Its answers can no longer change."""
+    if row.status != "ended":
+        return False
+    store = services().store
+    if store.feedback_for(row) is not None:
+        return True
+    handoff = store.handoff_at(row)
+    return handoff is not None and (handoff.reason == "agent" or customer_has_written(handoff))
 
 
 def _step_url(row: FlowSession, n: int) -> str:
@@ -178,14 +241,15 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
                 notice: str | None = None, errors: dict | None = None,
                 values: dict | None = None, status: int = 200, fragment: bool = False,
                 finding: CheckRecord | None = None, checking: CheckRecord | None = None,
-                previous: CheckRecord | None = None):
+                previous: CheckRecord | None = None, closed: bool = False):
     """The response for ``step`` shown at path index ``n`` of ``session``.
 
     ``transcript`` is the tail of the path before ``n`` (dicts as from :func:`_transcript`, at
     most :data:`TRANSCRIPT_TAIL`); ``chosen`` the answer once given at ``n`` if ``n`` is in
     the past. ``finding`` is the probe check that led to this step (shown as "What we
     found"); ``checking`` the check this probe step waits for (the page polls), ``previous``
-    the last result while a re-check waits for the TTL to pass. A full
+    the last result while a re-check waits for the TTL to pass; ``closed`` a finished session
+    (no Change links, no answer forms). A full
     page, or with ``fragment`` the ``#step`` fragment for htmx. The benchmark renders its
     baseline through this same function.
     """
@@ -197,7 +261,7 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
         reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"],
         finding=previous or finding, checking=checking, previous=previous,
-        ttl=current_app.config["PROBE_TTL_SECONDS"],
+        ttl=current_app.config["PROBE_TTL_SECONDS"], closed=closed,
         connection=services().connections.get(session.connection_id)
         if session.connection_id else None)
     return private(make_response(html, status))
@@ -253,7 +317,8 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
     response = render_step(compiled.flow, step, row, n, _transcript(compiled, tail),
                            chosen=chosen, feedback=feedback, notice=notice, errors=errors,
                            values=values, status=status, fragment=_is_htmx(),
-                           finding=finding, checking=checking, previous=previous)
+                           finding=finding, checking=checking, previous=previous,
+                           closed=_closed(row))
     if status != 200 and _is_htmx():
         # A refused POST shows the step where the session is: make the address bar agree.
         response.headers["HX-Replace-Url"] = _step_url(row, n)
@@ -316,6 +381,13 @@ def start():
     connections = services().connections
     return render_template("start.html", flows=flows, demo=connections.demo,
                            simulator_url=connections.simulator_url)
+
+
+@bp.get("/help/agent-setup-guide")
+def agent_setup_guide():
+    """The Agent Setup Guide the flows link to: a redirect to ``AGENT_SETUP_GUIDE_URL``, so
+    flow text links one address whatever help center a deployment uses."""
+    return redirect(current_app.config["AGENT_SETUP_GUIDE_URL"], 302)
 
 
 @bp.get("/flows/<flow_id>")
@@ -386,6 +458,8 @@ def answer(sid: str, n: int):
     if revision is None:
         return _render(row, compiled, row.position, 400,
                        "The form was incomplete, so nothing was changed. Please choose again.")
+    if _closed(row):
+        return _render(row, compiled, row.position, 409, CLOSED)
     if revision != row.revision or n > row.position:
         return _render(row, compiled, row.position, 409, STALE)
     at, position, given = _position_at(row, n)

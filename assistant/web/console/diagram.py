@@ -1,9 +1,13 @@
 """Flow diagrams for the console, drawn on the server as inline SVG.
 
-The layout (layers left to right, crossings reduced) is grandalf's Sugiyama layout
-(https://github.com/bdcht/grandalf), computed once per flow version. Drawing is plain SVG with
-classes that ``app.css`` styles, so it needs no script and passes the page's CSP; the only
-computed colours (traffic shading) are SVG ``fill`` attributes.
+The layout is Graphviz ``dot`` (Debian's ``graphviz`` package; ``make test`` installs it when
+missing): layers left to right, edge crossings minimised, and ``concentrate=true`` so that a
+pair of opposite transitions (a fix and its re-check) is one line with an arrow at each end,
+and transitions into one step merge before they reach it. We run ``dot -Tjson0`` once per flow
+version and draw the positions and splines it returns ourselves; without ``dot`` a diagram is
+a short note saying so (:class:`DiagramUnavailable`). Drawing is plain SVG with classes that
+``app.css`` styles, so it needs no script and passes the page's CSP; the only computed colours
+(traffic shading) are SVG ``fill`` attributes.
 
 What a diagram can show:
 
@@ -16,22 +20,30 @@ What a diagram can show:
 
 from __future__ import annotations
 
-import math
+import json
+import logging
+import shutil
+import subprocess
 import textwrap
 from dataclasses import dataclass
 from html import escape
 
-from grandalf.graphs import Edge, Graph, Vertex
-from grandalf.layouts import SugiyamaLayout
 from markupsafe import Markup
 
 from ...flow import Flow
 
+log = logging.getLogger(__name__)
+
 NODE_W, NODE_H = 190, 64  # px
 LAYER_GAP, NODE_GAP, MARGIN = 56, 14, 12  # px
 LINE_CHARS, MAX_LINES = 27, 3
+DOT_TIMEOUT = 20  # seconds: dot lays out a 1,000-step flow in a few
 KIND_LABEL = {"question": "Question", "instruction": "Instruction", "probe": "Live check",
               "end": "End"}
+
+
+class DiagramUnavailable(RuntimeError):
+    """Graphviz ``dot`` is not installed or failed; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +61,41 @@ class Shade:
 
 
 @dataclass(frozen=True)
+class Route:
+    """One drawn line: ``source`` → ``target``; ``both`` when it also stands for the opposite
+    transition (arrows at both ends). ``points``: the cubic Bézier spline's points (start, then
+    three per segment), px; ``start``/``end``: where the arrowheads point to (None: no arrow at
+    that end)."""
+
+    source: str
+    target: str
+    both: bool
+    points: tuple[tuple[float, float], ...]
+    start: tuple[float, float] | None
+    end: tuple[float, float] | None
+
+    def polyline(self, steps: int = 8) -> list[tuple[float, float]]:
+        """The route as a polyline (each Bézier segment in ``steps`` pieces), arrow tips
+        included: what the crossing count measures."""
+        pts = self.points
+        out = [self.start] if self.start else []
+        out.append(pts[0])
+        for k in range(0, len(pts) - 3, 3):
+            p0, p1, p2, p3 = pts[k:k + 4]
+            for j in range(1, steps + 1):
+                t = j / steps
+                u = 1 - t
+                out.append(tuple(u ** 3 * a + 3 * u * u * t * b + 3 * u * t * t * c + t ** 3 * d
+                                 for a, b, c, d in zip(p0, p1, p2, p3, strict=True)))
+        if self.end:
+            out.append(self.end)
+        return out
+
+
+@dataclass(frozen=True)
 class _Layout:
     nodes: dict[str, tuple[float, float]]  # step id → centre (x, y), px
-    edges: tuple[tuple[str, str, tuple[tuple[float, float], ...]], ...]  # (from, to, points)
+    edges: tuple[Route, ...]
     width: float
     height: float
 
@@ -66,23 +110,12 @@ def _targets(flow: Flow, step_id: str) -> list[str]:
     return out
 
 
-def _clip(centre: tuple[float, float], towards: tuple[float, float]) -> tuple[float, float]:
-    """The point where the line from a node's centre towards ``towards`` leaves its box."""
-    (cx, cy), (tx, ty) = centre, towards
-    dx, dy = tx - cx, ty - cy
-    if dx == 0 and dy == 0:
-        return centre
-    scale = min((NODE_W / 2) / abs(dx) if dx else math.inf,
-                (NODE_H / 2) / abs(dy) if dy else math.inf)
-    return cx + dx * scale, cy + dy * scale
-
-
 _LAYOUTS: dict[tuple[str, str], _Layout] = {}
 
 
 def _layout(flow: Flow) -> _Layout:
     """Node centres and edge routes for ``flow``, left to right, computed once per flow id and
-    version."""
+    version. Raises :class:`DiagramUnavailable`."""
     key = (flow.id, flow.version)
     if key not in _LAYOUTS:
         if len(_LAYOUTS) > 64:
@@ -91,67 +124,90 @@ def _layout(flow: Flow) -> _Layout:
     return _LAYOUTS[key]
 
 
+def _dot_source(flow: Flow, ids: list[str], concentrate: bool) -> str:
+    """The flow as a DOT graph: nodes ``n0``, ``n1``, … (in step order) of the drawn size."""
+    inch = 72.0
+    lines = ["digraph flow {",
+             f"rankdir=LR; nodesep={NODE_GAP / inch:.4f}; ranksep={LAYER_GAP / inch:.4f};"
+             f" concentrate={'true' if concentrate else 'false'};",
+             f'node [shape=box, fixedsize=true, width={NODE_W / inch:.4f}, '
+             f'height={NODE_H / inch:.4f}, label=""];']
+    index = {sid: i for i, sid in enumerate(ids)}
+    lines += [f"n{i};" for i in range(len(ids))]
+    for sid in ids:
+        lines += [f"n{index[sid]} -> n{index[t]};" for t in _targets(flow, sid) if t != sid]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _run_dot(source: str) -> dict:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise DiagramUnavailable("Flow diagrams need Graphviz: install it with "
+                                 "`apt-get install graphviz` (make test does).")
+    try:
+        done = subprocess.run([dot, "-Tjson0"], input=source, capture_output=True, text=True,
+                              timeout=DOT_TIMEOUT, check=True)
+        return json.loads(done.stdout)
+    except (subprocess.SubprocessError, OSError, ValueError) as error:
+        raise DiagramUnavailable(f"Graphviz could not lay out this flow ({error}).") from error
+
+
+def _point(text: str) -> tuple[float, float]:
+    x, y = text.split(",")[:2]
+    return float(x), float(y)
+
+
 def _compute_layout(flow: Flow) -> _Layout:
+    ids = list(flow.steps)
+    try:
+        graph = _run_dot(_dot_source(flow, ids, concentrate=True))
+    except DiagramUnavailable:
+        # concentrate=true has crashed dot on some graphs: lay out without merging lines
+        graph = _run_dot(_dot_source(flow, ids, concentrate=False))
+    top = float(graph["bb"].split(",")[3])  # dot's y grows upwards; SVG's downwards
 
-    class _View:  # grandalf lays out top to bottom: give it the boxes turned a quarter
-        w, h = NODE_H, NODE_W
-        xy = (0.0, 0.0)
+    def flip(p: tuple[float, float]) -> tuple[float, float]:
+        return p[0] + MARGIN, top - p[1] + MARGIN
 
-    class _EdgeView:
-        points: list = []
-
-        def setpath(self, points):
-            self.points = points
-
-    vertices = {step_id: Vertex(step_id) for step_id in flow.steps}
-    edges = []
-    for step_id in flow.steps:
-        for target in _targets(flow, step_id):
-            if target != step_id:
-                edges.append(Edge(vertices[step_id], vertices[target]))
-    graph = Graph(list(vertices.values()), edges)
-    for vertex in vertices.values():
-        vertex.view = _View()
-    for edge in edges:
-        edge.view = _EdgeView()
-    for component in graph.C:
-        layout = SugiyamaLayout(component)
-        layout.xspace, layout.yspace = NODE_GAP, LAYER_GAP
-        roots = [vertices[flow.start]] if vertices[flow.start] in component.sV else None
-        layout.init_all(roots=roots)
-        layout.draw(3)
-    # Turn back: grandalf's y (layers) becomes x; its x (order in a layer) becomes y.
-    raw = {v.data: (v.view.xy[1], v.view.xy[0]) for v in vertices.values()}
-    min_x = min(x for x, _ in raw.values()) - NODE_W / 2 - MARGIN
-    min_y = min(y for _, y in raw.values()) - NODE_H / 2 - MARGIN
-    nodes = {sid: (x - min_x, y - min_y) for sid, (x, y) in raw.items()}
-    routed = []
-    for edge in edges:
-        source, target = edge.v[0].data, edge.v[1].data
-        points = [(y - min_x, x - min_y) for x, y in edge.view.points]
-        if len(points) < 2:
-            points = [nodes[source], nodes[target]]
-        if math.dist(points[0], nodes[source]) > math.dist(points[0], nodes[target]):
-            points.reverse()  # grandalf reverses edges that close a loop
-        points[0] = _clip(nodes[source], points[1])
-        points[-1] = _clip(nodes[target], points[-2])
-        routed.append((source, target, tuple(points)))
-    width = max(x for x, _ in nodes.values()) + NODE_W / 2 + MARGIN
-    height = max(y for _, y in nodes.values()) + NODE_H / 2 + MARGIN
-    return _Layout(nodes, tuple(routed), width, height)
+    objects = graph.get("objects", [])
+    nodes = {}
+    for obj in objects:
+        if obj.get("name", "").startswith("n") and "pos" in obj:
+            nodes[ids[int(obj["name"][1:])]] = flip(_point(obj["pos"]))
+    names = {obj["_gvid"]: ids[int(obj["name"][1:])] for obj in objects
+             if obj.get("name", "").startswith("n")}
+    pairs = {(names[e["tail"]], names[e["head"]]) for e in graph.get("edges", [])}
+    routes = []
+    for edge in graph.get("edges", []):
+        pos = edge.get("pos", "")
+        if not pos:  # drawn by the opposite transition's line (concentrate)
+            continue
+        start = end = None
+        points = []
+        for part in pos.split(";")[0].split():
+            if part.startswith("s,"):
+                start = flip(_point(part[2:]))
+            elif part.startswith("e,"):
+                end = flip(_point(part[2:]))
+            else:
+                points.append(flip(_point(part)))
+        source, target = names[edge["tail"]], names[edge["head"]]
+        both = start is not None and (target, source) in pairs
+        routes.append(Route(source, target, both, tuple(points), start, end))
+    width = float(graph["bb"].split(",")[2]) + 2 * MARGIN
+    return _Layout(nodes, tuple(routes), width, top + 2 * MARGIN)
 
 
-def _path_d(points: tuple[tuple[float, float], ...]) -> str:
-    """An SVG path through ``points``: a line, or a polyline with its corners rounded."""
-    (x0, y0), rest = points[0], points[1:]
-    d = [f"M{x0:.1f},{y0:.1f}"]
-    for i, (bx, by) in enumerate(rest[:-1]):
-        (ax, ay), (cx, cy) = points[i], rest[i + 1]
-        # Round the corner at b: come within 40% of the way, curve through b, go on.
-        p1 = (bx + (ax - bx) * 0.4, by + (ay - by) * 0.4)
-        p2 = (bx + (cx - bx) * 0.4, by + (cy - by) * 0.4)
-        d.append(f"L{p1[0]:.1f},{p1[1]:.1f} Q{bx:.1f},{by:.1f} {p2[0]:.1f},{p2[1]:.1f}")
-    d.append(f"L{rest[-1][0]:.1f},{rest[-1][1]:.1f}")
+def _path_d(route: Route) -> str:
+    """An SVG path along the route's spline, from arrow tip to arrow tip."""
+    first, rest = route.points[0], route.points[1:]
+    d = [f"M{route.start[0]:.1f},{route.start[1]:.1f} L{first[0]:.1f},{first[1]:.1f}"
+         if route.start else f"M{first[0]:.1f},{first[1]:.1f}"]
+    for k in range(0, len(rest) - 2, 3):
+        d.append("C" + " ".join(f"{x:.1f},{y:.1f}" for x, y in rest[k:k + 3]))
+    if route.end:
+        d.append(f"L{route.end[0]:.1f},{route.end[1]:.1f}")
     return " ".join(d)
 
 
@@ -181,7 +237,11 @@ def flow_svg(flow: Flow, *, path: tuple[str, ...] | list[str] = (), current: str
     tooltip with its title, kind and (when shaded) traffic. The SVG's natural size is in px;
     CSS may scale it.
     """
-    layout = _layout(flow)
+    try:
+        layout = _layout(flow)
+    except DiagramUnavailable as error:
+        log.warning("flow %s: no diagram: %s", flow.id, error)
+        return Markup('<p class="diagram-missing">{}</p>').format(f"No diagram: {error}")
     on_path_steps = set(path) | ({current} if current else set())
     path_edges = set(zip(path, path[1:], strict=False))
     if current and path and path[-1] != current:
@@ -201,12 +261,16 @@ def flow_svg(flow: Flow, *, path: tuple[str, ...] | list[str] = (), current: str
                f'<marker id="{uid}-arrow-on" viewBox="0 0 10 10" refX="9" refY="5" '
                'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
                '<path d="M0,0 L10,5 L0,10 z" class="arrow arrow-on"/></marker></defs>')
-    for source, target, points in layout.edges:
-        on = (source, target) in path_edges
-        out.append(f'<path class="edge{" on-path" if on else ""}" d="{_path_d(points)}" '
-                   f'marker-end="url(#{uid}-arrow{"-on" if on else ""})">'
-                   f'<title>{escape(flow.steps[source].title)} → '
-                   f'{escape(flow.steps[target].title)}</title></path>')
+    for route in layout.edges:
+        source, target = route.source, route.target
+        on = (source, target) in path_edges or (route.both and (target, source) in path_edges)
+        arrow = f"url(#{uid}-arrow{'-on' if on else ''})"
+        out.append(f'<path class="edge{" on-path" if on else ""}" d="{_path_d(route)}" '
+                   + (f'marker-start="{arrow}" ' if route.start else "")
+                   + (f'marker-end="{arrow}"' if route.end else "")
+                   + f'><title>{escape(flow.steps[source].title)} '
+                   f'{"↔" if route.both else "→"} {escape(flow.steps[target].title)}'
+                   '</title></path>')
     for step_id, (cx, cy) in layout.nodes.items():
         step = flow.steps[step_id]
         classes = ["node", f"node-{step.kind}"]
