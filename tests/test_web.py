@@ -434,18 +434,24 @@ def test_line_breaks_count_once_toward_the_comment_limit(client, store):
     assert store.feedback_for(store.get_session(w.sid)).comment == comment.replace("\r\n", "\n")
 
 
-def test_a_changed_path_can_be_handed_off_again(client, store):
+def test_a_session_handed_to_support_is_closed_and_keeps_its_handoff(client, store):
+    # Once the customer has written to support the guide has ended: an earlier step's form
+    # (kept open in another tab) answers 409 and changes nothing.
     w = finish(client, "salesforce", ["disconnected", "connected", "connected"])
     client.post(f"/s/{w.sid}/support", data={**feedback_form(w.html)["fields"]})
-    back = answer_form(client.get(f"/s/{w.sid}/4").get_data(as_text=True))
-    client.post(back["action"], data={**back["fields"], "answer": "not-connected"})
-    page = client.get(f"/s/{w.sid}/support").get_data(as_text=True)
-    assert "Send to support" in page  # a new form, not the old reference
-    form = next(f for f in forms(page) if f["action"].endswith("support"))
-    client.post(form["action"], data=form["fields"])
-    first, second = store.handoffs_for(w.sid)
-    assert (first.reason, second.reason) == ("customer_request", "unresolved_end")
-    assert second.transcript[-1]["answer"] == "not-connected"
+    before = store.get_session(w.sid)
+    page = client.get(f"/s/{w.sid}/4").get_data(as_text=True)
+    assert "Change" not in page
+    response = client.post(f"/s/{w.sid}/4", data={**feedback_form(w.html)["fields"],
+                                                  "answer": "not-connected",
+                                                  "revision": str(before.revision)})
+    assert response.status_code == 409
+    assert "This guide has ended" in response.get_data(as_text=True)
+    after = store.get_session(w.sid)
+    assert (after.revision, after.step, after.outcome) == (before.revision, before.step,
+                                                          before.outcome)
+    (handoff,) = store.handoffs_for(w.sid)
+    assert handoff.reason == "customer_request"
 
 
 def test_wrong_method_and_oversized_requests_get_clear_pages(client, store):
