@@ -26,7 +26,10 @@
 | ``WEBHOOK_BACKOFF_SECONDS`` | wait before the first retry; doubles each retry, at most 1 h | 30 |
 | ``WEBHOOK_TIMEOUT_SECONDS`` | connect and read timeout of each delivery attempt | 10 |
 | ``PUBLIC_URL`` | the app's address for links sent elsewhere (the webhook's console | none |
-|                | link), like ``https://help.example.com``; without it they are paths  |      |
+|                | link, ``assistant launch-link``), like ``https://help.example.com``; |      |
+|                | without it they are paths                                            |      |
+| ``LAUNCH_SECRET`` | the secret(s) of launch tokens (HS256), comma-separated, each | none (demo: |
+|                   | at least 32 characters; the first signs, all verify           | derived)    |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -39,6 +42,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .launch import LaunchSecretError, parse_secrets
 from .resources import flows_dir
 
 
@@ -108,6 +112,19 @@ def check_webhook(config) -> None:
                           "WEBHOOK_URL is (it signs every delivery)")
 
 
+def check_launch(config) -> None:
+    """Turn an app config's ``LAUNCH_SECRET`` (a comma-separated string or a list) into the
+    tuple of its secrets, in place (see :func:`assistant.launch.parse_secrets`).
+
+    Raises:
+        ConfigError: a secret is too short (the value is not repeated).
+    """
+    try:
+        config["LAUNCH_SECRET"] = parse_secrets(config.get("LAUNCH_SECRET"))
+    except LaunchSecretError as e:
+        raise ConfigError(f"LAUNCH_SECRET: {e}") from None
+
+
 def instance_secret_key(instance_path: str) -> str:
     """Read the instance's secret key, creating it (mode 0600) on first use.
 
@@ -160,6 +177,7 @@ def settings(instance_path: str) -> dict:
                                                  maximum=60 * 24 * 30),
         "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
         "PUBLIC_URL": env.get("PUBLIC_URL") or None,
+        "LAUNCH_SECRET": env.get("LAUNCH_SECRET") or None,
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,
