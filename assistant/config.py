@@ -36,6 +36,7 @@ Raises :class:`ConfigError` (with the variable's name) for a value that cannot b
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 import time
@@ -123,6 +124,12 @@ def check_launch(config) -> None:
         config["LAUNCH_SECRET"] = parse_secrets(config.get("LAUNCH_SECRET"))
     except LaunchSecretError as e:
         raise ConfigError(f"LAUNCH_SECRET: {e}") from None
+
+
+def demo_launch_secret(secret_key: str) -> str:
+    """The launch secret of demo mode when ``LAUNCH_SECRET`` is not set: derived from the app's
+    ``SECRET_KEY`` (HMAC-SHA256), so it is stable across restarts and never written down."""
+    return hmac.new(secret_key.encode(), b"assistant demo launch links", "sha256").hexdigest()
 
 
 def instance_secret_key(instance_path: str) -> str:
