@@ -494,3 +494,19 @@ def test_the_command_line_prints_a_link_the_app_accepts(site, db_url, tmp_path, 
                                      "c"], env={**env, "LAUNCH_SECRET": ""})
     assert unset.exit_code == 2 and "LAUNCH_SECRET is not set" in unset.output
 
+
+
+def test_the_readme_recipe_makes_links_the_app_accepts(site, store):
+    """The README's ten lines for a host app, run as they are printed."""
+    from conftest import REPO
+    readme = (REPO / "README.md").read_text()
+    recipe = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    assert len(recipe.strip().splitlines()) <= 10
+    scope = {"LAUNCH_SECRET": NEW}
+    exec(recipe, scope)  # noqa: S102 - our own README
+    link = scope["launch_link"]("acme-salesforce", "acct-5")
+    assert link.startswith("https://help.example.com/flows/salesforce?launch=")
+    w = Walker(site(LAUNCH_SECRET=NEW).test_client(), "salesforce",
+               launch=link.split("launch=")[1])
+    row = store.get_session(w.sid)
+    assert (row.connection_id, row.customer_ref) == ("acme-salesforce", "acct-5")
