@@ -17,6 +17,8 @@
                                             read from stdin when it is not a terminal)
     assistant staff password EMAIL          set a new password (and reactivate the account)
     assistant staff list                    list the console accounts
+    assistant launch-link --connection ID --customer REF [--flow ID] [--minutes N]
+                                            print a signed launch link (PUBLIC_URL + path)
 """
 
 from __future__ import annotations
@@ -344,6 +346,58 @@ def staff_list() -> None:
         last = row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "never"
         click.echo(f"{row.email}\t{row.role}\t{'active' if row.active else 'inactive'}\t"
                    f"last login {last}")
+
+
+@main.command("launch-link")
+@click.option("--connection", "connection_id", required=True, metavar="ID",
+              help="The connection the visitor may check (an id from CONNECTIONS_PATH).")
+@click.option("--customer", required=True, metavar="REF",
+              help="Your opaque reference for the customer, shown to support.")
+@click.option("--flow", "flow_id", default=None, metavar="ID",
+              help="Open this guide (else the list of guides).")
+@click.option("--minutes", default=15, show_default=True, type=click.IntRange(1, 24 * 60),
+              help="How long the link can be used to start a guide.")
+def launch_link(connection_id: str, customer: str, flow_id: str | None, minutes: int) -> None:
+    """Print a signed launch link: whoever opens it can start a guide that checks CONNECTION
+    live, on behalf of CUSTOMER, within MINUTES. It starts with PUBLIC_URL when that is set
+    (else it is a path). Signed with the first LAUNCH_SECRET (in demo mode without one, the
+    demo's own secret)."""
+    from urllib.parse import urlencode
+
+    from .config import instance_secret_key
+    from .launch import sign
+    from .probes.connections import ConnectionsError, load_connections
+    from .web import configured_app, use_demo_launch_secret
+    app = configured_app()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    try:
+        connections = load_connections(app.config["CONNECTIONS_PATH"])
+    except ConnectionsError as e:
+        raise click.UsageError(f"CONNECTIONS_PATH: {e}") from None
+    use_demo_launch_secret(app.config, connections)
+    if not app.config["LAUNCH_SECRET"]:
+        raise click.UsageError("LAUNCH_SECRET is not set: it signs the links (the app needs "
+                               "the same value to check them)")
+    connection = connections.get(connection_id)
+    if connection is None:
+        raise click.UsageError(f"no connection {connection_id!r} in {connections.path} (there "
+                               f"are: {', '.join(connections) or 'none'})")
+    if flow_id is not None:
+        flows, _ = load_flows(app.config["FLOWS_PATH"])
+        flow = flows.get(flow_id)
+        if flow is None:
+            raise click.UsageError(f"no guide {flow_id!r} (there are: {', '.join(sorted(flows))})")
+        if flow.system != connection.system:
+            raise click.UsageError(f"guide {flow_id!r} is about {flow.system}, connection "
+                                   f"{connection_id!r} is {connection.system}")
+    try:
+        token = sign(app.config["LAUNCH_SECRET"], connection=connection_id, customer=customer,
+                     flow=flow_id, minutes=minutes)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    path = (f"/flows/{flow_id}" if flow_id else "/") + "?" + urlencode({"launch": token})
+    click.echo((app.config["PUBLIC_URL"] or "").rstrip("/") + path)
 
 
 def _safe_url(url: str) -> str:

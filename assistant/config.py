@@ -28,19 +28,24 @@
 | ``AGENT_SETUP_GUIDE_URL`` | the Agent Setup Guide that flows link to | Autofy's help center |
 |                           | (``/help/agent-setup-guide`` redirects there)  |                     |
 | ``PUBLIC_URL`` | the app's address for links sent elsewhere (the webhook's console | none |
-|                | link), like ``https://help.example.com``; without it they are paths  |      |
+|                | link, ``assistant launch-link``), like ``https://help.example.com``; |      |
+|                | without it they are paths                                            |      |
+| ``LAUNCH_SECRET`` | the secret(s) of launch tokens (HS256), comma-separated, each | none (demo: |
+|                   | at least 32 characters; the first signs, all verify           | derived)    |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .launch import LaunchSecretError, parse_secrets
 from .resources import flows_dir
 
 
@@ -122,6 +127,25 @@ def check_webhook(config) -> None:
                           "WEBHOOK_URL is (it signs every delivery)")
 
 
+def check_launch(config) -> None:
+    """Turn an app config's ``LAUNCH_SECRET`` (a comma-separated string or a list) into the
+    tuple of its secrets, in place (see :func:`assistant.launch.parse_secrets`).
+
+    Raises:
+        ConfigError: a secret is too short (the value is not repeated).
+    """
+    try:
+        config["LAUNCH_SECRET"] = parse_secrets(config.get("LAUNCH_SECRET"))
+    except LaunchSecretError as e:
+        raise ConfigError(f"LAUNCH_SECRET: {e}") from None
+
+
+def demo_launch_secret(secret_key: str) -> str:
+    """The launch secret of demo mode when ``LAUNCH_SECRET`` is not set: derived from the app's
+    ``SECRET_KEY`` (HMAC-SHA256), so it is stable across restarts and never written down."""
+    return hmac.new(secret_key.encode(), b"assistant demo launch links", "sha256").hexdigest()
+
+
 def instance_secret_key(instance_path: str) -> str:
     """Read the instance's secret key, creating it (mode 0600) on first use.
 
@@ -176,6 +200,7 @@ def settings(instance_path: str) -> dict:
         "PUBLIC_URL": env.get("PUBLIC_URL") or None,
         "AGENT_SETUP_GUIDE_URL": _http_url(env, "AGENT_SETUP_GUIDE_URL",
                                            DEFAULT_AGENT_SETUP_GUIDE_URL),
+        "LAUNCH_SECRET": env.get("LAUNCH_SECRET") or None,
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

@@ -56,9 +56,10 @@ Load comes from this process: ``--clients`` threads, each with its own ``httpx.C
 own cookie jar: its CSRF token is bound to its own Flask session), answering as fast as it can
 (a closed loop). A client parses the next form's ``revision`` and ``csrf_token`` out of every
 fragment and starts a new session when it reaches the end step. Session starts
-(``GET /flows/<id>``, 303, ``GET /s/<sid>/0``) are not counted and not timed: before each timed
-slice, each client opens the sessions the slice will need (if its pool runs out anyway, the
-sessions it starts are reported; their requests are not counted, their time is).
+(``GET /flows/<id>``, POST its Start form, 303, ``GET /s/<sid>/0``) are not counted and not
+timed: before each timed slice, each client opens the sessions the slice will need (if its
+pool runs out anyway, the sessions it starts are reported; their requests are not counted,
+their time is).
 
 Each measurement first runs an untimed ``--warmup``, then its ``--duration`` seconds of timed
 load (at most ``MAX_REQUESTS`` answers) in ``--slices`` slices; the slices of the four
@@ -85,7 +86,8 @@ Two answer measurements, like (a)'s real-app one (``--clients`` closed-loop answ
 with their own sessions), run while *probe clients* wait at probe steps: one probe client per
 connection (so every connection always has a customer waiting and is re-checked as soon as the
 TTL allows), each starting a ``bench-probe`` session on its connection
-(``GET /flows/bench-probe?connection=<cid>``) and asking again as the page's htmx poller does
+(its Start form posted with a launch token for ``<cid>``) and asking again as the page's htmx
+poller does
 (GET of the step with ``HX-Request: true``, ``HX-Target: probe-wait``) ``--poll`` seconds (1,
 the template's ``hx-trigger="load delay:1s"``) after each answer, until the answer is an end
 step; then, ``--poll`` seconds later, the next customer starts. Real browsers' pace, not a
@@ -351,10 +353,11 @@ class Client:
         self.http.close()
 
     def start_session(self) -> Form:
-        """A new session at position 0 (real app: GET /flows/<id>, 303, GET /s/<sid>/0)."""
+        """A new session at position 0 (real app: the start page, its POST, 303, GET
+        /s/<sid>/0)."""
         if self.bare:
             return Form(f"/s/{BARE_SID}/0", self.csrf, "0", ANSWER_ID)
-        response = self.http.get(f"/flows/{self.flow_id}", follow_redirects=True)
+        response = probe_bench.start_session(self.http, self.flow_id)
         if response.status_code != 200 or not response.history:
             raise RuntimeError(f"starting a session of {self.flow_id}: {response.status_code}")
         form = parse_form(response.text)
@@ -712,6 +715,7 @@ def measure_answers(args, only: set[str]) -> None:
             PROBE_READ_TIMEOUT))
         env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
                    FLOWS_PATH=str(flows), SECRET_KEY=secrets.token_hex(32),
+                   LAUNCH_SECRET=secrets.token_urlsafe(32),
                    BENCH_BARE_FLOW=SMALL, CONNECTIONS_PATH=str(connections),
                    PROBE_TTL_SECONDS=str(PROBE_TTL),
                    PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH),
@@ -758,7 +762,8 @@ def measure_answers(args, only: set[str]) -> None:
                 real, LARGE, FLOWS[LARGE], max_answers=FLOWS[SMALL] - 1, **common)
         measurements += by_name.values()
         if simulator is not None:
-            load = probe_bench.ProbeLoad(real.url, connection_ids, args.poll)
+            load = probe_bench.ProbeLoad(real.url, connection_ids, args.poll,
+                                         env["LAUNCH_SECRET"])
             for scenario in ("healthy", "hung"):
                 m = Measurement(f"answer, {FLOWS[SMALL]}-step flow, probe upstream {scenario}",
                                 real, SMALL, FLOWS[SMALL], **common)

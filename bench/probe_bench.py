@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import subprocess
 import sys
 import threading
@@ -186,20 +187,38 @@ def _quantile_ms(values: list[float], quantile: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
 
+START_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def start_session(http: httpx.Client, flow_id: str, launch: str | None = None
+                  ) -> httpx.Response:
+    """Start a session as a person does: GET the guide's start page (with ``?launch=``), POST
+    its Start form, follow the redirects to the first step."""
+    params = {"launch": launch} if launch else None
+    page = http.get(f"/flows/{flow_id}", params=params)
+    csrf = START_CSRF.search(page.text)
+    if page.status_code != 200 or csrf is None:
+        raise ValueError(f"start page of {flow_id}: {page.status_code}")
+    data = {"csrf_token": csrf.group(1), **({"launch": launch} if launch else {})}
+    return http.post(f"/flows/{flow_id}", data=data, follow_redirects=True,
+                     headers={"Referer": str(page.url)})
+
+
 class ProbeClient:
     """One customer after another at the probe flow's first step, on one connection.
 
-    It starts a session (``GET /flows/<id>?connection=<cid>``, following the redirects), and
+    It starts a session with a launch token for its connection (:func:`start_session`), and
     while the step says "Still checking…" it asks again as the page's htmx poller does: a GET
     of the step with ``HX-Request: true`` and ``HX-Target: probe-wait``, ``poll`` seconds after
     the previous answer (``hx-trigger="load delay:1s"``). When the answer is the next step
     (an end), it waits ``poll`` seconds and starts the next session.
     """
 
-    def __init__(self, base_url: str, connection_id: str, poll: float):
+    def __init__(self, base_url: str, connection_id: str, poll: float, launch_secret: str):
         self.http = httpx.Client(base_url=base_url, timeout=30)
         self.connection_id = connection_id
         self.poll = poll
+        self.launch_secret = launch_secret
 
     def close(self) -> None:
         self.http.close()
@@ -209,9 +228,10 @@ class ProbeClient:
         while not stop.is_set():
             try:
                 if url is None:
-                    response = self.http.get(f"/flows/{PROBE_FLOW}",
-                                             params={"connection": self.connection_id},
-                                             follow_redirects=True)
+                    from assistant.launch import sign
+                    token = sign(self.launch_secret, connection=self.connection_id,
+                                 customer="bench")
+                    response = start_session(self.http, PROBE_FLOW, token)
                     load.add(sessions=1)
                     url = self._after(response, load, response.url.path)
                 else:
@@ -249,8 +269,9 @@ class ProbeLoad:
     one), so a condition's stats cover its timed slices and not the settling before them.
     """
 
-    def __init__(self, base_url: str, connections: list[str], poll: float):
-        self.clients = [ProbeClient(base_url, cid, poll) for cid in connections]
+    def __init__(self, base_url: str, connections: list[str], poll: float,
+                 launch_secret: str):
+        self.clients = [ProbeClient(base_url, cid, poll, launch_secret) for cid in connections]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()

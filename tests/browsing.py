@@ -4,6 +4,7 @@ threaded werkzeug server, and axe-core."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from contextlib import contextmanager
@@ -78,3 +79,11 @@ def log_in(page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/console/login" not in url)
+
+
+def start_guide(page, url: str) -> None:
+    """Open a guide's start page (``url``: ``…/flows/<id>``, maybe with ``?launch=``) and press
+    its Start button, as a person does; returns once the first step's address is shown."""
+    page.goto(url)
+    page.locator("form.start-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/s/[^/]+/\d+"))

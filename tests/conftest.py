@@ -14,6 +14,8 @@ from assistant.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 FLOWS = REPO / "flows"
+LAUNCH_SECRET = "test-launch-secret-0123456789abcdefghijkl"
+CUSTOMER = "cust-1042"
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def make_app(db_url, tmp_path, no_connections):
     def make(**config):
         settings = {"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret",
                     "FLOWS_PATH": [str(FLOWS)], "CONNECTIONS_PATH": no_connections,
-                    "TOKENS_DIR": str(tmp_path / "tokens")}
+                    "TOKENS_DIR": str(tmp_path / "tokens"), "LAUNCH_SECRET": LAUNCH_SECRET}
         settings.update(config)
         return create_app(settings)
     return make
@@ -100,15 +102,57 @@ def heading(html: str) -> str:
     return htmllib.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
 
 
-class Walker:
-    """Answers steps through HTTP as a browser without JavaScript would (POST, 303, GET)."""
+def launch_token(app, connection: str, customer: str = CUSTOMER, **claims) -> str:
+    """A launch token for ``connection`` signed with ``app``'s first launch secret, as the
+    host app would make one (``claims``: ``flow``, ``minutes``, ``now``)."""
+    from assistant.launch import sign
+    return sign(app.config["LAUNCH_SECRET"], connection=connection, customer=customer, **claims)
 
-    def __init__(self, client, flow_id: str):
+
+def start_form(html: str, flow_id: str) -> dict:
+    """The form on a guide's start page that starts a session (POST to ``/flows/<id>``)."""
+    return next(f for f in forms(html)
+                if f["action"] == f"/flows/{flow_id}" and f["method"] == "post")
+
+
+def count_sessions(store) -> int:
+    """How many sessions the database holds."""
+    from sqlalchemy import func, select
+
+    from assistant.store.models import FlowSession
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(FlowSession)).scalar_one()
+
+
+def start_session(client, flow_id: str, *, connection: str | None = None,
+                  launch: str | None = None, choose: dict | None = None) -> str:
+    """Open the guide's start page and press Start, as a person does: with the launch token
+    ``launch`` (or one signed for ``connection``) in the address and ``choose`` added to the
+    form (the demo chooser's ``connection``). Returns the new session's first step URL."""
+    if connection is not None:
+        launch = launch_token(client.application, connection)
+    page = client.get(f"/flows/{flow_id}", query_string={"launch": launch} if launch else None)
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    form = start_form(page.get_data(as_text=True), flow_id)
+    response = client.post(form["action"], data={**form["fields"], **(choose or {})})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response.headers["Location"]
+
+
+class Walker:
+    """Answers steps through HTTP as a browser without JavaScript would (POST, 303, GET).
+
+    It opens the guide's start page and presses Start, with the launch token ``launch`` (or
+    one signed for ``connection``) in the address, and ``choose`` added to the form (the demo
+    chooser's ``connection``)."""
+
+    def __init__(self, client, flow_id: str, *, connection: str | None = None,
+                 launch: str | None = None, choose: dict | None = None):
         self.client = client
-        response = client.get(f"/flows/{flow_id}")
-        assert response.status_code == 303
-        self.sid = response.headers["Location"].split("/")[2]
-        self.go(response.headers["Location"])
+        first = start_session(client, flow_id, connection=connection, launch=launch,
+                              choose=choose)
+        self.sid = first.split("/")[2]
+        self.go(first)
         assert self.page.status_code == 200
 
     def go(self, url: str) -> None:

@@ -9,12 +9,12 @@ import threading
 import time
 
 import pytest
-from browsing import AXE_JS, axe, manual_app
+from browsing import AXE_JS, axe, manual_app, start_guide
 from werkzeug.serving import make_server
 
 from assistant.store import upgrade
 from assistant.web import create_app
-from conftest import FLOWS
+from conftest import FLOWS, LAUNCH_SECRET, launch_token
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +56,8 @@ def expect_heading(page, text: str):
 def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server, page):
     page.goto(server.url + "/")
     page.get_by_role("link", name="Reset your QuickBooks Desktop connection").click()
+    expect_heading(page, "Reset your QuickBooks Desktop connection")  # its start page
+    click(page, "Start")
     expect_heading(page, "What does the Autofy Agent Status show?")
     sid = sid_of(page)
     click(page, "It says Disconnected")
@@ -120,6 +122,12 @@ def test_keyboard_only(server, page):
         if focused == "Reset your Salesforce connection":
             break
     page.keyboard.press("Enter")
+    expect_heading(page, "Reset your Salesforce connection")  # the guide's start page
+    for _ in range(10):  # Tab to its Start button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "BUTTON":
+            break
+    page.keyboard.press("Enter")
     expect_heading(page, "Disconnect Salesforce")
     page.wait_for_load_state("load")  # htmx is set up (a faster key press posts without it)
     for heading in ("Connect to Salesforce again", "Is Salesforce connected now?",
@@ -154,7 +162,7 @@ def test_keyboard_only(server, page):
 def test_javascript_disabled_completes_a_flow_and_hands_off(server, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(server.url + "/flows/quickbooks-online")
+    start_guide(page, server.url + "/flows/quickbooks-online")
     sid = sid_of(page)
     click(page, "I clicked Disconnect")
     assert page.url.endswith(f"/s/{sid}/2")
@@ -175,7 +183,7 @@ def test_javascript_disabled_completes_a_flow_and_hands_off(server, browser):
 def test_double_click_sends_one_answer(server, page):
     """htmx disables the answers while one is sent (the server's own guard against a second
     submit is tested over HTTP in test_web.py)."""
-    page.goto(server.url + "/flows/salesforce")
+    start_guide(page, server.url + "/flows/salesforce")
     page.wait_for_load_state("load")
     sid = sid_of(page)
     posts = []
@@ -188,7 +196,7 @@ def test_double_click_sends_one_answer(server, page):
 def test_a_second_tab_is_told_the_page_was_out_of_date(server, browser):
     context = browser.new_context()
     first = context.new_page()
-    first.goto(server.url + "/flows/salesforce")
+    start_guide(first, server.url + "/flows/salesforce")
     second = context.new_page()
     second.goto(first.url)
     click(first, "I clicked Disconnect")
@@ -208,6 +216,8 @@ def test_no_serious_accessibility_violations(server, browser):
     page.goto(server.url + "/")
     pages["start"] = axe(page)
     page.goto(server.url + "/flows/quickbooks-desktop")
+    pages["guide start"] = axe(page)
+    click(page, "Start")
     click(page, "It says Disconnected")
     expect_heading(page, "Step 1: Is the Autofy Agent open with two green check marks?")
     pages["step"] = axe(page)
@@ -225,7 +235,7 @@ def test_no_serious_accessibility_violations(server, browser):
 
 
 def test_too_much_text_keeps_the_form_and_says_why(server, page):
-    page.goto(server.url + "/flows/quickbooks-online")
+    start_guide(page, server.url + "/flows/quickbooks-online")
     page.wait_for_load_state("load")
     for label in ("I clicked Disconnect", "I clicked Connect to QuickBooks",
                   "No, it still doesn't connect"):
@@ -260,11 +270,12 @@ def live(tmp_path_factory):
             config = sim.connections(folder, read=1.0).path
             app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests",
                               "FLOWS_PATH": [str(FLOWS)], "CONNECTIONS_PATH": str(config),
-                              "TOKENS_DIR": str(folder / "tokens"), "PROBE_TTL_SECONDS": 1})
+                              "TOKENS_DIR": str(folder / "tokens"), "PROBE_TTL_SECONDS": 1,
+                              "LAUNCH_SECRET": LAUNCH_SECRET})
             http = make_server("127.0.0.1", 0, app, threaded=True)
             threading.Thread(target=http.serve_forever, daemon=True).start()
             yield type("Live", (), {"url": f"http://127.0.0.1:{http.server_port}", "sim": sim,
-                                    "store": app.extensions["assistant"].store})
+                                    "store": app.extensions["assistant"].store, "app": app})
             http.shutdown()
         finally:
             for k, v in saved.items():
@@ -281,8 +292,12 @@ def test_salesforce_probe_finds_the_daily_limit_and_jumps_to_its_explanation(liv
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(live.url + "/")
+    # The customer's own app sends them with a launch link for their connection.
+    page.goto(live.url + "/?launch=" + launch_token(live.app, "acme-salesforce"))
     page.get_by_role("link", name="Reset your Salesforce connection").click()
+    expect(page.locator(".start-form")).to_contain_text("Acme Inc. Salesforce")
+    start_page = axe(page)
+    click(page, "Check my connection")
     expect_heading(page, "Checking your Salesforce connection")
     checking = axe(page)
     # htmx polls until the check is done, then swaps in the step the cause leads to.
@@ -304,7 +319,7 @@ def test_salesforce_probe_finds_the_daily_limit_and_jumps_to_its_explanation(liv
     assert [line.answer for line in live.store.transcript(sid)] == [
         "salesforce.daily_api_limit_exceeded", "check-again", "connected"]
     context.close()
-    assert not checking and not found, (checking, found)
+    assert not start_page and not checking and not found, (start_page, checking, found)
 
 
 def test_a_live_check_without_javascript_refreshes_until_done(live, browser):
@@ -313,7 +328,8 @@ def test_a_live_check_without_javascript_refreshes_until_done(live, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(live.url + "/flows/quickbooks-desktop")
+    start_guide(page, live.url + "/flows/quickbooks-desktop?launch="
+                + launch_token(live.app, "acme-qbd"))
     expect_heading(page, "Complete QuickBooks' authorization prompt")  # by meta refresh
     # The HRESULT is for support: behind "Details for support", shown when opened.
     assert "0x80040418" not in page.locator(".finding").inner_text()
@@ -338,7 +354,8 @@ def test_a_failed_poll_is_retried(live, browser):
         else:
             route.continue_()
     page.route("**/s/*/0?check=*", fail_first_polls)
-    page.goto(live.url + "/flows/quickbooks-desktop")
+    start_guide(page, live.url + "/flows/quickbooks-desktop?launch="
+                + launch_token(live.app, "acme-qbd"))
     from playwright.sync_api import expect
     expect(page.locator("#step-heading")).to_have_text("Your agent is connected",
                                                        timeout=15_000)  # 2 retries, 3 s apart

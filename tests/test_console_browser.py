@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browsing import axe, log_in, serving
+from browsing import axe, log_in, serving, start_guide
 
 from conftest import STAFF_PASSWORD
 
@@ -25,7 +25,7 @@ def _customer_starts(browser, url: str):
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(url + "/flows/quickbooks-desktop")
+    start_guide(page, url + "/flows/quickbooks-desktop")
     expect(page.locator("#step-heading")).to_have_text("What does the Autofy Agent Status show?")
     sid = re.search(r"/s/([^/]+)/", page.url).group(1)
     return context, page, sid

@@ -86,6 +86,7 @@ def test_a_customer_reads_out_the_code_and_the_agent_finds_the_session(server, b
     customer_context, customer = new_page(browser)
     customer.goto(server.url + "/")
     customer.get_by_role("link", name="Reset your QuickBooks Online connection").click()
+    customer.get_by_role("button", name="Start", exact=True).click()
     expect_heading(customer, "Disconnect QuickBooks Online")
     sid = re.search(r"/s/([^/]+)/", customer.url).group(1)
     code = server.store.get_session(sid).code

@@ -6,7 +6,7 @@ handoff's page with its attempts. axe-core checks the queue and the handoff page
 from __future__ import annotations
 
 import pytest
-from browsing import axe, chromium, log_in, serving
+from browsing import axe, chromium, log_in, serving, start_guide
 from playwright.sync_api import expect
 from receiver import SECRET, Receiver, wait_for
 
@@ -24,7 +24,7 @@ def test_a_customer_hands_off_and_an_agent_takes_it(make_app, agent):
             with serving(app) as base, chromium() as browser:
                 customer = browser.new_context().new_page()
                 customer.set_default_timeout(10_000)
-                customer.goto(base + "/flows/quickbooks-online")
+                start_guide(customer, base + "/flows/quickbooks-online")
                 for answer in ("I clicked Disconnect", "I clicked Connect to QuickBooks",
                                "No, it still doesn't connect"):
                     customer.get_by_role("button", name=answer, exact=True).click()

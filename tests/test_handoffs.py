@@ -15,7 +15,16 @@ from simserver import SECRETS, Simulator
 from sqlalchemy import MetaData, select, update
 
 from assistant.store.models import FlowSession, utcnow
-from conftest import STAFF_PASSWORD, Walker, answer_form, csrf_token, forms, heading, login
+from conftest import (
+    CUSTOMER,
+    STAFF_PASSWORD,
+    Walker,
+    answer_form,
+    csrf_token,
+    forms,
+    heading,
+    login,
+)
 
 UNRESOLVED = ("quickbooks-online", ["disconnected", "connected", "not-connected"])
 RESOLVED = ("salesforce", ["disconnected", "connected", "connected"])
@@ -348,7 +357,7 @@ def test_a_handoff_carries_everything_and_no_secret(sim, make_app, monkeypatch, 
                        WEBHOOK_TIMEOUT_SECONDS=2)
         try:
             client = app.test_client()
-            w = Walker(client, "quickbooks-online")
+            w = Walker(client, "quickbooks-online", connection="acme-qbo")
             deadline = time.monotonic() + 10
             while "Still checking" in w.html:  # as the page's refresh does
                 assert time.monotonic() < deadline
@@ -387,6 +396,8 @@ def test_a_handoff_carries_everything_and_no_secret(sim, make_app, monkeypatch, 
     assert line["check"]["outcome"] == "quickbooks_online.invalid_client_credentials"
     assert line["check"]["evidence"]["status"] == 401 and "spent_ms" in line
     assert body["session"]["code"] and created["body"]["feedback"] is None
+    # Support looks the customer up by the reference the host's launch link carried.
+    assert body["session"]["customer"] == CUSTOMER and CUSTOMER in html
     assert "401" in html and "invalid_client" in html  # the evidence, on the handoff page
     # Never a secret: not in what was sent, shown or stored (and not the session's id, which
     # opens the customer's session).

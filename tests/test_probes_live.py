@@ -23,7 +23,7 @@ from assistant.probes.runner import ProbeRunner
 from assistant.probes.tokens import TokenStore
 from assistant.simulator.scenarios import available
 from assistant.store import ProbeChecks, make_engine
-from conftest import REPO, Walker, answer_form, heading
+from conftest import REPO, Walker, answer_form, heading, start_session
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ def settle(walker, timeout=10.0):
 def test_salesforce_daily_limit_jumps_to_its_explanation_then_confirms(sim, live_app):
     sim.set("acme-salesforce", "salesforce", "salesforce.daily_api_limit_exceeded")
     client = live_app().test_client()
-    w = Walker(client, "salesforce")
+    w = Walker(client, "salesforce", connection="acme-salesforce")
     settle(w)
     assert heading(w.html) == "Your org has used up its daily Salesforce API requests"
     assert "15,000 of 15,000 daily API requests used" in w.html
@@ -221,7 +221,7 @@ def test_salesforce_daily_limit_jumps_to_its_explanation_then_confirms(sim, live
 def test_quickbooks_desktop_modal_dialog_goes_to_the_fix(sim, live_app, store):
     sim.set("acme-qbd", "quickbooks_desktop", "quickbooks_desktop.modal_dialog_open")
     client = live_app().test_client()
-    w = Walker(client, "quickbooks-desktop")
+    w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
     settle(w)
     assert heading(w.html) == "Close the open dialog box in QuickBooks"
     assert "0x80040414" in w.html
@@ -232,7 +232,7 @@ def test_quickbooks_desktop_modal_dialog_goes_to_the_fix(sim, live_app, store):
 def test_a_hung_upstream_shows_checking_then_the_manual_path(sim, live_app):
     sim.set("acme-qbo", "quickbooks_online", "hung")
     client = live_app().test_client()
-    w = Walker(client, "quickbooks-online")
+    w = Walker(client, "quickbooks-online", connection="acme-qbo")
     assert "Still checking" in w.html and 'http-equiv="refresh"' in w.html
     poll = client.get(w.url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
     body = poll.get_data(as_text=True)
@@ -244,10 +244,9 @@ def test_a_hung_upstream_shows_checking_then_the_manual_path(sim, live_app):
 
 def test_htmx_poll_swaps_in_the_next_step_when_the_check_is_done(sim, live_app):
     client = live_app().test_client()
-    w = Walker(client, "quickbooks-desktop")
+    w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
     settle(w)
-    first = client.get("/flows/quickbooks-desktop")  # a second session
-    url = first.headers["Location"]
+    url = start_session(client, "quickbooks-desktop", connection="acme-qbd")  # a second one
     deadline = time.monotonic() + 10
     while True:  # poll as htmx does until the check is done (cached, or a new one)
         poll = client.get(url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
@@ -267,7 +266,7 @@ def test_no_upstream_answer_ever_gives_a_500(sim, live_app, scenario):
                                                            "quickbooks-online"),
                             ("quickbooks_desktop", "quickbooks-desktop")):
         sim.set(IDS[system], system, scenario)
-        w = Walker(client, flow_id)
+        w = Walker(client, flow_id, connection=IDS[system])
         settle(w)
         assert w.page.status_code == 200 and heading(w.html)
 
@@ -275,8 +274,8 @@ def test_no_upstream_answer_ever_gives_a_500(sim, live_app, scenario):
 def test_a_forged_probe_outcome_is_refused(sim, live_app, store):
     sim.set("acme-qbd", "quickbooks_desktop", "hung")
     client = live_app().test_client()
-    w = Walker(client, "quickbooks-desktop")
-    other = Walker(client, "salesforce")  # healthy: a page with a form, for a CSRF token
+    w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
+    other = Walker(client, "salesforce", connection="acme-salesforce")  # healthy: has a form
     settle(other)
     form = answer_form(other.html)
     response = client.post(w.url, data={"csrf_token": form["fields"]["csrf_token"],
@@ -287,7 +286,7 @@ def test_a_forged_probe_outcome_is_refused(sim, live_app, store):
 def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url, store, tmp_path):
     sim.set("acme-qbo", "quickbooks_online", "quickbooks_online.reconnect_required")
     client = live_app().test_client()
-    w = Walker(client, "quickbooks-online")
+    w = Walker(client, "quickbooks-online", connection="acme-qbo")
     settle(w)
     pages = w.html
     sim.set("acme-qbo", "quickbooks_online", "healthy")  # the reset worked: tokens issued
@@ -356,12 +355,12 @@ def test_a_reload_slower_than_the_ttl_still_ends_on_this_visits_check(sim, conns
 
 def test_an_old_check_id_in_the_url_cannot_replay_an_old_result(sim, live_app, store):
     client = live_app().test_client()
-    w = Walker(client, "salesforce")
+    w = Walker(client, "salesforce", connection="acme-salesforce")
     settle(w)
     old = store.transcript(w.sid)[0].probe_check_id  # a "connected" result
     time.sleep(1.2)  # older than the TTL now
     sim.set("acme-salesforce", "salesforce", "salesforce.daily_api_limit_exceeded")
-    fresh = client.get("/flows/salesforce").headers["Location"]
+    fresh = start_session(client, "salesforce", connection="acme-salesforce")
     for check in (old, 2**63, -1, "x"):
         page = client.get(f"{fresh}?check={check}")
         assert page.status_code in (200, 303)
@@ -398,8 +397,8 @@ def test_a_full_queue_answers_timeout_without_claiming(sim, conns, db_url, tmp_p
 def test_a_refused_form_at_a_probe_step_keeps_the_page_checking(sim, live_app):
     sim.set("acme-qbd", "quickbooks_desktop", "hung")
     client = live_app().test_client()
-    w = Walker(client, "quickbooks-desktop")
-    other = Walker(client, "salesforce")  # a page with a CSRF token
+    w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
+    other = Walker(client, "salesforce", connection="acme-salesforce")  # a page with a CSRF token
     settle(other)
     token = answer_form(other.html)["fields"]["csrf_token"]
     for revision in ("7", "0"):  # stale, then current (a forged outcome)
@@ -412,7 +411,7 @@ def test_a_refused_form_at_a_probe_step_keeps_the_page_checking(sim, live_app):
 
 def test_a_poll_from_a_page_the_session_left_shows_where_it_is(sim, live_app):
     client = live_app().test_client()
-    w = Walker(client, "quickbooks-desktop")
+    w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
     settle(w)  # moved on to "Your agent is connected"
     poll = client.get(f"/s/{w.sid}/0?check=1", headers={"HX-Request": "true",
                                                         "HX-Target": "probe-wait"})
@@ -431,7 +430,7 @@ def test_every_cause_takes_the_wizard_to_its_own_step(sim, live_app, store, syst
     sim.set(IDS[system], system, cause)
     app = live_app()
     flow = app.extensions["assistant"].flows[FLOW_OF[system]]
-    w = Walker(app.test_client(), flow.id)
+    w = Walker(app.test_client(), flow.id, connection=IDS[system])
     settle(w)
     expected = flow.steps["detect"].answer(cause).destination({})
     assert heading(w.html) == flow.steps[expected].title

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 
 import pytest
 
 from assistant.flow import graph
-from conftest import FLOWS, Walker, answer_form, forms, heading
+from conftest import (
+    FLOWS,
+    Walker,
+    answer_form,
+    count_sessions,
+    forms,
+    heading,
+    start_form,
+)
 
 HX = {"HX-Request": "true"}
 
@@ -349,7 +358,12 @@ steps:{steps}
 
 def test_https_forms_work_with_the_same_origin_referer_the_policy_keeps(make_app):
     client = make_app().test_client()
-    start = client.get("/flows/salesforce", base_url="https://help.example")
+    start_page = client.get("/flows/salesforce", base_url="https://help.example")
+    form = start_form(start_page.get_data(as_text=True), "salesforce")
+    assert client.post(form["action"], data=form["fields"],
+                       base_url="https://help.example").status_code == 400  # no Referer
+    start = client.post(form["action"], data=form["fields"], base_url="https://help.example",
+                        headers={"Referer": "https://help.example/flows/salesforce"})
     page = client.get(start.headers["Location"], base_url="https://help.example",
                       follow_redirects=True)  # past the live check (no connection here)
     url, html = page.request.path, page.get_data(as_text=True)
@@ -589,25 +603,37 @@ TWO_SALESFORCE = """connections:
 """
 
 
-def test_with_several_connections_the_customer_chooses_or_goes_without(make_app, tmp_path,
-                                                                       store):
-    (tmp_path / "two.yaml").write_text(TWO_SALESFORCE)
+def test_in_demo_mode_the_customer_chooses_a_demo_connection_or_goes_without(make_app,
+                                                                             tmp_path, store):
+    (tmp_path / "two.yaml").write_text("demo: true\n" + TWO_SALESFORCE)
     client = make_app(CONNECTIONS_PATH=str(tmp_path / "two.yaml")).test_client()
     page = client.get("/flows/salesforce")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and heading(html) == "Which connection should we check?"
-    assert "US org" in html and "EU org" in html and "Continue without a live check" in html
-    chosen = client.get("/flows/salesforce?connection=sf-eu")
-    assert chosen.status_code == 303
-    assert store.get_session(chosen.headers["Location"].split("/")[2]).connection_id == "sf-eu"
-    without = client.get("/flows/salesforce?connection=")
-    assert without.status_code == 303
-    assert store.get_session(without.headers["Location"].split("/")[2]).connection_id is None
-    other = client.get("/flows/salesforce?connection=books")
-    assert other.status_code == 400 and "of another system" in other.get_data(as_text=True)
+    assert page.status_code == 200 and heading(html) == "Reset your Salesforce connection"
+    assert "Demo mode" in html and "US org (demo)" in html and "EU org (demo)" in html
+    assert "Books" not in html  # another system's connection is not offered
+    assert "Without a live check" in html
+    form = start_form(html, "salesforce")
+
+    def start(connection):
+        response = client.post(form["action"], data={**form["fields"],
+                                                     "connection": connection})
+        assert response.status_code == 303
+        return store.get_session(response.headers["Location"].split("/")[2])
+    assert start("sf-eu").connection_id == "sf-eu"
+    assert start("").connection_id is None
+    # ?connection= preselects, as a link from the demo's own pages may.
+    preselected = client.get("/flows/salesforce?connection=sf-eu").get_data(as_text=True)
+    assert re.search(r'value="sf-eu" checked', preselected)
+    for wanted, expected in (("books", "of another system"), ("sf-xx", "that we don't know")):
+        refused = client.post(form["action"], data={**form["fields"], "connection": wanted})
+        assert refused.status_code == 400
+        assert expected in htmllib.unescape(refused.get_data(as_text=True))
+        assert client.get(f"/flows/salesforce?connection={wanted}").status_code == 400
     odd = client.get("/flows/salesforce?connection=%00%3Cb%3Ex")
     body = odd.get_data(as_text=True)
     assert odd.status_code == 400 and "\x00" not in body and "<b>x" not in body
-    # The only connection of a system is used without asking.
-    only = client.get("/flows/quickbooks-desktop")
-    assert store.get_session(only.headers["Location"].split("/")[2]).connection_id == "books"
+    # The only connection of a system is preselected.
+    only = client.get("/flows/quickbooks-desktop").get_data(as_text=True)
+    assert re.search(r'value="books" checked', only)
+    assert count_sessions(store) == 2  # the two Starts; no GET made one

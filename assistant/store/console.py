@@ -34,6 +34,7 @@ from .repository import Store, as_utc, normalize_share_code
 PAGE_SIZE = 25
 NOTE_MAX_CHARS = 4000
 TEXT_FILTER_MAX = 96  # the longest flow id, connection id or cause id a filter may name
+CUSTOMER_FILTER_MAX = 200  # the longest customer reference a launch token may carry
 ENDED_STATES = ("resolved", "unresolved", "escalated")
 STATES = (*ENDED_STATES, "active", "abandoned")
 
@@ -57,7 +58,9 @@ class SessionFilter:
     """What the session list shows: every field None means "any".
 
     ``state`` is one of :data:`STATES`; ``created_from``/``created_to`` are UTC dates, both
-    inclusive; ``code`` a share code in its stored form ("K7-4QX"). ``page`` is 1-based.
+    inclusive; ``code`` a share code in its stored form ("K7-4QX"); ``customer_ref`` the
+    customer reference of the launch token that started the session, exactly. ``page`` is
+    1-based.
     """
 
     flow_id: str | None = None
@@ -67,12 +70,14 @@ class SessionFilter:
     connection_id: str | None = None
     cause: str | None = None
     code: str | None = None
+    customer_ref: str | None = None
     page: int = 1
 
 
 def parse_filter(args: Mapping[str, str]) -> SessionFilter:
     """The filter a query string asks for (keys ``code``, ``flow``, ``outcome``, ``from``,
-    ``to``, ``connection``, ``cause``, ``page``; missing or empty ones mean "any").
+    ``to``, ``connection``, ``cause``, ``customer``, ``page``; missing or empty ones mean
+    "any").
 
     ``code`` may be spelled any way :func:`normalize_share_code` accepts ("k7 4qx");
     dates are ``YYYY-MM-DD``; ``page`` a whole number from 1.
@@ -82,11 +87,10 @@ def parse_filter(args: Mapping[str, str]) -> SessionFilter:
     """
     errors: dict[str, str] = {}
 
-    def text(name: str, what: str) -> str | None:
+    def text(name: str, what: str, limit: int = TEXT_FILTER_MAX) -> str | None:
         value = (args.get(name) or "").strip()
-        if len(value) > TEXT_FILTER_MAX:
-            errors[name] = f"That {what} is too long to be one ({TEXT_FILTER_MAX} characters " \
-                           "at most)."
+        if len(value) > limit:
+            errors[name] = f"That {what} is too long to be one ({limit} characters at most)."
         return value or None
 
     def day(name: str, what: str) -> date | None:
@@ -127,7 +131,9 @@ def parse_filter(args: Mapping[str, str]) -> SessionFilter:
     result = SessionFilter(flow_id=text("flow", "flow id"), state=state,
                            created_from=created_from, created_to=created_to,
                            connection_id=text("connection", "connection id"),
-                           cause=text("cause", "cause id"), code=code, page=page)
+                           cause=text("cause", "cause id"), code=code,
+                           customer_ref=text("customer", "customer reference",
+                                             CUSTOMER_FILTER_MAX), page=page)
     if errors:
         raise FilterError(errors)
     return result
@@ -148,6 +154,7 @@ class SessionRow:
     connection_id: str | None
     created_at: datetime
     updated_at: datetime
+    customer_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +266,8 @@ class ConsoleQueries:
             conditions.append(s.cause == f.cause)
         if f.code:
             conditions.append(s.code == f.code)
+        if f.customer_ref:
+            conditions.append(s.customer_ref == f.customer_ref)
         if f.state in ENDED_STATES:
             conditions += [s.status == "ended", s.outcome == f.state]
         elif f.state == "active":
@@ -290,7 +299,8 @@ class ConsoleQueries:
                 select(FlowSession.id, FlowSession.code, FlowSession.flow_id,
                        FlowSession.flow_version, FlowSession.step, FlowSession.status,
                        FlowSession.outcome, FlowSession.cause, FlowSession.connection_id,
-                       FlowSession.created_at, FlowSession.updated_at)
+                       FlowSession.created_at, FlowSession.updated_at,
+                       FlowSession.customer_ref)
                 .where(*where)
                 .order_by(FlowSession.created_at.desc(), FlowSession.id.desc())
                 .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
@@ -300,7 +310,8 @@ class ConsoleQueries:
                              state=session_state(r.status, r.outcome, r.updated_at, now,
                                                  abandoned_after),
                              cause=r.cause, connection_id=r.connection_id,
-                             created_at=as_utc(r.created_at), updated_at=as_utc(r.updated_at))
+                             created_at=as_utc(r.created_at), updated_at=as_utc(r.updated_at),
+                             customer_ref=r.customer_ref)
                   for r in rows],
             total=total, page=page, pages=pages)
 

@@ -43,7 +43,8 @@ class HandoffView:
     """A handoff with what the queue and its page show beside it. Times are UTC.
 
     ``transcript`` is the snapshot taken when it was made (see
-    :func:`assistant.web.handoff.snapshot`); ``code`` the session's share code;
+    :func:`assistant.web.handoff.snapshot`); ``code`` the session's share code and
+    ``customer_ref`` its customer reference from the launch token (None without one);
     ``reaction``/``comment`` the feedback given at the same session revision (None if none);
     ``created_by_email``/``taken_by_email`` the staff members' addresses.
     """
@@ -69,6 +70,7 @@ class HandoffView:
     code: str | None
     reaction: str | None
     comment: str | None
+    customer_ref: str | None = None
 
     @property
     def reference(self) -> str:
@@ -89,7 +91,7 @@ class HandoffView:
 
 
 def _select():
-    return (select(_h, _s.c.code, _f.c.reaction, _f.c.comment,
+    return (select(_h, _s.c.code, _s.c.customer_ref, _f.c.reaction, _f.c.comment,
                    _maker.c.email.label("created_by_email"),
                    _taker.c.email.label("taken_by_email"))
             .select_from(_h)
@@ -110,7 +112,7 @@ def _view(r) -> HandoffView:
         created_at=as_utc(r.created_at), created_by=r.created_by,
         created_by_email=r.created_by_email, taken_by=r.taken_by,
         taken_by_email=r.taken_by_email, taken_at=utc(r.taken_at), closed_at=utc(r.closed_at),
-        code=r.code, reaction=r.reaction, comment=r.comment)
+        code=r.code, reaction=r.reaction, comment=r.comment, customer_ref=r.customer_ref)
 
 
 class HandoffQueue:

@@ -42,6 +42,10 @@ class FlowSession(Base):
     the connection working). ``guided_by`` is the staff member who started the session for a
     customer on the phone (guided mode). ``updated_at`` is the time of the last answer (or the
     start): a session still active long after it has been abandoned.
+
+    A session started from a launch token (see :mod:`assistant.launch`) keeps the host's
+    opaque ``customer_ref`` (what support looks the customer up by) and the token's
+    ``launch_jti``, unique: one token starts one session.
     """
 
     __tablename__ = "sessions"
@@ -69,6 +73,8 @@ class FlowSession(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     outcome: Mapped[str | None] = mapped_column(String(16))
     connection_id: Mapped[str | None] = mapped_column(String(64))
+    customer_ref: Mapped[str | None] = mapped_column(String(200), index=True)
+    launch_jti: Mapped[str | None] = mapped_column(String(128), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

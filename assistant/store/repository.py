@@ -140,12 +140,16 @@ class Store:
         self.Session = sessionmaker(engine, expire_on_commit=False)
 
     def create_session(self, flow_id: str, flow_version: str, step: str,
-                       connection_id: str | None = None, guided_by: int | None = None
+                       connection_id: str | None = None, guided_by: int | None = None,
+                       customer_ref: str | None = None, launch_jti: str | None = None
                        ) -> FlowSession:
         """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits) and
         its share code a fresh :func:`new_share_code`. ``connection_id`` names the connection
         its probe steps check (None: none chosen); ``guided_by`` the staff member who started
-        it for a customer (guided mode).
+        it for a customer (guided mode); ``customer_ref`` and ``launch_jti`` the customer
+        reference and id of the launch token that started it. A launch token starts one
+        session: if ``launch_jti`` started one already (two clicks at once), that one is
+        returned instead.
 
         Raises:
             sqlalchemy.exc.IntegrityError: no free share code in 20 tries (the code space is
@@ -155,15 +159,23 @@ class Store:
             row = FlowSession(id=secrets.token_urlsafe(16), flow_id=flow_id,
                               flow_version=flow_version, step=step, counters={}, position=0,
                               revision=0, status="active", connection_id=connection_id,
-                              code=new_share_code(), guided_by=guided_by)
+                              code=new_share_code(), guided_by=guided_by,
+                              customer_ref=customer_ref, launch_jti=launch_jti)
             try:
                 with self.Session.begin() as s:
                     s.add(row)
                 return row
             except IntegrityError:
+                if launch_jti and (earlier := self.session_by_launch(launch_jti)) is not None:
+                    return earlier
                 if attempt == 19 or self.session_by_code(row.code) is None:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def session_by_launch(self, jti: str) -> FlowSession | None:
+        """The session the launch token with this ``jti`` started, or None."""
+        with self.Session() as s:
+            return s.scalars(select(FlowSession).where(FlowSession.launch_jti == jti)).first()
 
     def session_by_code(self, code: str) -> FlowSession | None:
         """The session whose share code is ``code`` (any spelling

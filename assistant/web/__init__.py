@@ -11,7 +11,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from werkzeug.routing import IntegerConverter
 
-from ..config import ConfigError, check_webhook, instance_secret_key, settings
+from ..config import (
+    ConfigError,
+    check_launch,
+    check_webhook,
+    demo_launch_secret,
+    instance_secret_key,
+    settings,
+)
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
 from ..probes.connections import ConnectionsError, load_connections
@@ -74,10 +81,16 @@ def configured_app(test_config: dict | None = None) -> Flask:
         raise ConfigError("DATABASE_URL is not a SQLAlchemy URL (e.g. sqlite:///file.db or "
                           "postgresql+psycopg://user@host/db)") from None
     check_webhook(app.config)
+    check_launch(app.config)
     return app
 
 
 DEMO_PROBE_TTL_SECONDS = 3
+def use_demo_launch_secret(config, connections) -> None:
+    """In demo mode without ``LAUNCH_SECRET``, sign and verify launch links with a secret
+    derived from ``SECRET_KEY``, so the demo's signed links work with nothing to set."""
+    if not config["LAUNCH_SECRET"] and connections.demo:
+        config["LAUNCH_SECRET"] = (demo_launch_secret(config["SECRET_KEY"]),)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -105,6 +118,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             and "PROBE_TTL_SECONDS" not in (test_config or {}):
         # A demo switches simulator scenarios: show a switch at the next check, not a minute on.
         app.config["PROBE_TTL_SECONDS"] = DEMO_PROBE_TTL_SECONDS
+    use_demo_launch_secret(app.config, connections)
+    if not app.config["LAUNCH_SECRET"] and len(connections):
+        app.logger.warning("LAUNCH_SECRET is not set: no visitor can be bound to a connection, "
+                           "so every probe step takes its manual path")
     try:
         tokens = TokenStore(app.config["TOKENS_DIR"])
     except OSError as e:
@@ -144,6 +161,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
+    from . import starting  # noqa: F401 - its views join the wizard's blueprint
     from .console import bp as console_bp
     from .console.auth import login_limits, login_manager
     from .wizard import bp, render_csrf_error

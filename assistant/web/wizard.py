@@ -4,9 +4,10 @@ URLs (``sid`` is the session's unguessable id, ``n`` a position in its path, 0 =
 
 | method | URL | what |
 |---|---|---|
-| GET | ``/`` | the flows, as "What are you trying to connect?" |
-| GET | ``/flows/<flow_id>`` | start a session, 303 to its first step (``?connection=<id>``: |
-|     |                      | the connection its probe steps check; several: a chooser)     |
+| GET | ``/`` | the flows, as "What are you trying to connect?" (see :mod:`.starting`) |
+| GET | ``/flows/<flow_id>`` | the guide's start page; changes nothing (``?launch=TOKEN``) |
+| POST | ``/flows/<flow_id>`` | start a session, 303 to its first step (``launch``: the   |
+|      |                      | launch token that binds it to a connection)              |
 | GET | ``/s/<sid>`` | 303 to the session's current step |
 | GET | ``/s/<sid>/<n>`` | the step at position ``n``, as last seen (``n`` ≤ current); at a  |
 |     |                  | probe step, "Checking…" until its check is done, then the step   |
@@ -374,55 +375,11 @@ def _revision() -> int | None:
         return None
 
 
-@bp.get("/")
-def start():
-    """The start page: what is the customer trying to connect?"""
-    flows = sorted(services().flows.values(), key=lambda f: f.title)
-    connections = services().connections
-    return render_template("start.html", flows=flows, demo=connections.demo,
-                           simulator_url=connections.simulator_url)
-
-
 @bp.get("/help/agent-setup-guide")
 def agent_setup_guide():
     """The Agent Setup Guide the flows link to: a redirect to ``AGENT_SETUP_GUIDE_URL``, so
     flow text links one address whatever help center a deployment uses."""
     return redirect(current_app.config["AGENT_SETUP_GUIDE_URL"], 302)
-
-
-@bp.get("/flows/<flow_id>")
-def begin(flow_id: str):
-    """Start a new session of ``flow_id`` and send the browser to its first step.
-
-    ``?connection=<id>`` names the connection its probe steps check. Without it, the only
-    connection of the flow's system is used; with several, the customer chooses first; with
-    none, the probe steps fall back to the manual steps.
-    """
-    compiled = services().compiled.get(flow_id)
-    if compiled is None:
-        abort(404)
-    flow = compiled.flow
-    choices = services().connections.for_system(flow.system)
-    wanted = request.args.get("connection")
-    if wanted == "":  # "Continue without a live check"
-        chosen = None
-    elif wanted is not None:
-        chosen = next((c for c in choices if c.id == wanted), None)
-        if chosen is None:
-            other = services().connections.get(wanted)
-            return private(make_response(render_template(
-                "connection.html", flow=flow, choices=choices,
-                wanted=re.sub(r"[\x00-\x1f\x7f]", "", wanted)[:64],
-                other_system=other.system if other else None), 400))
-    elif len(choices) > 1 and any(s.is_probe for s in flow.steps.values()):
-        return private(make_response(render_template(
-            "connection.html", flow=flow, choices=choices, wanted=None)))
-    else:
-        chosen = choices[0] if choices else None
-    position = compiled.start()
-    row = services().store.create_session(flow_id, flow.version, position.step,
-                                          connection_id=chosen.id if chosen else None)
-    return redirect(_step_url(row, 0), 303)
 
 
 @bp.get("/s/<sid>")

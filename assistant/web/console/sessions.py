@@ -52,7 +52,7 @@ from ..wizard import REACTIONS, _transcript, private
 from . import bp, needs_login_response, staff_id
 from .diagram import flow_svg
 
-FILTER_KEYS = ("code", "flow", "outcome", "from", "to", "connection", "cause")
+FILTER_KEYS = ("code", "flow", "outcome", "from", "to", "connection", "cause", "customer")
 STATE_LABELS = {"resolved": "Resolved", "unresolved": "Not resolved", "escalated": "Escalated",
                 "active": "Active", "abandoned": "Abandoned"}
 HANDOFF_REASONS = {"unresolved_end": "Ended unresolved",
@@ -160,7 +160,7 @@ def sessions():
     """The session list: filters, newest first, paginated; 400 with messages for bad
     filters. A search by share code alone that finds the session opens it (303): the agent on
     the phone typed what the customer read out."""
-    values = {key: (request.args.get(key) or "").strip()[:100] for key in FILTER_KEYS}
+    values = {key: (request.args.get(key) or "").strip()[:200] for key in FILTER_KEYS}
     errors: dict[str, str] = {}
     result = None
     active = {key: value for key, value in values.items() if value}
