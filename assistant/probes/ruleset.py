@@ -36,6 +36,12 @@ class Rule:
     cause: str
     source: str
     match: dict[str, Any] = field(default_factory=dict)
+    system: str = ""
+
+    @property
+    def entry(self) -> str:
+        """Where the entry is written: ``salesforce.yaml error_codes[1]``."""
+        return f"{self.system}.yaml {self.section}[{self.index}]"
 
 
 @dataclass(frozen=True)
@@ -234,7 +240,7 @@ def _load_system(system: str, causes: dict[str, CauseInfo]) -> dict[str, tuple[R
                     if not isinstance(value, str):
                         raise RulesError(f"{kwhere}: must be a string")
                     match[key] = value
-            rules.append(Rule(section, i, cause, source, match))
+            rules.append(Rule(section, i, cause, source, match, system))
         sections[section] = tuple(rules)
     return sections
 
