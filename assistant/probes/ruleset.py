@@ -90,12 +90,13 @@ def code_key(value: Any) -> int | str | None:
 _SECTIONS: dict[str, dict[str, dict[str, tuple[str, bool]]]] = {
     "quickbooks_desktop": {
         "hresults": {"hresult": ("hresult", True), "meaning": ("text", False)},
-        "messages": {"pattern": ("regex", True)},
+        "messages": {"pattern": ("regex", True), "outranks_code": ("bool", False)},
         "agent_status": {"connected": ("bool", True)},
     },
     "quickbooks_online": {
         "fault_codes": {"code": ("code", True)},
         "fault_texts": {"pattern": ("regex", True)},
+        "maintenance_pages": {"pattern": ("regex", True)},
         "oauth_errors": {"error": ("fullregex", True), "description": ("regex", False)},
         "statuses": {"status": ("statuses", True), "endpoints": ("endpoints", False),
                      "decisive": ("bool", True)},
@@ -107,6 +108,7 @@ _SECTIONS: dict[str, dict[str, dict[str, tuple[str, bool]]]] = {
         "oauth_errors": {"error": ("fullregex", True), "description": ("regex", False)},
         "error_codes": {"code": ("code", True), "unless": ("regex", False)},
         "texts": {"pattern": ("regex", True)},
+        "maintenance_pages": {"pattern": ("regex", True)},
         "statuses": {"status": ("statuses", True), "endpoints": ("endpoints", False),
                      "decisive": ("bool", True)},
         "trust_statuses": {"status": ("fullregex", True), "defer_to_api": ("bool", False)},

@@ -52,13 +52,10 @@ class Finding:
 
 
 def failure(rule: Rule, evidence: dict, seen: str) -> Finding:
-    """The finding of a matched rule: ``connected``, or a failure citing the rule's source and
+    """The finding of a matched rule (``connected`` or a failure), citing the rule's source and
     entry (``salesforce.yaml error_codes[1]``)."""
     kind = "connected" if rule.cause == "connected" else "failure"
-    evidence = dict(evidence)
-    if kind == "failure":
-        evidence["rule_source"] = rule.source
-        evidence["rule_entry"] = rule.entry
+    evidence = {**evidence, "rule_source": rule.source, "rule_entry": rule.entry}
     return Finding(kind, rule.cause, evidence, seen, rule=rule)
 
 
@@ -171,6 +168,14 @@ def is_html(obs: HttpObservation) -> bool:
 def first_search(rules: Sequence[Rule], key: str, text: str) -> Rule | None:
     for rule in rules:
         if text and rule.match[key].search(text):
+            return rule
+    return None
+
+
+def first_full(rules: Sequence[Rule], key: str, value: str) -> Rule | None:
+    """The first rule whose ``key`` regex matches the whole of ``value``."""
+    for rule in rules:
+        if rule.match[key].match(value.strip()):
             return rule
     return None
 
@@ -371,7 +376,7 @@ class Classifier:
                 ev["status_description"] = status["description"]
             said = f"{self.name}'s status page shows indicator \"{indicator}\"" + (
                 f" ({quote(status['description'])})" if "status_description" in ev else "")
-            rule = first_search(self.section("status_indicators"), "indicator", indicator)
+            rule = first_full(self.section("status_indicators"), "indicator", indicator)
             if rule is None:
                 return Finding("info", "", ev, said + ", which we do not recognise.")
             return failure(rule, ev, said + ".")
@@ -384,7 +389,7 @@ class Classifier:
                 if isinstance(data.get(key), list):
                     ev[key.lower()] = len(data[key])
             said = f"The {self.name} Trust site shows status {status}"
-            rule = first_search(self.section("trust_statuses"), "status", status)
+            rule = first_full(self.section("trust_statuses"), "status", status)
             if rule is None:
                 return Finding("info", "", ev, said + ", which we do not recognise.")
             return failure(rule, ev, said + ".")

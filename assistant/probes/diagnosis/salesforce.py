@@ -160,6 +160,8 @@ class SalesforceClassifier(Classifier):
         seen = (f"{fmt(ev['used'])} of {fmt(limit)} daily API requests used "
                 f"({fmt(remaining)} remaining).")
         if remaining <= 0:
+            if not self.section("limits"):
+                return Finding("unknown", "unknown", ev, seen)
             return failure(self.section("limits")[0], ev, seen)
         return Finding("connected", "connected", ev, seen)
 
