@@ -9,7 +9,7 @@ from simserver import Simulator
 
 from assistant.cli import main
 from assistant.simulator import create_simulator
-from assistant.simulator.scenarios import CAUSE_RESPONSES, GENERIC, available
+from assistant.simulator.scenarios import CAUSE_RESPONSES, EXTRA_RESPONSES, GENERIC, available
 
 CATALOGUE = {
     "quickbooks_desktop": 12, "quickbooks_online": 8, "salesforce": 9,
@@ -26,7 +26,9 @@ def test_every_catalogued_cause_is_a_scenario():
         names = available(system)
         assert len(CAUSE_RESPONSES[system]) == count
         assert names[0] == "healthy" and names[-len(GENERIC):] == list(GENERIC)
-        assert all(n.startswith(f"{system}.") for n in names[1:-len(GENERIC)])
+        assert names[1:1 + count] == list(CAUSE_RESPONSES[system])
+        assert all(n.startswith(f"{system}.") for n in names[1:1 + count])
+        assert names[1 + count:-len(GENERIC)] == list(EXTRA_RESPONSES.get(system, {}))
 
 
 def test_scenarios_api(client):

@@ -123,7 +123,20 @@ def _reconcile(system: str, findings: list[Finding]) -> None:
                             "Try again in a few minutes; if it persists, pass these details to "
                             "support.")
 
-    # 3. A daily-limit error next to limits that show quota left (or a limit of 0):
+    # 3. /limits refused (403: the user lacks "View Setup and Configuration") while the query
+    #    answered with its Sforce-Limit-Info header: the quota comes from the header, and the
+    #    refusal is not the connection's problem.
+    refused = next((f for f in findings if f.endpoint == "limits" and f.status == 403
+                    and f.kind == "unknown"), None)
+    header = next((f for f in findings if f.endpoint == "rest_api"
+                   and f.evidence.get("quota_source") == "sforce_limit_info"), None)
+    if refused is not None and header is not None:
+        refused.kind, refused.cause = "info", ""
+        refused.note = (f"{name} refused its limits resource (HTTP 403: the integration user "
+                        "lacks the \"View Setup and Configuration\" permission), so the daily "
+                        "request quota was read from the query's Sforce-Limit-Info header.")
+
+    # 4. A daily-limit error next to limits that show quota left (or a limit of 0):
     #    REQUEST_LIMIT_EXCEEDED also means the concurrent long-running request limit.
     limits = next((f for f in reversed(findings) if f.endpoint == "limits"
                    and isinstance(f.evidence.get("max"), int | float)
