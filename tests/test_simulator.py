@@ -177,3 +177,21 @@ def test_control_api_refuses_cross_origin_writes(tmp_path):
     assert client.get("/_sim/scenarios").get_json().get("x") is None
     same = client.post("/_sim/form", data=form, headers={"Origin": "http://localhost"})
     assert same.status_code == 303
+
+
+def test_companyinfo_answers_xml_unless_json_is_accepted_and_it_reads_as_connected(client):
+    from assistant.probes.diagnosis import diagnose
+    token = client.post("/intuit/q/oauth2/v1/tokens/bearer", headers={
+        "Authorization": "Basic aWQ6c2VjcmV0"}, data={"grant_type": "refresh_token",
+                                                       "refresh_token": "seed"})
+    auth = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+    url = "/intuit/q/v3/company/42/companyinfo/42"
+    for accept, kind in (("application/xml", "xml"), ("*/*", "xml"), (None, "xml"),
+                         ("application/json", "json")):
+        headers = {**auth, **({"Accept": accept} if accept else {})}
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200 and kind in r.content_type, (accept, r.content_type)
+        seen = {"kind": "http", "endpoint": "company_info", "status": 200,
+                "headers": {"Content-Type": r.content_type}, "body": r.get_data(as_text=True)}
+        assert diagnose("quickbooks_online", [seen]).cause == "connected"
+    assert client.get("/intuit/q/v3/company/43/companyinfo/43", headers=auth).status_code == 403
