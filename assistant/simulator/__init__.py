@@ -367,14 +367,14 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
                 return Response(
                     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse '
                     f'xmlns="http://schema.intuit.com/finance/v3" time="{stamp}"><CompanyInfo '
-                    f'domain="QBO" sparse="false"><Id>{realm}</Id><SyncToken>4</SyncToken>'
+                    f'domain="QBO" sparse="false"><Id>1</Id><SyncToken>4</SyncToken>'
                     '<MetaData><CreateTime>2026-01-05T10:00:00-08:00</CreateTime></MetaData>'
                     '<CompanyName>Sandbox Company_US_1</CompanyName><LegalName>Sandbox '
                     'Company_US_1</LegalName><Country>US</Country></CompanyInfo>'
                     '</IntuitResponse>', status=200, content_type="application/xml")
             return jsonify({"CompanyInfo": {
                 "CompanyName": "Sandbox Company_US_1", "LegalName": "Sandbox Company_US_1",
-                "Country": "US", "Id": realm, "SyncToken": "4", "domain": "QBO",
+                "Country": "US", "Id": "1", "SyncToken": "4", "domain": "QBO",
                 "sparse": False, "MetaData": {"CreateTime": "2026-01-05T10:00:00-08:00"}},
                 "time": stamp})
         return answer(conn, "quickbooks_online", "company_info", healthy)
