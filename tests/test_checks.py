@@ -60,6 +60,9 @@ EXPECTED = {
         "salesforce.daily_api_limit_exceeded": [("token", 200), ("limits", 200),
                                                 ("status_page", 200)],
         "salesforce.session_expired": [("token", 200), ("limits", 401), ("status_page", 200)],
+        # /limits refused: the query's Sforce-Limit-Info header tells the quota
+        "limits_forbidden": [("token", 200), ("limits", 403), ("rest_api", 200),
+                             ("status_page", 200)],
         "html_error": [("token", 200), ("limits", 502), ("status_page", 200)],
         "garbage": [("token", 200), ("limits", 200), ("status_page", 200)],
         **{c: SF_TOKEN_FAIL for c in (

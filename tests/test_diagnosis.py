@@ -70,6 +70,19 @@ def oauth(status, error, description=None):
     return http("token", status, json.dumps(body))
 
 
+def soap_fault(code, message, endpoint="rest_api", status=500):
+    """A SOAP 1.1 fault as Salesforce's SOAP API sends it (partner WSDL, ``sf:`` codes)."""
+    return http(endpoint, status,
+                '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://'
+                'schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com"'
+                ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
+                f'<soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {message}'
+                '</faultstring><detail><sf:LoginFault xsi:type="sf:LoginFault"><sf:exceptionCode>'
+                f'{code}</sf:exceptionCode><sf:exceptionMessage>{message}</sf:exceptionMessage>'
+                '</sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>',
+                **{"Content-Type": "text/xml;charset=UTF-8"})
+
+
 def sf_rest(status, code, message, endpoint="rest_api", **headers):
     return http(endpoint, status, json.dumps([{"message": message, "errorCode": code}]),
                 **headers)
@@ -277,8 +290,10 @@ VARIANTS = [
                          ' in SessionHeader</faultstring></soapenv:Fault></soapenv:Body>'
                          '</soapenv:Envelope>', **{"Content-Type": "text/xml"})],
      "salesforce.session_expired"),
-    ("salesforce", [sf_rest(500, "LOGIN_DURING_RESTRICTED_TIME", "Login during restricted "
-                                                                 "time")],
+    # LOGIN_DURING_RESTRICTED_TIME is a SOAP login() ExceptionCode: a fault sent with HTTP 500
+    # as SOAP sends every fault (the same code as JSON under a 500 is a disagreement, below)
+    ("salesforce", [soap_fault("LOGIN_DURING_RESTRICTED_TIME", "Login during restricted time",
+                               endpoint="token")],
      "salesforce.login_restricted"),
     # Sforce-Limit-Info header on an otherwise successful answer
     ("salesforce", [http("rest_api", 200, '{"totalSize":0,"done":true,"records":[]}',
@@ -380,7 +395,7 @@ def test_limits_with_quota_left_are_connected_with_numbers():
     result = diagnose("salesforce", [http("limits", 200, body)])
     assert result.cause == "connected"
     assert result.evidence == {"endpoint": "limits", "status": 200, "max": 5000,
-                               "remaining": 4980, "used": 20}
+                               "remaining": 4980, "used": 20, "quota_source": "limits"}
 
 
 def test_limit_header_numbers_on_a_limit_error():

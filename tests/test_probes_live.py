@@ -483,3 +483,54 @@ def test_a_check_whose_process_died_is_replaced_at_once(sim, conns, db_url, tmp_
     done = wait_done(runner, "acme-qbd", "quickbooks_desktop.agent")  # not after 40 s
     assert done.id == first.id and done.outcome == "connected"
     assert runner.checks.get(orphan.id).outcome == "timeout"
+
+
+# --- issue 12: /limits refused, My Domain instance, Salesforce refresh-token rotation ----------
+
+def test_limits_refused_falls_back_to_the_query_header_and_says_so(sim, conns, tokens):
+    sim.set("acme-salesforce", "salesforce", "limits_forbidden")
+    observations = run_check("salesforce.api", conns["acme-salesforce"], tokens=tokens)
+    assert [o.get("status") for o in observations if o.get("endpoint") == "limits"] == [403]
+    diagnosis = diagnose("salesforce", observations)
+    assert diagnosis.cause == "connected", diagnosis.explanation
+    assert diagnosis.evidence["quota_source"] == "sforce_limit_info"
+    assert diagnosis.evidence["max"] == 15000 and diagnosis.evidence["remaining"] > 0
+    assert "Sforce-Limit-Info" in diagnosis.explanation
+    assert "View Setup and Configuration" in diagnosis.explanation
+    # with /limits readable the quota comes from it
+    sim.set("acme-salesforce", "salesforce", "healthy")
+    observations = run_check("salesforce.api", conns["acme-salesforce"], tokens=tokens)
+    assert diagnose("salesforce", observations).evidence["quota_source"] == "limits"
+
+
+def test_trust_instance_of_a_my_domain_host_comes_from_the_query(sim, conns, tokens):
+    import dataclasses
+
+    from assistant.probes.checks import salesforce_instance_key
+    conn = dataclasses.replace(conns["acme-salesforce"], instance_key=None)
+    # the simulator's instance URL (a loopback host) names no instance, like acme.my.salesforce.com
+    assert salesforce_instance_key(conn, "https://acme.my.salesforce.com") is None
+    assert salesforce_instance_key(conn, "https://na135.salesforce.com") == "NA135"
+    observations = run_check("salesforce.api", conn, tokens=tokens)
+    trust = [o for o in observations if o.get("endpoint") == "status_page"]
+    assert len(trust) == 1 and json.loads(trust[0]["body"])["key"] == "NA123"
+
+
+def test_salesforce_refresh_token_rotation_is_followed(sim, conns, tokens):
+    import httpx
+    r = httpx.put(f"{sim.url}/_sim/options/acme-salesforce", json={"rotate_refresh_tokens": True})
+    assert r.status_code == 200
+    try:
+        first = run_check("salesforce.api", conns["acme-salesforce"], tokens=tokens)
+        assert diagnose("salesforce", first).outcome == "connected"
+        stored = tokens.load("acme-salesforce").refresh_token
+        assert stored and stored != SECRETS["SF_REFRESH_TOKEN"]  # the rotated one was kept
+        # the seed refresh token is now invalid at the simulator, as at Salesforce
+        old = httpx.post(f"{sim.url}/salesforce/acme-salesforce/services/oauth2/token",
+                         data={"grant_type": "refresh_token", "client_id": "x",
+                               "refresh_token": SECRETS["SF_REFRESH_TOKEN"]})
+        assert old.status_code == 400 and old.json()["error"] == "invalid_grant"
+        again = run_check("salesforce.api", conns["acme-salesforce"], tokens=tokens)
+        assert diagnose("salesforce", again).outcome == "connected"
+    finally:
+        httpx.put(f"{sim.url}/_sim/options/acme-salesforce", json={"rotate_refresh_tokens": False})

@@ -9,7 +9,7 @@ from simserver import Simulator
 
 from assistant.cli import main
 from assistant.simulator import create_simulator
-from assistant.simulator.scenarios import CAUSE_RESPONSES, GENERIC, available
+from assistant.simulator.scenarios import CAUSE_RESPONSES, EXTRA_RESPONSES, GENERIC, available
 
 CATALOGUE = {
     "quickbooks_desktop": 12, "quickbooks_online": 8, "salesforce": 9,
@@ -26,7 +26,9 @@ def test_every_catalogued_cause_is_a_scenario():
         names = available(system)
         assert len(CAUSE_RESPONSES[system]) == count
         assert names[0] == "healthy" and names[-len(GENERIC):] == list(GENERIC)
-        assert all(n.startswith(f"{system}.") for n in names[1:-len(GENERIC)])
+        assert names[1:1 + count] == list(CAUSE_RESPONSES[system])
+        assert all(n.startswith(f"{system}.") for n in names[1:1 + count])
+        assert names[1 + count:-len(GENERIC)] == list(EXTRA_RESPONSES.get(system, {}))
 
 
 def test_scenarios_api(client):
@@ -175,3 +177,21 @@ def test_control_api_refuses_cross_origin_writes(tmp_path):
     assert client.get("/_sim/scenarios").get_json().get("x") is None
     same = client.post("/_sim/form", data=form, headers={"Origin": "http://localhost"})
     assert same.status_code == 303
+
+
+def test_companyinfo_answers_xml_unless_json_is_accepted_and_it_reads_as_connected(client):
+    from assistant.probes.diagnosis import diagnose
+    token = client.post("/intuit/q/oauth2/v1/tokens/bearer", headers={
+        "Authorization": "Basic aWQ6c2VjcmV0"}, data={"grant_type": "refresh_token",
+                                                       "refresh_token": "seed"})
+    auth = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+    url = "/intuit/q/v3/company/42/companyinfo/42"
+    for accept, kind in (("application/xml", "xml"), ("*/*", "xml"), (None, "xml"),
+                         ("application/json", "json")):
+        headers = {**auth, **({"Accept": accept} if accept else {})}
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200 and kind in r.content_type, (accept, r.content_type)
+        seen = {"kind": "http", "endpoint": "company_info", "status": 200,
+                "headers": {"Content-Type": r.content_type}, "body": r.get_data(as_text=True)}
+        assert diagnose("quickbooks_online", [seen]).cause == "connected"
+    assert client.get("/intuit/q/v3/company/43/companyinfo/43", headers=auth).status_code == 403

@@ -33,7 +33,10 @@ MAX_BODY = 64 * 1024
 REDACTED = "[redacted]"
 _TOKEN_PUBLIC_FIELDS = ("token_type", "expires_in", "instance_url", "issued_at", "scope",
                         "x_refresh_token_expires_in")
-_SOQL_PROBE = "SELECT Id FROM Organization LIMIT 1"
+# InstanceName names the org's instance (NA135) for the Trust status when a My Domain host
+# (acme.my.salesforce.com) does not:
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm
+_SOQL_PROBE = "SELECT Id, InstanceName FROM Organization LIMIT 1"
 
 
 class ProbeUnavailable(Exception):
@@ -224,13 +227,20 @@ _INSTANCE_HOST = re.compile(r"^https://([a-z]{2,4}\d{1,4}[a-z]?)(?:-s)?\.(?:my\.
                             re.IGNORECASE)
 
 
-def salesforce_instance_key(connection: Connection, instance_url: str | None) -> str | None:
+def salesforce_instance_key(connection: Connection, instance_url: str | None,
+                            instance_name: str | None = None) -> str | None:
     """The Trust instance key: configured, else read from a ``https://na123.salesforce.com``
-    instance URL; ``None`` (no trust check) for My Domain hosts that do not name it."""
+    instance URL, else the org's ``InstanceName`` the probe's query returned (My Domain hosts
+    such as ``https://acme.my.salesforce.com`` do not name it); ``None`` (no trust check)
+    when none of them tells."""
     if connection.instance_key:
         return connection.instance_key.upper()
     m = _INSTANCE_HOST.match(instance_url or "")
-    return m.group(1).upper() if m else None
+    if m:
+        return m.group(1).upper()
+    if instance_name and re.fullmatch(r"[A-Za-z]{2,4}\d{1,4}[A-Za-z]?", instance_name):
+        return instance_name.upper()
+    return None
 
 
 def _refresh(rec: _Recorder, tokens: TokenStore, endpoint_url: str,
@@ -313,8 +323,9 @@ def _fresh(state: TokenState) -> bool:
 
 def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
     """Get an access token (the stored one while valid, else a refresh), read the org's
-    limits, run one tiny query only while API requests remain, and read the instance's Trust
-    status.
+    limits, run one tiny query only while API requests remain (or when /limits is refused:
+    its Sforce-Limit-Info header then tells the quota), and read the instance's Trust status
+    (the instance named by the configuration, the host, or the query's InstanceName).
 
     Wire formats:
 
@@ -351,14 +362,23 @@ def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> No
                 base = f"{state.instance_url.rstrip('/')}/services/data/v{conn.api_version}"
                 limits = rec.call("limits", "GET", f"{base}/limits",
                                   headers=_bearer(state.access_token))
+    instance_name = None
     if limits is not None:
         data = limits.json() if limits is not None and limits.status == 200 else None
         daily = data.get("DailyApiRequests") if isinstance(data, dict) else None
         remaining = _number(daily.get("Remaining")) if isinstance(daily, dict) else None
-        if remaining is not None and remaining > 0:  # never spend the quota being diagnosed
-            rec.call("rest_api", "GET", f"{base}/query", params={"q": _SOQL_PROBE},
-                     headers=_bearer(state.access_token))
-    key = salesforce_instance_key(conn, state.instance_url)
+        # Never spend the quota being diagnosed; but /limits needs "View Setup and
+        # Configuration", and for a user without it (403) the query's Sforce-Limit-Info
+        # header is the only way to learn the quota.
+        if (remaining is not None and remaining > 0) or limits.status == 403:
+            query = rec.call("rest_api", "GET", f"{base}/query", params={"q": _SOQL_PROBE},
+                             headers=_bearer(state.access_token))
+            found = query.json() if query is not None and query.status == 200 else None
+            records = found.get("records") if isinstance(found, dict) else None
+            if isinstance(records, list) and records and isinstance(records[0], dict) \
+                    and isinstance(records[0].get("InstanceName"), str):
+                instance_name = records[0]["InstanceName"]
+    key = salesforce_instance_key(conn, state.instance_url, instance_name)
     if key and conn.endpoints.get("trust"):
         rec.call("status_page", "GET",
                  f"{conn.endpoints['trust']}/v1/instances/{quote(key)}/status",

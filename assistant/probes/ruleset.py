@@ -36,6 +36,12 @@ class Rule:
     cause: str
     source: str
     match: dict[str, Any] = field(default_factory=dict)
+    system: str = ""
+
+    @property
+    def entry(self) -> str:
+        """Where the entry is written: ``salesforce.yaml error_codes[1]``."""
+        return f"{self.system}.yaml {self.section}[{self.index}]"
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,13 @@ def code_key(value: Any) -> int | str | None:
 _SECTIONS: dict[str, dict[str, dict[str, tuple[str, bool]]]] = {
     "quickbooks_desktop": {
         "hresults": {"hresult": ("hresult", True), "meaning": ("text", False)},
-        "messages": {"pattern": ("regex", True)},
+        "messages": {"pattern": ("regex", True), "outranks_code": ("bool", False)},
         "agent_status": {"connected": ("bool", True)},
     },
     "quickbooks_online": {
         "fault_codes": {"code": ("code", True)},
         "fault_texts": {"pattern": ("regex", True)},
+        "maintenance_pages": {"pattern": ("regex", True)},
         "oauth_errors": {"error": ("fullregex", True), "description": ("regex", False)},
         "statuses": {"status": ("statuses", True), "endpoints": ("endpoints", False),
                      "decisive": ("bool", True)},
@@ -101,6 +108,7 @@ _SECTIONS: dict[str, dict[str, dict[str, tuple[str, bool]]]] = {
         "oauth_errors": {"error": ("fullregex", True), "description": ("regex", False)},
         "error_codes": {"code": ("code", True), "unless": ("regex", False)},
         "texts": {"pattern": ("regex", True)},
+        "maintenance_pages": {"pattern": ("regex", True)},
         "statuses": {"status": ("statuses", True), "endpoints": ("endpoints", False),
                      "decisive": ("bool", True)},
         "trust_statuses": {"status": ("fullregex", True), "defer_to_api": ("bool", False)},
@@ -234,7 +242,7 @@ def _load_system(system: str, causes: dict[str, CauseInfo]) -> dict[str, tuple[R
                     if not isinstance(value, str):
                         raise RulesError(f"{kwhere}: must be a string")
                     match[key] = value
-            rules.append(Rule(section, i, cause, source, match))
+            rules.append(Rule(section, i, cause, source, match, system))
         sections[section] = tuple(rules)
     return sections
 

@@ -3,14 +3,24 @@ switchable scenario per connection. It accepts any credentials: serve it on loop
 
 Routes (``<conn>`` is the connection id; its system is known from the prefix):
 
-- ``POST /salesforce/<conn>/services/oauth2/token``, ``GET .../services/data/v<ver>/limits``,
-  ``GET .../services/data/v<ver>/query``, ``GET /salesforce/<conn>/trust/v1/instances/<key>/status``
+- ``POST /salesforce/<conn>/services/oauth2/token`` (refresh-token grant; client credentials in
+  the form or as HTTP Basic; rotates the refresh token only when the connection's option
+  ``rotate_refresh_tokens`` is on, as a connected app's "Refresh Token Rotation" setting does,
+  and then rejects the old one), ``GET .../services/data/v<ver>/limits[/]``,
+  ``GET .../services/data/v<ver>/query[/]?q=`` (a version outside
+  :data:`SF_API_VERSIONS` answers 404 ``NOT_FOUND``),
+  ``GET /salesforce/<conn>/trust/v1/instances/<key>/status``
 - ``POST /intuit/<conn>/oauth2/v1/tokens/bearer`` (rotates the refresh token on every refresh,
-  rejects a superseded one), ``GET /intuit/<conn>/v3/company/<realm>/companyinfo/<realm>``,
-  ``GET /intuit/<conn>/status/api/v2/status.json``
+  rejects a superseded one), ``GET /intuit/<conn>/v3/company/<realm>/companyinfo/<realm>``
+  (JSON when ``Accept`` asks for it, XML otherwise; the connection's realm is the first one
+  asked for, another answers 403 ``ApplicationAuthorizationFailed``),
+  ``GET /intuit/<conn>/status/api/v2/status.json``, and the OpenID discovery documents
+  ``GET /intuit/<conn>/.well-known/openid_configuration/`` (and ``openid_sandbox_configuration``)
+  naming these endpoints, as intuit-oauth reads them
 - ``GET /agent/<conn>/v1/agents/<agent_id>/status``
-- ``GET /_sim/scenarios``, ``PUT /_sim/scenarios/<conn>``, ``GET /_sim/calls``,
-  ``POST /_sim/reset``, and an HTML page at ``/``.
+- ``GET /_sim/scenarios``, ``PUT /_sim/scenarios/<conn>``, ``PUT /_sim/options/<conn>``
+  (``{"rotate_refresh_tokens": true}``), ``GET /_sim/calls``, ``POST /_sim/reset``, and an HTML
+  page at ``/``.
 
 Scenarios: ``healthy``, every cause of the system, ``slow`` (every answer after ``delay``
 seconds), ``hung`` (no answer until the client gives up), ``html_error`` (502 HTML from the API
@@ -34,6 +44,7 @@ from .scenarios import (
     HTML_502,
     SF_JSON,
     available,
+    responses,
 )
 
 MAX_CONNECTIONS = 200
@@ -44,6 +55,10 @@ STOP = threading.Event()
 
 API_ENDPOINTS = {"limits", "rest_api", "company_info", "agent_status"}
 SF_DAILY_MAX = 15000
+SF_API_VERSIONS = tuple(f"{v}.0" for v in range(31, 65))
+"""REST API versions served: 31.0-64.0 (Salesforce retired 21.0-30.0 in Summer '25,
+https://help.salesforce.com/s/articleView?id=000389618&type=1); others answer 404 NOT_FOUND."""
+SF_INSTANCE = "NA123"
 
 
 class SimState:
@@ -60,6 +75,8 @@ class SimState:
         self.access_tokens: dict[str, set[str]] = {}
         self.refresh_current: dict[str, str] = {}
         self.refresh_superseded: dict[str, set[str]] = {}
+        self.rotate_sf: set[str] = set()     # Salesforce connections rotating refresh tokens
+        self.realms: dict[str, str] = {}     # QuickBooks Online connection -> its realm
 
     def touch(self, conn: str, system: str) -> str:
         """Register ``conn`` (healthy on first use); return its scenario."""
@@ -127,7 +144,7 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
         elif scenario == "garbage" and endpoint in API_ENDPOINTS:
             return Response(b"\x00\xffnot json\x8a\x8b{{<", status=200,
                             content_type="application/json")
-        spec = CAUSE_RESPONSES.get(system, {}).get(scenario, {}).get(endpoint)
+        spec = responses(system, scenario).get(endpoint)
         if spec is None:
             return healthy()
         if isinstance(spec[0], int):
@@ -197,31 +214,60 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
             if form.get("grant_type") != "refresh_token":
                 return sf_json({"error": "unsupported_grant_type",
                                 "error_description": "grant type not supported"}, 400)
-            if not form.get("client_id"):
+            # client credentials in the form or as HTTP Basic (RFC 6749 2.3.1; Salesforce
+            # accepts both)
+            auth = request.authorization
+            client_id = (auth.username if auth is not None and auth.type == "basic"
+                         else form.get("client_id"))
+            if not client_id:
                 return sf_json({"error": "invalid_client_id",
                                 "error_description": "client identifier invalid"}, 400)
-            if not form.get("refresh_token"):
-                return sf_json({"error": "invalid_grant",
-                                "error_description": "expired access/refresh token"}, 400)
+            given = form.get("refresh_token", "")
+            expired = sf_json({"error": "invalid_grant",
+                               "error_description": "expired access/refresh token"}, 400)
+            if not given:
+                return expired
+            body = {}
+            with state.lock:
+                if conn in state.rotate_sf:
+                    current = state.refresh_current.get(conn)
+                    if given in state.refresh_superseded.get(conn, set()) or (
+                            current is not None and given != current):
+                        return expired
+                    new = f"5Aep861SIM{secrets.token_urlsafe(24)}"
+                    state.refresh_current[conn] = new
+                    state.refresh_superseded.setdefault(conn, set()).add(given)
+                    body["refresh_token"] = new
             base = f"{request.host_url}salesforce/{conn}"
             issued = str(int(time.time() * 1000))
             return sf_json({
-                "access_token": state.issue_access_token(conn, "00DSIM000000001!"),
+                "access_token": state.issue_access_token(conn, "00DSIM000000001!"), **body,
                 "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
                 "scope": "refresh_token api", "instance_url": base,
                 "id": f"{base}/id/00DSIM000000001AAA/005SIM000000001AAA",
                 "token_type": "Bearer", "issued_at": issued})
         return answer(conn, "salesforce", "token", healthy)
 
+    def sf_not_found():
+        return sf_json([{"errorCode": "NOT_FOUND",
+                         "message": "The requested resource does not exist"}], 404)
+
+    # simple-salesforce and Salesforce's own docs write these with a trailing slash
     @app.get("/salesforce/<conn>/services/data/v<ver>/limits")
+    @app.get("/salesforce/<conn>/services/data/v<ver>/limits/")
     def sf_limits_route(conn, ver):
         def healthy():
+            if ver not in SF_API_VERSIONS:
+                return sf_not_found()
             return sf_limits(conn) if state.valid_access_token(conn) else sf_invalid_session()
         return answer(conn, "salesforce", "limits", healthy)
 
     @app.get("/salesforce/<conn>/services/data/v<ver>/query")
+    @app.get("/salesforce/<conn>/services/data/v<ver>/query/")
     def sf_query(conn, ver):
         def healthy():
+            if ver not in SF_API_VERSIONS:
+                return sf_not_found()
             if not state.valid_access_token(conn):
                 return sf_invalid_session()
             if not request.args.get("q"):
@@ -230,7 +276,8 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
             return sf_json({"totalSize": 1, "done": True, "records": [{
                 "attributes": {"type": "Organization", "url": f"/services/data/v{ver}/sobjects/"
                                "Organization/00DSIM000000001AAA"},
-                "Id": "00DSIM000000001AAA"}]}, headers=sf_limit_info(sf_used(conn)))
+                "Id": "00DSIM000000001AAA", "InstanceName": SF_INSTANCE}]},
+                headers=sf_limit_info(sf_used(conn)))
         return answer(conn, "salesforce", "rest_api", healthy)
 
     @app.get("/salesforce/<conn>/trust/v1/instances/<key>/status")
@@ -264,6 +311,42 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
                             "access_token": state.issue_access_token(conn, "eyJSIM.")})
         return answer(conn, "quickbooks_online", "token", healthy)
 
+    @app.get("/intuit/<conn>/.well-known/<name>")
+    @app.get("/intuit/<conn>/.well-known/<name>/")
+    def intuit_discovery(conn, name):
+        # https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/openid-connect#discovery-document
+        if name not in ("openid_configuration", "openid_sandbox_configuration"):
+            abort(404)
+        base = f"{request.host_url}intuit/{conn}"
+        return jsonify({
+            "issuer": "https://oauth.platform.intuit.com/op/v1",
+            "authorization_endpoint": f"{base}/connect/oauth2",
+            "token_endpoint": f"{base}/oauth2/v1/tokens/bearer",
+            "userinfo_endpoint": f"{base}/v1/openid_connect/userinfo",
+            "revocation_endpoint": f"{base}/oauth2/v1/tokens/revoke",
+            "jwks_uri": f"{base}/oauth2/v1/keys",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post",
+                                                      "client_secret_basic"],
+            "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"]})
+
+    def intuit_fault(status: int, code: str, message: str, detail: str, kind: str,
+                     xml: bool) -> Response:
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if xml:
+            body = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse '
+                    f'xmlns="http://schema.intuit.com/finance/v3" time="{stamp}"><Fault '
+                    f'type="{kind}"><Error code="{code}"><Message>{message}</Message><Detail>'
+                    f'{detail}</Detail></Error></Fault></IntuitResponse>')
+            return Response(body, status=status, content_type="application/xml")
+        return Response(json.dumps({"Fault": {"Error": [{"Message": message, "Detail": detail,
+                                                         "code": code}], "type": kind},
+                                    "time": stamp}), status=status,
+                        content_type="application/json")
+
     @app.get("/intuit/<conn>/v3/company/<realm>/companyinfo/<realm2>")
     def intuit_companyinfo(conn, realm, realm2):
         def healthy():
@@ -271,11 +354,33 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
                 return Response(CAUSE_RESPONSES["quickbooks_online"][
                     "quickbooks_online.access_token_expired"]["company_info"][2],
                     status=401, content_type="application/json")
+            # QBO answers XML unless the request accepts JSON
+            xml = "json" not in request.headers.get("Accept", "").lower()
+            with state.lock:
+                own = state.realms.setdefault(conn, realm)
+            if realm != own:  # a token is for one company
+                return intuit_fault(403, "3100", "message=ApplicationAuthorizationFailed; "
+                                    "errorCode=003100; statusCode=403", "", "SERVICE", xml)
+            if realm2 != realm:
+                return intuit_fault(400, "610", "Object Not Found", "Object Not Found : "
+                                    "Something you're trying to use has been made inactive. "
+                                    "Check the fields with accounts, customers, items, "
+                                    "vendors or employees.", "ValidationFault", xml)
+            stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+            if xml:
+                return Response(
+                    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse '
+                    f'xmlns="http://schema.intuit.com/finance/v3" time="{stamp}"><CompanyInfo '
+                    f'domain="QBO" sparse="false"><Id>1</Id><SyncToken>4</SyncToken>'
+                    '<MetaData><CreateTime>2026-01-05T10:00:00-08:00</CreateTime></MetaData>'
+                    '<CompanyName>Sandbox Company_US_1</CompanyName><LegalName>Sandbox '
+                    'Company_US_1</LegalName><Country>US</Country></CompanyInfo>'
+                    '</IntuitResponse>', status=200, content_type="application/xml")
             return jsonify({"CompanyInfo": {
                 "CompanyName": "Sandbox Company_US_1", "LegalName": "Sandbox Company_US_1",
                 "Country": "US", "Id": "1", "SyncToken": "4", "domain": "QBO",
                 "sparse": False, "MetaData": {"CreateTime": "2026-01-05T10:00:00-08:00"}},
-                "time": datetime.now(UTC).isoformat(timespec="milliseconds")})
+                "time": stamp})
         return answer(conn, "quickbooks_online", "company_info", healthy)
 
     @app.get("/intuit/<conn>/status/api/v2/status.json")
@@ -336,6 +441,16 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
             return jsonify({"error": error}), 400
         return jsonify({"connection": conn, "system": state.systems[conn],
                         "scenario": data["scenario"]})
+
+    @app.put("/_sim/options/<conn>")
+    def put_options(conn):
+        data = request.get_json(silent=True)
+        rotate = data.get("rotate_refresh_tokens") if isinstance(data, dict) else None
+        if not isinstance(rotate, bool):
+            return jsonify({"error": 'expected {"rotate_refresh_tokens": true|false}'}), 400
+        with state.lock:
+            (state.rotate_sf.add if rotate else state.rotate_sf.discard)(conn)
+        return jsonify({"connection": conn, "rotate_refresh_tokens": rotate})
 
     @app.get("/_sim/calls")
     def calls():

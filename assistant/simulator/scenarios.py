@@ -147,6 +147,26 @@ CAUSE_RESPONSES: dict[str, dict[str, dict]] = {
     },
 }
 
+# Healthy connections the probe must still read right: an integration user without "View Setup
+# and Configuration" gets 403 from /limits (the probe then reads the quota from the query's
+# Sforce-Limit-Info header). UNVERIFIED: the message is written from the permission's meaning.
+EXTRA_RESPONSES: dict[str, dict[str, dict]] = {
+    "salesforce": {
+        "limits_forbidden": {
+            "limits": (403, SF_JSON, '[{"message":"Insufficient privileges: View Setup and '
+                                     'Configuration is required to view org limits.",'
+                                     '"errorCode":"INSUFFICIENT_ACCESS"}]')},
+    },
+}
+
+
+def responses(system: str, scenario: str) -> dict:
+    """``{endpoint: spec}`` a scenario answers on (empty for healthy and generic ones)."""
+    return (CAUSE_RESPONSES.get(system, {}).get(scenario)
+            or EXTRA_RESPONSES.get(system, {}).get(scenario) or {})
+
+
 def available(system: str) -> list[str]:
-    """Scenario names for ``system``: healthy, every cause, then the generic failures."""
-    return ["healthy", *CAUSE_RESPONSES[system], *GENERIC]
+    """Scenario names for ``system``: healthy, every cause, the system's other healthy-but-
+    different scenarios, then the generic failures."""
+    return ["healthy", *CAUSE_RESPONSES[system], *EXTRA_RESPONSES.get(system, {}), *GENERIC]

@@ -33,6 +33,7 @@ import pygal
 from defusedcsv import csv
 from flask import Response, current_app, render_template, request, stream_with_context
 from markupsafe import Markup
+from pygal.etree import etree as _pygal_etree
 from pygal.style import Style
 
 from ...flow import Flow
@@ -42,6 +43,10 @@ from ...store.analytics import REACTIONS, Analytics, FlowReport, Scope, StepFigu
 from .. import services
 from . import admin_only, bp
 from .diagram import Shade, flow_svg
+
+# pygal writes with lxml when it happens to be installed (a vendor client library's dependency
+# in the test environment) and with the standard library otherwise: one writer, one output.
+_pygal_etree.to_etree()
 
 DEFAULT_DAYS = 30
 VERSION = re.compile(r"^[0-9A-Za-z]{1,12}$")
