@@ -14,11 +14,13 @@ from werkzeug.routing import IntegerConverter
 from ..config import ConfigError, check_webhook, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
+from ..flow_library import FlowLibrary
 from ..probes.connections import ConnectionsError, load_connections
 from ..probes.runner import ProbeRunner
 from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
+from ..store.flow_versions import FlowVersions
 from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
 from ..webhooks import WebhookSender
@@ -30,7 +32,8 @@ csrf = CSRFProtect()
 @dataclass
 class Services:
     """What the views need: the valid flows (by id), their compiled machines, the store, the
-    connections the probes may check, the runner of those checks and the staff accounts."""
+    connections the probes may check, the runner of those checks, the staff accounts and
+    the library of every flow version a session may be pinned to."""
 
     flows: dict[str, Flow]
     compiled: dict[str, CompiledFlow]
@@ -38,6 +41,12 @@ class Services:
     connections: object  # assistant.probes.connections.Connections
     probes: object  # assistant.probes.runner.ProbeRunner
     staff: StaffAccounts
+    library: FlowLibrary
+
+    def compiled_for(self, session) -> CompiledFlow | None:
+        """The flow a session (``flow_id``, ``flow_version``, ``step``) walks: its pinned
+        version (see :meth:`FlowLibrary.for_session`), or None if none can show it."""
+        return self.library.for_session(session.flow_id, session.flow_version, session.step)
 
 
 class RowIdConverter(IntegerConverter):
@@ -105,8 +114,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     runner = ProbeRunner(ProbeChecks(engine), connections, tokens,
                          ttl=app.config["PROBE_TTL_SECONDS"],
                          workers=app.config["PROBE_WORKERS"])
-    app.extensions["assistant"] = Services(flows, compile_flows(flows), Store(engine),
-                                           connections, runner, StaffAccounts(engine))
+    versions = FlowVersions(engine)
+    versions.record(flows.values())  # before serving: sessions started now can be resumed
+    compiled = compile_flows(flows)
+    app.extensions["assistant"] = Services(flows, compiled, Store(engine), connections, runner,
+                                           StaffAccounts(engine),
+                                           FlowLibrary(compiled, versions))
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)

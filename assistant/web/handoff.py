@@ -114,7 +114,8 @@ def console_link(handoff_id: int) -> str:
 
 
 def _body(event: str, handoff: HandoffView) -> str:
-    compiled = services().compiled.get(handoff.flow_id)
+    compiled = services().library.get(handoff.flow_id, handoff.flow_version) \
+        or services().library.get(handoff.flow_id)
     url = console_link(handoff.id)
     return json.dumps(payload(event, handoff, compiled.flow if compiled else None, url),
                       ensure_ascii=False, separators=(",", ":"), default=str)
