@@ -1,6 +1,12 @@
 """Logging staff in and out: Flask-Login for the login session, the ``limits`` library for
 login attempts, Argon2id hashes (:mod:`assistant.store.staff`).
 
+Each login is a record on the server (:meth:`~assistant.store.staff.StaffAccounts.start_login`);
+the cookie carries its random token, checked on every console request. Logout, a new password
+and deactivation end the record, so a copied cookie stops working at once, everywhere; a login
+also ends ``STAFF_LOGIN_HOURS`` after it began. Requests without a login in their cookie (every
+customer's) never look it up.
+
 Failed logins are limited per client address (``LOGIN_RATE_LIMIT``, default 10 per minute)
 and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour), in moving windows;
 past either, the login page answers 429 without checking the password. The counters live in
@@ -11,10 +17,8 @@ on every request, so the customer's wizard pays nothing for them).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -35,7 +39,6 @@ from .. import services
 from . import bp
 
 login_manager = LoginManager()
-LOGIN_AT = "staff_login_at"  # in the session cookie: when the staff member logged in (Unix s)
 
 
 class LoginLimits:
@@ -92,7 +95,7 @@ def login_limits(app) -> LoginLimits:
 @dataclass(frozen=True)
 class StaffUser:
     """The logged-in staff member as Flask-Login sees it: id, email and role, and
-    ``login_id``, what the session cookie keeps (see :func:`login_id`)."""
+    ``login_id``, the token of the login record, which the session cookie keeps."""
 
     id: int
     email: str
@@ -103,37 +106,21 @@ class StaffUser:
     is_anonymous: bool = False
 
     @classmethod
-    def of(cls, row) -> StaffUser:
-        """The user for a :class:`~assistant.store.models.Staff` row."""
-        return cls(row.id, row.email, row.role, login_id(row))
+    def of(cls, row, login_id: str) -> StaffUser:
+        """The user for a :class:`~assistant.store.models.Staff` row and a login token."""
+        return cls(row.id, row.email, row.role, login_id)
 
     def get_id(self) -> str:
         """The id Flask-Login keeps in the session cookie."""
         return self.login_id
 
 
-def login_id(row) -> str:
-    """``"<staff id>:<digest of the password hash>"``: a new password (or a re-hash) ends every
-    login made with the old one, as Flask-Login's "alternative tokens" advise."""
-    return f"{row.id}:{hashlib.sha256(row.password_hash.encode()).hexdigest()[:32]}"
-
-
 @login_manager.user_loader
-def _load_user(user_id: str) -> StaffUser | None:
-    staff_id, _, _ = user_id.partition(":")
-    try:
-        row = services().staff.get(int(staff_id))
-    except ValueError:
-        return None
-    if row is None or not row.active:
-        return None  # a deactivated account is logged out at its next request
-    if not hmac.compare_digest(login_id(row), user_id):
-        return None  # logged in with a password that has been changed since
-    logged_in_at = session.get(LOGIN_AT)
-    if not isinstance(logged_in_at, int | float) or time.time() - logged_in_at > \
-            current_app.config["STAFF_LOGIN_HOURS"] * 3600:
-        return None  # the login has run its time (a copied cookie stops working too)
-    return StaffUser.of(row)
+def _load_user(login_id: str) -> StaffUser | None:
+    # Only called for a cookie holding a login: one indexed lookup per console request.
+    lasts = timedelta(hours=current_app.config["STAFF_LOGIN_HOURS"])
+    row = services().staff.by_login(login_id, lasts)
+    return StaffUser.of(row, login_id) if row is not None else None
 
 
 def unauthorized():
@@ -199,14 +186,16 @@ def login():
             "console/login.html", email=email, next=target,
             error="That email and password do not match an active staff account."), 401)
     session.clear()  # a fresh session (and CSRF secret) for the logged-in staff member
-    login_user(StaffUser.of(row))
-    session[LOGIN_AT] = int(time.time())
+    login_user(StaffUser.of(row, services().staff.start_login(row.id)))
     return redirect(_safe_next(target), 303)
 
 
 @bp.post("/logout")
 def logout():
-    """Log out (a form post, so another site cannot log staff out)."""
+    """Log out (a form post, so another site cannot log staff out): the login record ends,
+    so a copy of the cookie stops working too."""
+    if current_user.is_authenticated:
+        services().staff.end_login(current_user.login_id)
     logout_user()
     session.clear()
     return redirect(url_for("console.login"), 303)
