@@ -9,12 +9,14 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from ..config import ConfigError, check_webhook, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
 from ..flow_library import FlowLibrary
+from ..logs import redact_app_logs
 from ..probes.connections import ConnectionsError, load_connections
 from ..probes.runner import ProbeRunner
 from ..probes.tokens import TokenStore
@@ -97,6 +99,12 @@ def create_app(test_config: dict | None = None) -> Flask:
             migrated (``assistant db upgrade``).
     """
     app = configured_app(test_config)
+    redact_app_logs(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # X-Forwarded-For/-Proto from that many proxies in front (the client's address for the
+        # login limits, https for HSTS and secure cookies); without the setting, never.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
@@ -156,7 +164,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(bp)
     login_manager.init_app(app)
     login_manager.session_protection = None  # logins end by time and password instead
-    app.extensions["login_limits"] = login_limits(app)
+    app.extensions["login_limits"] = login_limits(app, engine)
     app.register_blueprint(console_bp)
 
     @app.errorhandler(CSRFError)
@@ -208,12 +216,22 @@ def _connections(app: Flask):
         raise ConfigError(f"CONNECTIONS_PATH: {e}") from None
 
 
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+                      "magnetometer=(), microphone=(), payment=(), usb=()")
+"""Powerful browser features no page here uses, switched off for the page and any frame."""
+
+
 def security_headers(response):
-    """Add CSP, nosniff and ``Referrer-Policy: same-origin`` to ``response``; returns it.
+    """Add CSP, nosniff, ``Referrer-Policy: same-origin``, a Permissions-Policy and, over
+    HTTPS, HSTS (one year) to ``response``; returns it.
 
     Session URLs are capabilities and must never reach another site; within the site the
-    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS.
+    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. HTTPS is the request's
+    own scheme, or ``X-Forwarded-Proto`` from a proxy trusted by ``TRUSTED_PROXIES``.
     """
+    response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -203,7 +203,7 @@ def after_answer(row: FlowSession, compiled: CompiledFlow) -> None:
     try:
         record_handoff(row, compiled, "unresolved_end")
     except Exception:
-        log.exception("session %s: the handoff of an unresolved end was not recorded", row.id)
+        log.exception("session %s: the handoff of an unresolved end was not recorded", row.code)
 
 
 def after_feedback(row: FlowSession, compiled: CompiledFlow, reaction: str,
@@ -219,7 +219,7 @@ def after_feedback(row: FlowSession, compiled: CompiledFlow, reaction: str,
         elif reaction in ("no", "partly"):
             record_handoff(row, compiled, "negative_feedback")
     except Exception:
-        log.exception("session %s: the handoff of negative feedback was not recorded", row.id)
+        log.exception("session %s: the handoff of negative feedback was not recorded", row.code)
 
 
 def mark_sent(handoff_id: int) -> None:

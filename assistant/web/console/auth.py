@@ -8,11 +8,14 @@ also ends ``STAFF_LOGIN_HOURS`` after it began. Requests without a login in thei
 customer's) never look it up.
 
 Failed logins are limited per client address (``LOGIN_RATE_LIMIT``, default 10 per minute)
-and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour), in moving windows;
-past either, the login page answers 429 without checking the password. The counters live in
-memory unless ``RATELIMIT_STORAGE_URI`` names a shared store (e.g. ``redis://``), which
-several worker processes need to share one limit. Only the login view looks at them (no hook
-on every request, so the customer's wizard pays nothing for them).
+and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour), in fixed windows that
+start at the first failure; past either, the login page answers 429 without checking the
+password. Each attempt is counted before the password is checked (one atomic increment, so
+attempts sent at the same moment cannot slip past the limit) and given back when it succeeds.
+The counters live in the app's database (:class:`~assistant.store.rate_limits.DatabaseStorage`),
+shared by every worker and host, unless ``RATELIMIT_STORAGE_URI`` names another ``limits``
+storage (``redis://…``; ``memory://`` is per process, and says so in the log). Only the login
+view looks at them (no hook on every request, so the customer's wizard pays nothing).
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from flask import (
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
 from limits import parse as parse_limit
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from .. import services
 from . import bp
@@ -44,16 +47,16 @@ login_manager = LoginManager()
 class LoginLimits:
     """Counters of failed logins, per client address and per email address.
 
-    ``storage_uri`` is a ``limits`` storage URI (``memory://``, ``redis://host``, …);
-    ``per_address`` and ``per_email`` are rate strings such as ``"10 per minute"``
+    ``storage`` is a ``limits`` storage; ``per_address`` and ``per_email`` are rate strings
+    such as ``"10 per minute"``
     (https://limits.readthedocs.io/en/stable/quickstart.html#rate-limit-string-notation).
 
     Raises:
-        ValueError: a rate string or the storage URI cannot be used.
+        ValueError: a rate string cannot be used.
     """
 
-    def __init__(self, storage_uri: str, per_address: str, per_email: str):
-        self.window = MovingWindowRateLimiter(storage_from_string(storage_uri))
+    def __init__(self, storage: Storage, per_address: str, per_email: str):
+        self.window = FixedWindowRateLimiter(storage)
         self.per_address = parse_limit(per_address)
         self.per_email = parse_limit(per_email)
 
@@ -61,35 +64,44 @@ class LoginLimits:
         return ((self.per_address, "login-address", address or "-"),
                 (self.per_email, "login-email", email.strip().lower()[:254]))
 
-    def allowed(self, address: str, email: str) -> bool:
-        """False once either counter has used up its limit."""
-        return all(self.window.test(limit, *key) for limit, *key in self._keys(address, email))
+    def attempt(self, address: str, email: str) -> bool:
+        """Count one login attempt against both counters; False if either is past its
+        limit (answer 429 without checking the password)."""
+        return all([self.window.hit(limit, *key) for limit, *key in self._keys(address, email)])
 
-    def failed(self, address: str, email: str) -> None:
-        """Count one failed login against both counters."""
+    def succeeded(self, address: str, email: str) -> None:
+        """Give back the attempt counted for a login that succeeded: only failures count."""
         for limit, *key in self._keys(address, email):
-            self.window.hit(limit, *key)
+            self.window.hit(limit, *key, cost=-1)
 
 
-def login_limits(app) -> LoginLimits:
-    """The app's :class:`LoginLimits`, made from its config.
+def login_limits(app, engine) -> LoginLimits:
+    """The app's :class:`LoginLimits`, made from its config: counters in ``engine``'s
+    database unless ``RATELIMIT_STORAGE_URI`` names a ``limits`` storage.
 
     Raises:
         ConfigError: ``LOGIN_RATE_LIMIT``, ``LOGIN_EMAIL_RATE_LIMIT`` or
             ``RATELIMIT_STORAGE_URI`` cannot be used (the message names it).
     """
     from ...config import ConfigError
+    from ...store.rate_limits import DatabaseStorage
     for name in ("LOGIN_RATE_LIMIT", "LOGIN_EMAIL_RATE_LIMIT"):
         try:
             parse_limit(app.config[name])
         except ValueError:
             raise ConfigError(f"{name} must be a rate such as '10 per minute', not "
                               f"{app.config[name]!r}") from None
+    uri = app.config["RATELIMIT_STORAGE_URI"]
     try:
-        return LoginLimits(app.config["RATELIMIT_STORAGE_URI"], app.config["LOGIN_RATE_LIMIT"],
-                           app.config["LOGIN_EMAIL_RATE_LIMIT"])
+        storage = DatabaseStorage(engine) if uri == "database" else storage_from_string(uri)
     except Exception as e:  # limits raises several kinds for a bad URI
         raise ConfigError(f"RATELIMIT_STORAGE_URI cannot be used: {e}") from None
+    if uri.startswith("memory:"):
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: each worker process counts "
+                           "failed logins on its own, so with N workers an address gets up to "
+                           "N times LOGIN_RATE_LIMIT")
+    return LoginLimits(storage, app.config["LOGIN_RATE_LIMIT"],
+                       app.config["LOGIN_EMAIL_RATE_LIMIT"])
 
 
 @dataclass(frozen=True)
@@ -177,14 +189,14 @@ def login():
         return render_template("console/login.html", email="", next=target, error=None)
     email = request.form.get("email", "").strip()
     limits = current_app.extensions["login_limits"]
-    if not limits.allowed(request.remote_addr, email):
+    if not limits.attempt(request.remote_addr, email):
         return _too_many()
     row = services().staff.authenticate(email, request.form.get("password", ""))
     if row is None:
-        limits.failed(request.remote_addr, email)
         return make_response(render_template(
             "console/login.html", email=email, next=target,
             error="That email and password do not match an active staff account."), 401)
+    limits.succeeded(request.remote_addr, email)
     session.clear()  # a fresh session (and CSRF secret) for the logged-in staff member
     login_user(StaffUser.of(row, services().staff.start_login(row.id)))
     return redirect(_safe_next(target), 303)
