@@ -16,7 +16,8 @@
 | ``STAFF_LOGIN_HOURS`` | a console login ends this long after it began | 12 |
 | ``LOGIN_RATE_LIMIT`` | failed staff logins allowed per client address | 10 per minute |
 | ``LOGIN_EMAIL_RATE_LIMIT`` | failed staff logins allowed per email address | 20 per hour |
-| ``RATELIMIT_STORAGE_URI`` | where the login counters live (shared by worker processes) | memory |
+| ``RATELIMIT_STORAGE_URI`` | login counters: ``database`` (shared by every process) | database |
+|                           | or a ``limits`` storage URI (``redis://…``)             |          |
 | ``ABANDONED_AFTER_MINUTES`` | an active session with no answer for this long is abandoned | 30 |
 | ``WEBHOOK_URL`` | handoffs are POSTed here as signed JSON, ``http://`` or ``https://`` | none |
 |                 | (empty: no webhook; see :mod:`assistant.webhooks`)                   |      |
@@ -27,6 +28,7 @@
 | ``WEBHOOK_TIMEOUT_SECONDS`` | connect and read timeout of each delivery attempt | 10 |
 | ``AGENT_SETUP_GUIDE_URL`` | the Agent Setup Guide that flows link to | Autofy's help center |
 |                           | (``/help/agent-setup-guide`` redirects there)  |                     |
+| ``TRUSTED_PROXIES`` | proxies in front whose ``X-Forwarded-For``/``-Proto`` are trusted | 0 |
 | ``PUBLIC_URL`` | the app's address for links sent elsewhere (the webhook's console | none |
 |                | link, ``assistant launch-link``), like ``https://help.example.com``; |      |
 |                | without it they are paths                                            |      |
@@ -62,6 +64,13 @@ def _positive_int(env, name: str, default: int, maximum: int = 10**9) -> int:
     if not 1 <= value <= maximum:
         raise ConfigError(f"{name} must be a whole number from 1 to {maximum:,}, not {raw!r}")
     return value
+
+
+def _count(env, name: str, default: int, maximum: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.strip().isdigit() or not 0 <= int(raw) <= maximum:
+        raise ConfigError(f"{name} must be a whole number from 0 to {maximum}, not {raw!r}")
+    return int(raw)
 
 
 def _positive_seconds(env, name: str, default: float, minimum: float, maximum: float
@@ -193,7 +202,7 @@ def settings(instance_path: str) -> dict:
         "STAFF_LOGIN_HOURS": _positive_int(env, "STAFF_LOGIN_HOURS", 12, maximum=24 * 30),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         "LOGIN_EMAIL_RATE_LIMIT": env.get("LOGIN_EMAIL_RATE_LIMIT") or "20 per hour",
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "database",
         "ABANDONED_AFTER_MINUTES": _positive_int(env, "ABANDONED_AFTER_MINUTES", 30,
                                                  maximum=60 * 24 * 30),
         "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
@@ -201,6 +210,7 @@ def settings(instance_path: str) -> dict:
         "AGENT_SETUP_GUIDE_URL": _http_url(env, "AGENT_SETUP_GUIDE_URL",
                                            DEFAULT_AGENT_SETUP_GUIDE_URL),
         "LAUNCH_SECRET": env.get("LAUNCH_SECRET") or None,
+        "TRUSTED_PROXIES": _count(env, "TRUSTED_PROXIES", 0, maximum=10),
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

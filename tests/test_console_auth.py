@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from werkzeug.routing import IntegerConverter
 
 from assistant.cli import main
-from conftest import STAFF_PASSWORD, csrf_token, login
+from conftest import STAFF_PASSWORD, Walker, csrf_token, login
 
 OPEN = {"console.login"}
 
@@ -100,7 +100,11 @@ def test_no_console_page_is_kept_in_a_cache(app, store, admin):
     store.create_handoff(row, "v1", "customer_request", [], "cust@example.com", "Call me")
     client = app.test_client()
     login(client, admin)
-    pages = {url.replace("/x", f"/{row.id}") for endpoint, method, url in _console_urls(app)
+    version = app.extensions["assistant"].flows["salesforce"].version
+    flow_pages = {"console.flow_versions": "/console/flows/salesforce/versions",
+                  "console.flow_diff": f"/console/flows/salesforce/versions/{version}/{version}"}
+    pages = {flow_pages.get(endpoint) or url.replace("/x", f"/{row.id}")
+             for endpoint, method, url in _console_urls(app)
              if method == "GET" and endpoint != "console.home"}
     assert {"/console/handoffs", "/console/handoffs/1", "/console/staff"} <= pages
     for url in sorted(pages):
@@ -314,26 +318,53 @@ def test_a_share_code_opens_nothing_for_a_customer(client, store):
 
 
 def test_a_login_ends_after_staff_login_hours_even_for_a_copied_cookie(make_app):
-    import time
+    from datetime import UTC, datetime, timedelta
 
-    from assistant.web.console.auth import LOGIN_AT
+    import time_machine
     app = make_app(STAFF_LOGIN_HOURS=2)
     app.extensions["assistant"].staff.add("lead@example.com", STAFF_PASSWORD, "admin")
-    client = app.test_client()
-    login(client, ("lead@example.com", STAFF_PASSWORD))
-    assert client.get("/console/sessions").status_code == 200
-    with client.session_transaction() as cookie:
-        cookie[LOGIN_AT] -= 2 * 3600 - 60  # nearly two hours ago: still in
-    assert client.get("/console/sessions").status_code == 200
-    with client.session_transaction() as cookie:
-        cookie[LOGIN_AT] = time.time() - 2 * 3600 - 1
-    response = client.get("/console/sessions")
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        client = app.test_client()
+        login(client, ("lead@example.com", STAFF_PASSWORD))
+        copy = app.test_client()
+        copy.set_cookie("session", client.get_cookie("session").value)
+        clock.move_to(start + timedelta(hours=2) - timedelta(seconds=60))  # still in
+        assert client.get("/console/sessions").status_code == 200
+        assert copy.get("/console/sessions").status_code == 200
+        clock.move_to(start + timedelta(hours=2, seconds=1))
+        for cookie in (client, copy):
+            response = cookie.get("/console/sessions")
+            assert response.status_code == 303 and "/console/login" in response.headers[
+                "Location"]
+        login(client, ("lead@example.com", STAFF_PASSWORD))
+        assert client.get("/console/sessions").status_code == 200
+
+
+def test_a_copied_cookie_replayed_after_logout_is_refused(app, client, agent):
+    login(client, agent)
+    stolen = client.get_cookie("session").value
+    other_login = app.test_client()  # the same person on another computer
+    login(other_login, agent)
+    response = client.post("/console/logout", data={"csrf_token": csrf_token(client,
+                                                                               "/console/")})
+    assert response.status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get("/console/sessions")
     assert response.status_code == 303 and "/console/login" in response.headers["Location"]
-    login(client, ("lead@example.com", STAFF_PASSWORD))
-    assert client.get("/console/sessions").status_code == 200
-    with client.session_transaction() as cookie:  # a cookie without the time: not a login
-        del cookie[LOGIN_AT]
-    assert client.get("/console/sessions").status_code == 303
+    assert replay.get("/console/sessions", headers={"HX-Request": "true"}).status_code == 401
+    assert other_login.get("/console/sessions").status_code == 200  # only that login ended
+
+
+def test_a_customer_request_without_a_login_never_looks_logins_up(app, client, store,
+                                                                  monkeypatch):
+    calls = []
+    staff = app.extensions["assistant"].staff
+    monkeypatch.setattr(staff, "by_login", lambda *a: calls.append(a))
+    w = Walker(client, "salesforce")
+    w.answer("disconnected")
+    assert calls == []
 
 
 @pytest.mark.parametrize("name, value", [("LOGIN_RATE_LIMIT", "lots"),

@@ -519,27 +519,6 @@ def test_sending_to_support_twice_without_js_redirects_to_the_one_handoff(client
     assert len(store.handoffs_for(w.sid)) == 1
 
 
-def test_feedback_after_a_flow_edit_records_the_version_shown(make_app, tmp_path, store):
-    edited = tmp_path / "salesforce.yaml"
-    edited.write_text((FLOWS / "salesforce.yaml").read_text().replace(
-        "title: Your Salesforce connection is back", "title: Salesforce is connected again"))
-    old = make_app().test_client()
-    w = finish(old, "salesforce", ["disconnected", "connected"])
-    new_app = make_app(FLOWS_PATH=[str(edited)])
-    new = new_app.test_client()
-    new.set_cookie("session", old.get_cookie("session").value)  # the same browser
-    page = new.get(f"/s/{w.sid}/4").get_data(as_text=True)
-    form = answer_form(page)
-    end = new.post(form["action"], data={**form["fields"], "answer": "connected"})
-    html = new.get(end.headers["Location"]).get_data(as_text=True)
-    assert heading(html) == "Salesforce is connected again"
-    fb = feedback_form(html)
-    new.post(fb["action"], data={**fb["fields"], "reaction": "yes"})
-    version = new_app.extensions["assistant"].flows["salesforce"].version
-    row = store.get_session(w.sid)
-    assert row.flow_version == version and store.feedback_for(row).flow_version == version
-
-
 def test_a_failed_csrf_check_on_a_session_whose_step_left_the_flow_is_not_a_500(client, store):
     w = Walker(client, "salesforce")
     store.record_answer(store.get_session(w.sid), "v1", 0, "disconnect", "disconnected",

@@ -185,7 +185,7 @@ def _build(data: schema.FlowFile, file: str, text: bytes) -> Flow:
         keywords=tuple(data.keywords), source_title=data.source.title,
         source_section=data.source.section, source_url=data.source.url, start=data.start,
         steps=steps, causes=causes, version=hashlib.sha256(text).hexdigest()[:12], file=file,
-        remaining=graph.distances_to_end(steps))
+        remaining=graph.distances_to_end(steps), text=text.decode("utf-8"))
 
 
 MAX_DEPTH = 32  # a flow nests about 8 deep; PyYAML slows down quadratically with depth

@@ -77,7 +77,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Flow:
-    """A whole flow. ``version`` is the first 12 hex digits of the SHA-256 of the file's bytes.
+    """A whole flow. ``version`` is the first 12 hex digits of the SHA-256 of the file's bytes;
+    ``text`` is the file's text itself (stored with its version, see
+    :class:`~assistant.store.flow_versions.FlowVersions`).
 
     ``remaining[step_id]`` is the fewest answers from that step to any end (0 at an end), used
     for the progress indication.
@@ -97,3 +99,4 @@ class Flow:
     version: str
     file: str
     remaining: dict[str, int] = field(default_factory=dict)
+    text: str = field(default="", repr=False, compare=False)

@@ -27,6 +27,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from .connections import Connection, MissingSecret
+from .redact import Secrets, redact
 from .tokens import LockTimeout, TokenState, TokenStore
 
 MAX_BODY = 64 * 1024
@@ -196,20 +197,12 @@ class _Recorder:
 
     def redacted(self) -> list[dict]:
         """The observations with any secret value used in this check replaced, also in the
-        encoded forms an upstream may echo back (see :func:`secret_forms`)."""
-        values = secret_forms(self.secrets)
-        if not values:
+        forms an upstream may echo back: encoded (see :func:`secret_forms`), re-cased, cut
+        short, base64 or hex (see :mod:`.redact`)."""
+        secrets = Secrets(self.secrets, secret_forms(self.secrets))
+        if not secrets:
             return self.observations
-
-        def scrub(value):
-            if isinstance(value, str):
-                for s in values:
-                    value = value.replace(s, REDACTED)
-                return value
-            if isinstance(value, dict):
-                return {scrub(k): scrub(v) for k, v in value.items()}
-            return value
-        return [scrub(o) for o in self.observations]
+        return [redact(o, secrets) for o in self.observations]
 
 
 def _bearer(token: str, **extra: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ from datetime import datetime
 from ..store import CheckRecord, ProbeChecks
 from .checks import PROBES, ProbeUnavailable, check_budget, run_check, secret_forms
 from .diagnosis import cause_title, diagnose
+from .redact import Secrets, redact
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +202,10 @@ class ProbeRunner:
 
     def _finish(self, check_id: int, connection, **result) -> None:
         """Store a result, without secrets; retried once (a locked database), then logged."""
-        forms = secret_forms(connection.secret_values())
-        result["explanation"] = _scrub(result["explanation"], forms)
-        result["evidence"] = _scrub(result["evidence"], forms)
+        values = connection.secret_values()
+        secrets = Secrets(values, secret_forms(values))
+        for key in ("title", "explanation", "evidence"):
+            result[key] = redact(result[key], secrets)
         for attempt in (1, 2):
             try:
                 self.checks.finish(check_id, **result)
@@ -234,20 +236,6 @@ def _owner_is_dead(check: CheckRecord) -> bool:
     except PermissionError:  # alive, someone else's
         return False
     return False
-
-
-def _scrub(value, forms: list[str]):
-    """``value`` (str, list, dict, …) with every secret form replaced: belt and braces, so no
-    secret of the connection leaves the probe whatever an upstream echoed back."""
-    if isinstance(value, str):
-        for form in forms:
-            value = value.replace(form, "[redacted]")
-        return value
-    if isinstance(value, dict):
-        return {_scrub(k, forms): _scrub(v, forms) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v, forms) for v in value]
-    return value
 
 
 def _log_failure(future) -> None:

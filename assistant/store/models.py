@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -317,3 +318,48 @@ class WebhookAttempt(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class FlowVersion(Base):
+    """One version of a flow file the server has served: its text, by content hash, so that a
+    session keeps walking the version it started on after the file changes.
+
+    ``version`` is the first 12 hex digits of the SHA-256 of ``content`` (as
+    :attr:`~assistant.flow.model.Flow.version` and ``FlowSession.flow_version``); ``sha256``
+    the whole digest. ``first_served_at`` is when a server first loaded it.
+    """
+
+    __tablename__ = "flow_versions"
+
+    flow_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(12), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    file: Mapped[str] = mapped_column(String(1000))
+    first_served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffLogin(Base):
+    """One console login: the cookie carries its random token, the row its SHA-256
+    (``token_hash``), so a copied cookie can be ended on the server. ``ended_at`` is set at
+    logout, at a password change and at deactivation; a login also ends
+    ``STAFF_LOGIN_HOURS`` after ``created_at``."""
+
+    __tablename__ = "staff_logins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"),
+                                          index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitCounter(Base):
+    """A fixed-window counter of the ``limits`` library (failed console logins), shared by
+    every process through the database: ``count`` hits until ``expires_at`` (Unix seconds)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

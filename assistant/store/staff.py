@@ -7,18 +7,22 @@ re-hashed on the next successful login.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from .models import Staff, utcnow
+from .models import Staff, StaffLogin, utcnow
 
 ROLES = ("agent", "admin")
+LOGIN_RECORDS_KEPT = timedelta(days=31)  # longer than the longest STAFF_LOGIN_HOURS
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -81,12 +85,46 @@ class StaffAccounts:
                 raise StaffError(f"there is no account for {email}")
             row.password_hash = _hasher.hash(password)
             row.active = True
+            _end_logins(s, row.id)  # whoever knew the old password is out, everywhere
         return row
 
     def set_active(self, staff_id: int, active: bool) -> None:
-        """Allow or stop logins for an account (its records stay)."""
+        """Allow or stop logins for an account (its records stay); deactivating ends its
+        logins everywhere."""
         with self.Session.begin() as s:
             s.execute(update(Staff).where(Staff.id == staff_id).values(active=active))
+            if not active:
+                _end_logins(s, staff_id)
+
+    def start_login(self, staff_id: int) -> str:
+        """Record a new login of the account; returns its token (43 URL-safe characters, 256
+        random bits) for the login cookie. Only its SHA-256 is stored. Login records older
+        than :data:`LOGIN_RECORDS_KEPT` are deleted on the way."""
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        with self.Session.begin() as s:
+            s.execute(delete(StaffLogin).where(StaffLogin.created_at < now - LOGIN_RECORDS_KEPT))
+            s.add(StaffLogin(token_hash=_digest(token), staff_id=staff_id, created_at=now))
+        return token
+
+    def by_login(self, token: str, lasts: timedelta) -> Staff | None:
+        """The active account whose login has this token, if that login has not ended (by
+        logout, a new password, deactivation, or ``lasts`` after it began); else None."""
+        if not token or len(token) > 100:
+            return None
+        query = (select(Staff).join(StaffLogin, StaffLogin.staff_id == Staff.id)
+                 .where(StaffLogin.token_hash == _digest(token), StaffLogin.ended_at.is_(None),
+                        StaffLogin.created_at > utcnow() - lasts, Staff.active.is_(True)))
+        with self.Session() as s:
+            return s.scalars(query).first()
+
+    def end_login(self, token: str) -> None:
+        """End the login with this token (logout): its cookie, wherever copied, stops
+        working."""
+        with self.Session.begin() as s:
+            s.execute(update(StaffLogin).where(StaffLogin.token_hash == _digest(token),
+                                               StaffLogin.ended_at.is_(None))
+                      .values(ended_at=utcnow()))
 
     def get(self, staff_id: int) -> Staff | None:
         """The account with this id, or None."""
@@ -126,3 +164,12 @@ class StaffAccounts:
         for name, value in values.items():  # the row returned is as stored now
             setattr(row, name, value)
         return row
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _end_logins(s, staff_id: int) -> None:
+    s.execute(update(StaffLogin).where(StaffLogin.staff_id == staff_id,
+                                       StaffLogin.ended_at.is_(None)).values(ended_at=utcnow()))

@@ -9,6 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from ..config import (
@@ -21,11 +22,14 @@ from ..config import (
 )
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
+from ..flow_library import FlowLibrary
+from ..logs import redact_app_logs
 from ..probes.connections import ConnectionsError, load_connections
 from ..probes.runner import ProbeRunner
 from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
+from ..store.flow_versions import FlowVersions
 from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
 from ..webhooks import WebhookSender
@@ -37,7 +41,8 @@ csrf = CSRFProtect()
 @dataclass
 class Services:
     """What the views need: the valid flows (by id), their compiled machines, the store, the
-    connections the probes may check, the runner of those checks and the staff accounts."""
+    connections the probes may check, the runner of those checks, the staff accounts and
+    the library of every flow version a session may be pinned to."""
 
     flows: dict[str, Flow]
     compiled: dict[str, CompiledFlow]
@@ -45,6 +50,12 @@ class Services:
     connections: object  # assistant.probes.connections.Connections
     probes: object  # assistant.probes.runner.ProbeRunner
     staff: StaffAccounts
+    library: FlowLibrary
+
+    def compiled_for(self, session) -> CompiledFlow | None:
+        """The flow a session (``flow_id``, ``flow_version``, ``step``) walks: its pinned
+        version (see :meth:`FlowLibrary.for_session`), or None if none can show it."""
+        return self.library.for_session(session.flow_id, session.flow_version, session.step)
 
 
 class RowIdConverter(IntegerConverter):
@@ -104,6 +115,12 @@ def create_app(test_config: dict | None = None) -> Flask:
             migrated (``assistant db upgrade``).
     """
     app = configured_app(test_config)
+    redact_app_logs(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # X-Forwarded-For/-Proto from that many proxies in front (the client's address for the
+        # login limits, https for HSTS and secure cookies); without the setting, never.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
@@ -129,8 +146,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     runner = ProbeRunner(ProbeChecks(engine), connections, tokens,
                          ttl=app.config["PROBE_TTL_SECONDS"],
                          workers=app.config["PROBE_WORKERS"])
-    app.extensions["assistant"] = Services(flows, compile_flows(flows), Store(engine),
-                                           connections, runner, StaffAccounts(engine))
+    versions = FlowVersions(engine)
+    versions.record(flows.values())  # before serving: sessions started now can be resumed
+    compiled = compile_flows(flows)
+    app.extensions["assistant"] = Services(flows, compiled, Store(engine), connections, runner,
+                                           StaffAccounts(engine),
+                                           FlowLibrary(compiled, versions))
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
@@ -168,7 +189,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(bp)
     login_manager.init_app(app)
     login_manager.session_protection = None  # logins end by time and password instead
-    app.extensions["login_limits"] = login_limits(app)
+    app.extensions["login_limits"] = login_limits(app, engine)
     app.register_blueprint(console_bp)
 
     @app.errorhandler(CSRFError)
@@ -220,12 +241,22 @@ def _connections(app: Flask):
         raise ConfigError(f"CONNECTIONS_PATH: {e}") from None
 
 
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+                      "magnetometer=(), microphone=(), payment=(), usb=()")
+"""Powerful browser features no page here uses, switched off for the page and any frame."""
+
+
 def security_headers(response):
-    """Add CSP, nosniff and ``Referrer-Policy: same-origin`` to ``response``; returns it.
+    """Add CSP, nosniff, ``Referrer-Policy: same-origin``, a Permissions-Policy and, over
+    HTTPS, HSTS (one year) to ``response``; returns it.
 
     Session URLs are capabilities and must never reach another site; within the site the
-    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS.
+    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. HTTPS is the request's
+    own scheme, or ``X-Forwarded-Proto`` from a proxy trusted by ``TRUSTED_PROXIES``.
     """
+    response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -115,7 +115,8 @@ def console_link(handoff_id: int) -> str:
 
 
 def _body(event: str, handoff: HandoffView) -> str:
-    compiled = services().compiled.get(handoff.flow_id)
+    compiled = services().library.get(handoff.flow_id, handoff.flow_version) \
+        or services().library.get(handoff.flow_id)
     url = console_link(handoff.id)
     return json.dumps(payload(event, handoff, compiled.flow if compiled else None, url),
                       ensure_ascii=False, separators=(",", ":"), default=str)
@@ -203,7 +204,7 @@ def after_answer(row: FlowSession, compiled: CompiledFlow) -> None:
     try:
         record_handoff(row, compiled, "unresolved_end")
     except Exception:
-        log.exception("session %s: the handoff of an unresolved end was not recorded", row.id)
+        log.exception("session %s: the handoff of an unresolved end was not recorded", row.code)
 
 
 def after_feedback(row: FlowSession, compiled: CompiledFlow, reaction: str,
@@ -219,7 +220,7 @@ def after_feedback(row: FlowSession, compiled: CompiledFlow, reaction: str,
         elif reaction in ("no", "partly"):
             record_handoff(row, compiled, "negative_feedback")
     except Exception:
-        log.exception("session %s: the handoff of negative feedback was not recorded", row.id)
+        log.exception("session %s: the handoff of negative feedback was not recorded", row.code)
 
 
 def mark_sent(handoff_id: int) -> None:

@@ -168,12 +168,14 @@ def _is_htmx() -> bool:
 
 
 def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
-    """The session and its compiled flow; 404 if unknown, 410 if its flow or step is gone."""
+    """The session and the version of its flow it is pinned to; 404 if unknown, 410 if no
+    version of its flow that has its step can be found (a session older than stored
+    versions, whose flow has changed since)."""
     row = services().store.get_session(sid)
     if row is None:
         abort(404)
-    compiled = services().compiled.get(row.flow_id)
-    if compiled is None or row.step not in compiled.flow.steps:
+    compiled = services().compiled_for(row)
+    if compiled is None:
         abort(private(make_response(render_template(
             "error.html", fragment=_is_htmx(), title="This guide has changed",
             message="The guide you were following has been changed or removed since you "
@@ -210,7 +212,8 @@ def _position_at(row: FlowSession, n: int) -> tuple[int, Position, str | None]:
     lines = {line.position: line
              for line in services().store.transcript(row.id, upto=n + 1, last=2)}
     given, before = lines.get(n + 1), lines.get(n)
-    if given is None or given.from_step not in services().compiled[row.flow_id].flow.steps:
+    compiled = services().compiled_for(row)
+    if given is None or compiled is None or given.from_step not in compiled.flow.steps:
         return current
     return n, Position(given.from_step, dict(before.counters) if before else {}), given.answer
 
@@ -598,8 +601,8 @@ def render_csrf_error(error):
         return response
     sid = (request.view_args or {}).get("sid") if request.blueprint == "wizard" else None
     row = services().store.get_session(sid) if sid else None
-    compiled = services().compiled.get(row.flow_id) if row is not None else None
-    if compiled is not None and row.step in compiled.flow.steps:
+    compiled = services().compiled_for(row) if row is not None else None
+    if compiled is not None:
         if request.endpoint == "wizard.support":
             return _support_page(row, compiled, _support_values(), notice=message, status=400)
         values = _feedback_values() if request.endpoint == "wizard.feedback" else None

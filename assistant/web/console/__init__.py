@@ -77,3 +77,4 @@ def staff_id() -> int:
 __all__ = ["admin_only", "bp", "staff_id"]
 
 from . import analytics, auth, guided, handoffs, home, sessions, staff  # noqa: E402,F401,I001
+from . import versions  # noqa: E402,F401,I001

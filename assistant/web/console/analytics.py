@@ -109,7 +109,10 @@ def parse_filters(args) -> Filters:
         raise BadFilter(f"The From date ({first}) is after the To date ({last}).")
     values = {"flow": flow_id, "version": version,
               "from": first.isoformat() if first else "", "to": last.isoformat() if last else ""}
-    return Filters(flows[flow_id], Scope(flow_id, version or None, first, last), values)
+    # One version: its own steps, titles and main path (an earlier version's, if stored).
+    shown = services().library.get(flow_id, version) if version else None
+    return Filters(shown.flow if shown else flows[flow_id],
+                   Scope(flow_id, version or None, first, last), values)
 
 
 def _date(args, key: str, label: str, default: date) -> date | None:
@@ -165,7 +168,14 @@ def _report(filters: Filters, traffic_only: bool = False) -> FlowReport:
 
 def _title(flow: Flow, step_id: str) -> str:
     step = flow.steps.get(step_id)
-    return step.title if step else f"{step_id} (not in this version of the flow)"
+    if step is not None:
+        return step.title
+    for version in services().library.versions.of(flow.id):  # a step of an earlier version
+        earlier = services().library.get(flow.id, version.version)
+        if earlier is not None and step_id in earlier.flow.steps:
+            return (f"{earlier.flow.steps[step_id].title} (version {version.version}; not in "
+                    "this version of the flow)")
+    return f"{step_id} (not in this version of the flow)"
 
 
 def _cause(cause_id: str) -> str:

@@ -1,20 +1,27 @@
 """Logging staff in and out: Flask-Login for the login session, the ``limits`` library for
 login attempts, Argon2id hashes (:mod:`assistant.store.staff`).
 
+Each login is a record on the server (:meth:`~assistant.store.staff.StaffAccounts.start_login`);
+the cookie carries its random token, checked on every console request. Logout, a new password
+and deactivation end the record, so a copied cookie stops working at once, everywhere; a login
+also ends ``STAFF_LOGIN_HOURS`` after it began. Requests without a login in their cookie (every
+customer's) never look it up.
+
 Failed logins are limited per client address (``LOGIN_RATE_LIMIT``, default 10 per minute)
-and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour), in moving windows;
-past either, the login page answers 429 without checking the password. The counters live in
-memory unless ``RATELIMIT_STORAGE_URI`` names a shared store (e.g. ``redis://``), which
-several worker processes need to share one limit. Only the login view looks at them (no hook
-on every request, so the customer's wizard pays nothing for them).
+and per email address (``LOGIN_EMAIL_RATE_LIMIT``, default 20 per hour), in fixed windows that
+start at the first failure; past either, the login page answers 429 without checking the
+password. Each attempt is counted before the password is checked (one atomic increment, so
+attempts sent at the same moment cannot slip past the limit) and given back when it succeeds.
+The counters live in the app's database (:class:`~assistant.store.rate_limits.DatabaseStorage`),
+shared by every worker and host, unless ``RATELIMIT_STORAGE_URI`` names another ``limits``
+storage (``redis://…``; ``memory://`` is per process, and says so in the log). Only the login
+view looks at them (no hook on every request, so the customer's wizard pays nothing).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -28,29 +35,28 @@ from flask import (
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
 from limits import parse as parse_limit
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from .. import services
 from . import bp
 
 login_manager = LoginManager()
-LOGIN_AT = "staff_login_at"  # in the session cookie: when the staff member logged in (Unix s)
 
 
 class LoginLimits:
     """Counters of failed logins, per client address and per email address.
 
-    ``storage_uri`` is a ``limits`` storage URI (``memory://``, ``redis://host``, …);
-    ``per_address`` and ``per_email`` are rate strings such as ``"10 per minute"``
+    ``storage`` is a ``limits`` storage; ``per_address`` and ``per_email`` are rate strings
+    such as ``"10 per minute"``
     (https://limits.readthedocs.io/en/stable/quickstart.html#rate-limit-string-notation).
 
     Raises:
-        ValueError: a rate string or the storage URI cannot be used.
+        ValueError: a rate string cannot be used.
     """
 
-    def __init__(self, storage_uri: str, per_address: str, per_email: str):
-        self.window = MovingWindowRateLimiter(storage_from_string(storage_uri))
+    def __init__(self, storage: Storage, per_address: str, per_email: str):
+        self.window = FixedWindowRateLimiter(storage)
         self.per_address = parse_limit(per_address)
         self.per_email = parse_limit(per_email)
 
@@ -58,41 +64,50 @@ class LoginLimits:
         return ((self.per_address, "login-address", address or "-"),
                 (self.per_email, "login-email", email.strip().lower()[:254]))
 
-    def allowed(self, address: str, email: str) -> bool:
-        """False once either counter has used up its limit."""
-        return all(self.window.test(limit, *key) for limit, *key in self._keys(address, email))
+    def attempt(self, address: str, email: str) -> bool:
+        """Count one login attempt against both counters; False if either is past its
+        limit (answer 429 without checking the password)."""
+        return all([self.window.hit(limit, *key) for limit, *key in self._keys(address, email)])
 
-    def failed(self, address: str, email: str) -> None:
-        """Count one failed login against both counters."""
+    def succeeded(self, address: str, email: str) -> None:
+        """Give back the attempt counted for a login that succeeded: only failures count."""
         for limit, *key in self._keys(address, email):
-            self.window.hit(limit, *key)
+            self.window.hit(limit, *key, cost=-1)
 
 
-def login_limits(app) -> LoginLimits:
-    """The app's :class:`LoginLimits`, made from its config.
+def login_limits(app, engine) -> LoginLimits:
+    """The app's :class:`LoginLimits`, made from its config: counters in ``engine``'s
+    database unless ``RATELIMIT_STORAGE_URI`` names a ``limits`` storage.
 
     Raises:
         ConfigError: ``LOGIN_RATE_LIMIT``, ``LOGIN_EMAIL_RATE_LIMIT`` or
             ``RATELIMIT_STORAGE_URI`` cannot be used (the message names it).
     """
     from ...config import ConfigError
+    from ...store.rate_limits import DatabaseStorage
     for name in ("LOGIN_RATE_LIMIT", "LOGIN_EMAIL_RATE_LIMIT"):
         try:
             parse_limit(app.config[name])
         except ValueError:
             raise ConfigError(f"{name} must be a rate such as '10 per minute', not "
                               f"{app.config[name]!r}") from None
+    uri = app.config["RATELIMIT_STORAGE_URI"]
     try:
-        return LoginLimits(app.config["RATELIMIT_STORAGE_URI"], app.config["LOGIN_RATE_LIMIT"],
-                           app.config["LOGIN_EMAIL_RATE_LIMIT"])
+        storage = DatabaseStorage(engine) if uri == "database" else storage_from_string(uri)
     except Exception as e:  # limits raises several kinds for a bad URI
         raise ConfigError(f"RATELIMIT_STORAGE_URI cannot be used: {e}") from None
+    if uri.startswith("memory:"):
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: each worker process counts "
+                           "failed logins on its own, so with N workers an address gets up to "
+                           "N times LOGIN_RATE_LIMIT")
+    return LoginLimits(storage, app.config["LOGIN_RATE_LIMIT"],
+                       app.config["LOGIN_EMAIL_RATE_LIMIT"])
 
 
 @dataclass(frozen=True)
 class StaffUser:
     """The logged-in staff member as Flask-Login sees it: id, email and role, and
-    ``login_id``, what the session cookie keeps (see :func:`login_id`)."""
+    ``login_id``, the token of the login record, which the session cookie keeps."""
 
     id: int
     email: str
@@ -103,37 +118,21 @@ class StaffUser:
     is_anonymous: bool = False
 
     @classmethod
-    def of(cls, row) -> StaffUser:
-        """The user for a :class:`~assistant.store.models.Staff` row."""
-        return cls(row.id, row.email, row.role, login_id(row))
+    def of(cls, row, login_id: str) -> StaffUser:
+        """The user for a :class:`~assistant.store.models.Staff` row and a login token."""
+        return cls(row.id, row.email, row.role, login_id)
 
     def get_id(self) -> str:
         """The id Flask-Login keeps in the session cookie."""
         return self.login_id
 
 
-def login_id(row) -> str:
-    """``"<staff id>:<digest of the password hash>"``: a new password (or a re-hash) ends every
-    login made with the old one, as Flask-Login's "alternative tokens" advise."""
-    return f"{row.id}:{hashlib.sha256(row.password_hash.encode()).hexdigest()[:32]}"
-
-
 @login_manager.user_loader
-def _load_user(user_id: str) -> StaffUser | None:
-    staff_id, _, _ = user_id.partition(":")
-    try:
-        row = services().staff.get(int(staff_id))
-    except ValueError:
-        return None
-    if row is None or not row.active:
-        return None  # a deactivated account is logged out at its next request
-    if not hmac.compare_digest(login_id(row), user_id):
-        return None  # logged in with a password that has been changed since
-    logged_in_at = session.get(LOGIN_AT)
-    if not isinstance(logged_in_at, int | float) or time.time() - logged_in_at > \
-            current_app.config["STAFF_LOGIN_HOURS"] * 3600:
-        return None  # the login has run its time (a copied cookie stops working too)
-    return StaffUser.of(row)
+def _load_user(login_id: str) -> StaffUser | None:
+    # Only called for a cookie holding a login: one indexed lookup per console request.
+    lasts = timedelta(hours=current_app.config["STAFF_LOGIN_HOURS"])
+    row = services().staff.by_login(login_id, lasts)
+    return StaffUser.of(row, login_id) if row is not None else None
 
 
 def unauthorized():
@@ -190,23 +189,25 @@ def login():
         return render_template("console/login.html", email="", next=target, error=None)
     email = request.form.get("email", "").strip()
     limits = current_app.extensions["login_limits"]
-    if not limits.allowed(request.remote_addr, email):
+    if not limits.attempt(request.remote_addr, email):
         return _too_many()
     row = services().staff.authenticate(email, request.form.get("password", ""))
     if row is None:
-        limits.failed(request.remote_addr, email)
         return make_response(render_template(
             "console/login.html", email=email, next=target,
             error="That email and password do not match an active staff account."), 401)
+    limits.succeeded(request.remote_addr, email)
     session.clear()  # a fresh session (and CSRF secret) for the logged-in staff member
-    login_user(StaffUser.of(row))
-    session[LOGIN_AT] = int(time.time())
+    login_user(StaffUser.of(row, services().staff.start_login(row.id)))
     return redirect(_safe_next(target), 303)
 
 
 @bp.post("/logout")
 def logout():
-    """Log out (a form post, so another site cannot log staff out)."""
+    """Log out (a form post, so another site cannot log staff out): the login record ends,
+    so a copy of the cookie stops working too."""
+    if current_user.is_authenticated:
+        services().staff.end_login(current_user.login_id)
     logout_user()
     session.clear()
     return redirect(url_for("console.login"), 303)

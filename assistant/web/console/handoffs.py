@@ -118,7 +118,8 @@ def handoffs():
 
 
 def _render(view: HandoffView, status: int = 200, notice: str | None = None):
-    compiled = services().compiled.get(view.flow_id)
+    compiled = services().library.get(view.flow_id, view.flow_version) \
+        or services().library.get(view.flow_id)
     flow = compiled.flow if compiled else None
     diagram = None
     path = [line.get("step") for line in view.transcript]
@@ -207,7 +208,7 @@ def handoff_create(sid: str):
     row = store.get_session(sid)
     if row is None:
         abort(404)
-    compiled = services().compiled.get(row.flow_id)
+    compiled = services().compiled_for(row)
     flow = compiled.flow if compiled else None
     existing = queue().for_session(sid)
     limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]

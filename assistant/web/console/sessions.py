@@ -109,19 +109,22 @@ def _cause_label(cause: str | None) -> str:
         return cause
 
 
-def _labels() -> dict:
-    """Readable names for ids, for the templates: flows, steps, connections, causes."""
+def _labels(session=None) -> dict:
+    """Readable names for ids, for the templates: flows, steps, connections, causes. With a
+    ``session``, its steps are named as in the version of the flow it walks."""
     flows = services().flows
     connections = services().connections
+    pinned = services().compiled_for(session) if session is not None else None
 
     def flow_title(flow_id: str) -> str:
         flow = flows.get(flow_id)
         return flow.title if flow else f"{flow_id} (no longer served)"
 
     def step_title(flow_id: str, step_id: str) -> str:
-        flow = flows.get(flow_id)
-        step = flow.steps.get(step_id) if flow else None
-        return step.title if step else step_id
+        for flow in (pinned.flow if pinned else None, flows.get(flow_id)):
+            if flow is not None and flow.id == flow_id and step_id in flow.steps:
+                return flow.steps[step_id].title
+        return step_id
 
     def connection_label(connection_id: str | None) -> str:
         if not connection_id:
@@ -192,7 +195,7 @@ def _detail_or_404(sid: str) -> SessionDetail:
 def _lines(detail: SessionDetail, entries) -> list[dict]:
     """Transcript entries with their step titles and answer labels (as the wizard words
     them), time spent and the check used."""
-    compiled = services().compiled.get(detail.session.flow_id)
+    compiled = services().compiled_for(detail.session)
     if compiled is not None:
         labelled = _transcript(compiled, entries)
     else:  # the flow is no longer served: show the ids
@@ -204,9 +207,10 @@ def _lines(detail: SessionDetail, entries) -> list[dict]:
 def _diagram(detail: SessionDetail) -> Markup | None:
     """The flow's diagram with the session's path and current step marked (None if the flow
     is no longer served)."""
-    flow = services().flows.get(detail.session.flow_id)
-    if flow is None:
+    compiled = services().compiled_for(detail.session)
+    if compiled is None:
         return None
+    flow = compiled.flow
     path = [e.from_step for e in detail.path] + [detail.session.step]
     return flow_svg(flow, path=path, current=detail.session.step,
                     title=f"{flow.title}: this session's path")
@@ -224,7 +228,8 @@ def _record_html(detail: SessionDetail) -> str:
     return render_template(
         "console/_session_record.html", detail=detail, session=detail.session, path=path,
         replaced=replaced, checks=checks, diagram=_diagram(detail), reactions=REACTIONS,
-        reasons=HANDOFF_REASONS, **_labels())
+        reasons=HANDOFF_REASONS, served=services().flows.get(detail.session.flow_id),
+        **_labels(detail.session))
 
 
 def _fingerprint(detail: SessionDetail, record_html: str) -> str:
@@ -237,7 +242,7 @@ def _fingerprint(detail: SessionDetail, record_html: str) -> str:
 
 def _announcement(detail: SessionDetail, seen: str) -> str:
     """One sentence for screen readers saying what changed since fingerprint ``seen``."""
-    labels = _labels()
+    labels = _labels(detail.session)
     try:
         revision, feedback, handoffs, notes = (int(p) for p in seen.split(".")[:4])
     except ValueError:
@@ -276,7 +281,7 @@ def _session_page(detail: SessionDetail, note: str = "", note_error: str | None 
         live=_live_region(detail, _record_html(detail)), note=note, note_error=note_error,
         note_max=NOTE_MAX_CHARS,
         handoff_form="console.handoff_create" in current_app.view_functions,
-        **_labels())
+        **_labels(detail.session))
     response = private(make_response(html, status))
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
