@@ -9,7 +9,6 @@ import pytest
 
 from assistant.flow import graph
 from conftest import (
-    FLOWS,
     Walker,
     answer_form,
     count_sessions,
