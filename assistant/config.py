@@ -27,6 +27,9 @@
 | ``WEBHOOK_TIMEOUT_SECONDS`` | connect and read timeout of each delivery attempt | 10 |
 | ``PUBLIC_URL`` | the app's address for links sent elsewhere (the webhook's console | none |
 |                | link), like ``https://help.example.com``; without it they are paths  |      |
+| ``EMBED_ORIGINS`` | origins whose pages may embed the wizard (``/embed.js``), separated | none |
+|                   | by spaces or commas, like ``https://help.example.com``; the CSP     |      |
+|                   | ``frame-ancestors`` of the wizard's pages (the console: never)      |      |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -108,6 +111,28 @@ def check_webhook(config) -> None:
                           "WEBHOOK_URL is (it signs every delivery)")
 
 
+def embed_origins(raw: str | None) -> list[str]:
+    """``EMBED_ORIGINS`` as a list of origins (``scheme://host[:port]``, lower-case, in the
+    order given, without repeats); empty for none.
+
+    Raises:
+        ConfigError: an entry is not an ``http(s)://`` origin with nothing after the host (a
+            path, ``*`` or a quoted CSP keyword would widen or break ``frame-ancestors``).
+    """
+    origins: list[str] = []
+    for entry in (raw or "").replace(",", " ").split():
+        parts = urlsplit(entry)
+        if (not _is_http_url(entry) or parts.path.strip("/") or parts.query
+                or parts.fragment or parts.username or "*" in entry):
+            raise ConfigError(f"EMBED_ORIGINS: {entry[:100]!r} is not an origin: give "
+                              "http:// or https://, a host and maybe a port, nothing after "
+                              "it (like https://help.example.com)")
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
 def instance_secret_key(instance_path: str) -> str:
     """Read the instance's secret key, creating it (mode 0600) on first use.
 
@@ -160,6 +185,7 @@ def settings(instance_path: str) -> dict:
                                                  maximum=60 * 24 * 30),
         "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
         "PUBLIC_URL": env.get("PUBLIC_URL") or None,
+        "EMBED_ORIGINS": embed_origins(env.get("EMBED_ORIGINS")),
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from werkzeug.routing import IntegerConverter
 
-from ..config import ConfigError, check_webhook, instance_secret_key, settings
+from ..config import ConfigError, check_webhook, embed_origins, instance_secret_key, settings
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
 from ..probes.connections import ConnectionsError, load_connections
@@ -74,6 +74,8 @@ def configured_app(test_config: dict | None = None) -> Flask:
         raise ConfigError("DATABASE_URL is not a SQLAlchemy URL (e.g. sqlite:///file.db or "
                           "postgresql+psycopg://user@host/db)") from None
     check_webhook(app.config)
+    if isinstance(app.config.get("EMBED_ORIGINS"), str):  # given as text, as in the environment
+        app.config["EMBED_ORIGINS"] = embed_origins(app.config["EMBED_ORIGINS"])
     return app
 
 
@@ -195,16 +197,25 @@ def _connections(app: Flask):
         raise ConfigError(f"CONNECTIONS_PATH: {e}") from None
 
 
+# Blueprints whose pages a help center may show in a frame (see assistant.web.embed).
+FRAMEABLE = frozenset({"wizard", "embed"})
+
+
 def security_headers(response):
     """Add CSP, nosniff and ``Referrer-Policy: same-origin`` to ``response``; returns it.
 
     Session URLs are capabilities and must never reach another site; within the site the
-    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS.
+    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. Only the customer's
+    pages (:data:`FRAMEABLE`) may be framed, and only by ``EMBED_ORIGINS``; everything else
+    (the console above all: clickjacking a logged-in agent) says ``frame-ancestors 'none'``.
     """
+    from flask import current_app
+    origins = current_app.config.get("EMBED_ORIGINS") or []
+    ancestors = " ".join(origins) if origins and request.blueprint in FRAMEABLE else "'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        f"frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
