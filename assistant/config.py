@@ -30,6 +30,8 @@
 | ``EMBED_ORIGINS`` | origins whose pages may embed the wizard (``/embed.js``), separated | none |
 |                   | by spaces or commas, like ``https://help.example.com``; the CSP     |      |
 |                   | ``frame-ancestors`` of the wizard's pages (the console: never)      |      |
+| ``DEMO_HELP_CENTER_URL`` | demo mode: ``assistant serve`` serves a help-center | localhost:5002 |
+|                          | page embedding the guide here (loopback only)       |                |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -186,6 +188,7 @@ def settings(instance_path: str) -> dict:
         "WEBHOOK_URL": env.get("WEBHOOK_URL") or None,
         "PUBLIC_URL": env.get("PUBLIC_URL") or None,
         "EMBED_ORIGINS": embed_origins(env.get("EMBED_ORIGINS")),
+        "DEMO_HELP_CENTER_URL": env.get("DEMO_HELP_CENTER_URL") or "http://localhost:5002",
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

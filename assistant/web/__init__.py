@@ -19,6 +19,7 @@ from ..probes.runner import ProbeRunner
 from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
+from ..store.article_feedback import ArticleFeedbacks
 from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
 from ..webhooks import WebhookSender
@@ -109,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                          workers=app.config["PROBE_WORKERS"])
     app.extensions["assistant"] = Services(flows, compile_flows(flows), Store(engine),
                                            connections, runner, StaffAccounts(engine))
+    app.extensions["article_feedback"] = ArticleFeedbacks(engine)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
@@ -141,8 +143,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
     from .console import bp as console_bp
     from .console.auth import login_limits, login_manager
+    from .embed import bp as embed_bp
     from .wizard import bp, render_csrf_error
     app.register_blueprint(bp)
+    app.register_blueprint(embed_bp)
     login_manager.init_app(app)
     login_manager.session_protection = None  # logins end by time and password instead
     app.extensions["login_limits"] = login_limits(app)

@@ -47,6 +47,7 @@ from ..probes.diagnosis import cause_title
 from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
 from ..store.repository import as_utc
 from . import form_token, services
+from .embed import link_reaction
 from .handoff import (
     after_answer,
     after_feedback,
@@ -351,6 +352,7 @@ def begin(flow_id: str):
     position = compiled.start()
     row = services().store.create_session(flow_id, flow.version, position.step,
                                           connection_id=chosen.id if chosen else None)
+    link_reaction(row)  # opened from an article's "No"/"Partly": analytics follows it
     return redirect(_step_url(row, 0), 303)
 
 
