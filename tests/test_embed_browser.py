@@ -79,12 +79,13 @@ def height(page, selector) -> float:
     return page.locator(selector).evaluate("f => f.getBoundingClientRect().height")
 
 
-def wait_for(check, what: str, seconds: float = 5) -> None:
-    """Poll ``check()`` from here (the host page's CSP forbids Playwright's string eval)."""
+def wait_for(page, check, what: str, seconds: float = 10) -> None:
+    """Poll ``check()`` from here (the host page's CSP forbids Playwright's string eval),
+    letting the browser's events run in between."""
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting: {what}"
-        time.sleep(0.05)
+        page.wait_for_timeout(50)
 
 
 def session_of(page, selector) -> str:
@@ -101,9 +102,9 @@ def test_the_inline_guide_walked_to_the_end_with_feedback(context, sites):
     guide = page.frame_locator(SALESFORCE)
     expect(guide.locator("#step-heading")).to_have_text("Disconnect Salesforce")
     expect(guide.locator(".site-header")).to_have_count(0)  # the compact layout
-    wait_for(lambda: page.locator(SALESFORCE).evaluate("f => f.style.height") != "24rem",
+    wait_for(page, lambda: page.locator(SALESFORCE).evaluate("f => f.style.height") != "24rem",
              "the frame's first height")
-    assert frame_fits(page, SALESFORCE)
+    wait_for(page, lambda: frame_fits(page, SALESFORCE), "the frame to fit its content")
     guide.get_by_role("button", name="I clicked Disconnect").click()
     expect(guide.locator("#step-heading")).to_have_text("Connect to Salesforce again")
     guide.get_by_role("button", name="I clicked Connect to Salesforce").click()
@@ -112,8 +113,7 @@ def test_the_inline_guide_walked_to_the_end_with_feedback(context, sites):
     guide.get_by_text("Yes, it did").click()
     guide.get_by_role("button", name="Send feedback").click()
     expect(guide.locator("#feedback-title")).to_have_text("Thank you for your feedback")
-    page.wait_for_timeout(300)  # the height message after the swap
-    assert frame_fits(page, SALESFORCE)
+    wait_for(page, lambda: frame_fits(page, SALESFORCE), "the frame to fit its content")
     row = sites.store.get_session(session_of(page, SALESFORCE))
     assert (row.outcome, sites.store.feedback_for(row).reaction) == ("resolved", "yes")
     # The host page's own styles are untouched: its font, and no stylesheet added to it.
@@ -164,8 +164,7 @@ def test_the_articles_no_opens_the_guide_in_place(context, sites):
     widget.get_by_role("button", name="I clicked Connect to Salesforce").click()
     widget.get_by_role("button", name="Yes, it's connected").click()
     expect(widget.locator("#step-heading")).to_have_text("Your Salesforce connection is back")
-    page.wait_for_timeout(300)
-    assert frame_fits(page, FEEDBACK)  # grew from the three buttons to the whole guide
+    wait_for(page, lambda: frame_fits(page, FEEDBACK), "the frame to fit its content")
     rows, _ = sites.reactions.figures("salesforce", None, None)
     row = next(r for r in rows if r.article == "how-to-reset-your-connection")
     assert row.reactions["no"] >= 1 and row.opened >= 1 and row.resolved >= 1
@@ -178,19 +177,20 @@ def test_the_frame_follows_its_content_when_the_window_is_resized(context, sites
     page.locator("#salesforce").scroll_into_view_if_needed()
     guide = page.frame_locator(SALESFORCE)
     expect(guide.locator("#step-heading")).to_have_text("Disconnect Salesforce")
-    wait_for(lambda: page.locator(SALESFORCE).evaluate("f => f.style.height") != "24rem",
+    wait_for(page, lambda: page.locator(SALESFORCE).evaluate("f => f.style.height") != "24rem",
              "the frame's first height")
     wide = height(page, SALESFORCE)
     page.set_viewport_size({"width": 360, "height": 800})
-    wait_for(lambda: height(page, SALESFORCE) > wide + 50, "a taller frame")
-    page.wait_for_timeout(300)
-    assert frame_fits(page, SALESFORCE)
+    wait_for(page, lambda: height(page, SALESFORCE) > wide + 50,
+             f"a taller frame than {wide}: {height(page, SALESFORCE)}")
+    wait_for(page, lambda: frame_fits(page, SALESFORCE), "the frame to fit its content")
     # Nothing in the frame is wider than the phone's screen.
     assert page.locator(SALESFORCE).content_frame.locator("html").evaluate(
         "h => h.scrollWidth <= h.clientWidth")
     page.set_viewport_size({"width": 1000, "height": 900})
-    wait_for(lambda: height(page, SALESFORCE) < wide + 20, "the frame shrinking back")
-    assert frame_fits(page, SALESFORCE)
+    wait_for(page, lambda: height(page, SALESFORCE) < wide + 20,
+             f"the frame shrinking back to {wide}: {height(page, SALESFORCE)}")
+    wait_for(page, lambda: frame_fits(page, SALESFORCE), "the frame to fit its content")
 
 
 def test_keyboard_only_into_the_frame_through_the_guide_and_out(context, sites):
