@@ -63,18 +63,33 @@ def main() -> None:
 @click.option("--debug", is_flag=True, help="Reload on code changes, show tracebacks.")
 @click.option("--simulator/--no-simulator", default=True, show_default=True,
               help="With the demo connections, also serve the simulator they point at.")
-def serve(host: str, port: int, debug: bool, simulator: bool) -> None:
+@click.option("--help-center/--no-help-center", default=True, show_default=True,
+              help="With the demo connections, also serve the demo help center "
+                   "(DEMO_HELP_CENTER_URL) that embeds the guide.")
+def serve(host: str, port: int, debug: bool, simulator: bool, help_center: bool) -> None:
     """Serve the wizard with Flask's development server (use gunicorn in production).
 
     Without CONNECTIONS_PATH the demo connections are used, and the simulator they point at
     (SIMULATOR_URL, a loopback address) is started in the same process, so the live checks
     work with nothing to configure."""
+    from .config import embed_origins
     from .web import create_app
     app = create_app()
     services = app.extensions["assistant"]
     connections = services.connections
     if connections.demo and simulator and not os.environ.get("WERKZEUG_RUN_MAIN"):
         _start_simulator(connections.simulator_url)
+    if connections.demo and help_center:
+        url = app.config["DEMO_HELP_CENTER_URL"]
+        if not os.environ.get("WERKZEUG_RUN_MAIN"):
+            _start_help_center(url, f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}"
+                                    f":{port}")
+        origin = embed_origins(url)[0]
+        if origin not in app.config["EMBED_ORIGINS"]:
+            app.config["EMBED_ORIGINS"] = [*app.config["EMBED_ORIGINS"], origin]
+        app.config["DEMO_HELP_CENTER_PAGE"] = f"{origin}/articles/how-to-reset-your-connection"
+        click.echo(f"Demo help center (the guide inside an article): "
+                   f"{app.config['DEMO_HELP_CENTER_PAGE']}")
     if connections.demo:
         click.echo("Demo mode: the live checks talk to the simulator, not to real accounts. "
                    f"Switch scenarios at {connections.simulator_url}/")
@@ -152,6 +167,32 @@ def _start_simulator(url: str) -> None:
             "port (e.g. http://127.0.0.1:5002), or run with --no-simulator if `assistant "
             "simulate` already serves it") from None
     threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()
+
+
+def _start_help_center(url: str, assistant_url: str) -> None:
+    """Serve the demo help center at ``url`` (loopback only) on a daemon thread, embedding the
+    assistant at ``assistant_url``."""
+    import threading
+    from urllib.parse import urlsplit
+
+    from werkzeug.serving import make_server
+
+    from .helpcenter import create_help_center
+    parts = urlsplit(url)
+    host, port = parts.hostname or "localhost", parts.port or 80
+    if not _is_loopback(host):
+        raise click.UsageError(f"DEMO_HELP_CENTER_URL {url} is not a loopback address: the "
+                               "demo help center only runs on this machine")
+    try:  # "localhost" is another site than 127.0.0.1 to the browser, served on 127.0.0.1
+        server = make_server("127.0.0.1" if host == "localhost" else host, port,
+                             create_help_center(assistant_url), threaded=True)
+    except (OSError, SystemExit) as e:
+        reason = getattr(e, "strerror", None) or "the port is in use"
+        raise click.ClickException(
+            f"cannot start the demo help center at {url}: {reason}. Set DEMO_HELP_CENTER_URL "
+            "to a free port (e.g. http://localhost:5003), or run with --no-help-center"
+        ) from None
+    threading.Thread(target=server.serve_forever, daemon=True, name="help-center").start()
 
 
 @main.command()

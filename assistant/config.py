@@ -34,6 +34,11 @@
 |                | without it they are paths                                            |      |
 | ``LAUNCH_SECRET`` | the secret(s) of launch tokens (HS256), comma-separated, each | none (demo: |
 |                   | at least 32 characters; the first signs, all verify           | derived)    |
+| ``EMBED_ORIGINS`` | origins whose pages may embed the wizard (``/embed.js``), separated | none |
+|                   | by spaces or commas, like ``https://help.example.com``; the CSP     |      |
+|                   | ``frame-ancestors`` of the wizard's pages (the console: never)      |      |
+| ``DEMO_HELP_CENTER_URL`` | demo mode: ``assistant serve`` serves a help-center | localhost:5002 |
+|                          | page embedding the guide here (loopback only)       |                |
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -153,6 +158,26 @@ def demo_launch_secret(secret_key: str) -> str:
     """The launch secret of demo mode when ``LAUNCH_SECRET`` is not set: derived from the app's
     ``SECRET_KEY`` (HMAC-SHA256), so it is stable across restarts and never written down."""
     return hmac.new(secret_key.encode(), b"assistant demo launch links", "sha256").hexdigest()
+def embed_origins(raw: str | None) -> list[str]:
+    """``EMBED_ORIGINS`` as a list of origins (``scheme://host[:port]``, lower-case, in the
+    order given, without repeats); empty for none.
+
+    Raises:
+        ConfigError: an entry is not an ``http(s)://`` origin with nothing after the host (a
+            path, ``*`` or a quoted CSP keyword would widen or break ``frame-ancestors``).
+    """
+    origins: list[str] = []
+    for entry in (raw or "").replace(",", " ").split():
+        parts = urlsplit(entry)
+        if (not _is_http_url(entry) or parts.path.strip("/") or parts.query
+                or parts.fragment or parts.username or "*" in entry):
+            raise ConfigError(f"EMBED_ORIGINS: {entry[:100]!r} is not an origin: give "
+                              "http:// or https://, a host and maybe a port, nothing after "
+                              "it (like https://help.example.com)")
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def instance_secret_key(instance_path: str) -> str:
@@ -211,6 +236,8 @@ def settings(instance_path: str) -> dict:
                                            DEFAULT_AGENT_SETUP_GUIDE_URL),
         "LAUNCH_SECRET": env.get("LAUNCH_SECRET") or None,
         "TRUSTED_PROXIES": _count(env, "TRUSTED_PROXIES", 0, maximum=10),
+        "EMBED_ORIGINS": embed_origins(env.get("EMBED_ORIGINS")),
+        "DEMO_HELP_CENTER_URL": env.get("DEMO_HELP_CENTER_URL") or "http://localhost:5002",
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

@@ -17,6 +17,7 @@ from ..config import (
     check_launch,
     check_webhook,
     demo_launch_secret,
+    embed_origins,
     instance_secret_key,
     settings,
 )
@@ -29,6 +30,7 @@ from ..probes.runner import ProbeRunner
 from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
+from ..store.article_feedback import ArticleFeedbacks
 from ..store.flow_versions import FlowVersions
 from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
@@ -93,6 +95,8 @@ def configured_app(test_config: dict | None = None) -> Flask:
                           "postgresql+psycopg://user@host/db)") from None
     check_webhook(app.config)
     check_launch(app.config)
+    if isinstance(app.config.get("EMBED_ORIGINS"), str):  # given as text, as in the environment
+        app.config["EMBED_ORIGINS"] = embed_origins(app.config["EMBED_ORIGINS"])
     return app
 
 
@@ -152,6 +156,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["assistant"] = Services(flows, compiled, Store(engine), connections, runner,
                                            StaffAccounts(engine),
                                            FlowLibrary(compiled, versions))
+    app.extensions["article_feedback"] = ArticleFeedbacks(engine)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
@@ -185,8 +190,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import starting  # noqa: F401 - its views join the wizard's blueprint
     from .console import bp as console_bp
     from .console.auth import login_limits, login_manager
+    from .embed import bp as embed_bp
     from .wizard import bp, render_csrf_error
     app.register_blueprint(bp)
+    app.register_blueprint(embed_bp)
     login_manager.init_app(app)
     login_manager.session_protection = None  # logins end by time and password instead
     app.extensions["login_limits"] = login_limits(app, engine)
@@ -244,6 +251,8 @@ def _connections(app: Flask):
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
                       "magnetometer=(), microphone=(), payment=(), usb=()")
 """Powerful browser features no page here uses, switched off for the page and any frame."""
+# Blueprints whose pages a help center may show in a frame (see assistant.web.embed).
+FRAMEABLE = frozenset({"wizard", "embed"})
 
 
 def security_headers(response):
@@ -251,16 +260,20 @@ def security_headers(response):
     HTTPS, HSTS (one year) to ``response``; returns it.
 
     Session URLs are capabilities and must never reach another site; within the site the
-    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. HTTPS is the request's
-    own scheme, or ``X-Forwarded-Proto`` from a proxy trusted by ``TRUSTED_PROXIES``.
+    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. Only the customer's
+    pages (:data:`FRAMEABLE`) may be framed, and only by ``EMBED_ORIGINS``; everything else
+    (the console above all: clickjacking a logged-in agent) says ``frame-ancestors 'none'``.
     """
     response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    from flask import current_app
+    origins = current_app.config.get("EMBED_ORIGINS") or []
+    ancestors = " ".join(origins) if origins and request.blueprint in FRAMEABLE else "'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        f"frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response

@@ -49,6 +49,7 @@ from ..launch import (
     verify,
 )
 from . import services
+from .embed import link_reaction
 from .wizard import bp, private
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,7 @@ def start_session(flow_id: str):
                                connection_id=connection.id if connection else None,
                                customer_ref=launch.customer if launch else None,
                                launch_jti=launch.jti if launch else None)
+    link_reaction(row)  # opened from an article's "No"/"Partly": analytics follows it
     return redirect(url_for("wizard.step", sid=row.id, n=0), 303)
 
 

@@ -49,7 +49,7 @@ from ..flow import Flow, Step
 from ..probes.diagnosis import cause_explanation, cause_title
 from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
 from ..store.repository import as_utc
-from . import services
+from . import form_token, services
 from .handoff import (
     after_answer,
     after_feedback,
@@ -59,6 +59,7 @@ from .handoff import (
 )
 
 bp = Blueprint("wizard", __name__)
+form_token.install(bp)  # forms checked without a cookie: the wizard works in a help center's frame
 
 REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
 STALE = ("This page was out of date: the session had already moved on (another tab, a double "
