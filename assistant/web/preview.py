@@ -19,8 +19,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Flask, current_app, make_response, redirect, render_template, \
-    request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup
 
 from ..engine import CompiledFlow
