@@ -157,8 +157,9 @@ def _start_simulator(url: str) -> str:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int,
-              help="0: any free port (the address is printed).")
+@click.option("--port", default=5050, show_default=True, type=int,
+              help="0: any free port (the address is printed). Not 5000, so that `make "
+                   "run` can run beside it.")
 def preview(file: str, host: str, port: int) -> None:
     """Serve one flow FILE for its author: its checks (FILE:LINE: KEY: message), its flow
     tests and coverage, its diagram and the guide itself, reloaded whenever the file or its
