@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .load import FlowError, FlowProblem, parse_flow
@@ -45,7 +45,6 @@ class Preview:
     tests_file: Path | None = None
     checked_at: float = 0.0
     good_at: float | None = None
-    changes: int = field(default=0)  # edits seen since the watcher started
 
 
 class FlowWatcher:
@@ -92,7 +91,6 @@ class FlowWatcher:
     def _check(self, raw: bytes | None, tests: Path | None, tests_raw: bytes | None,
                reason: str, fingerprint: str, last: Preview | None) -> Preview:
         now = time.time()
-        changes = last.changes + 1 if last is not None else 0
         try:
             if raw is None:
                 raise FlowError([FlowProblem(str(self.file), 1, "", f"cannot read: {reason}")])
@@ -100,6 +98,6 @@ class FlowWatcher:
         except FlowError as e:
             kept = last.flow if last is not None else None
             return Preview(self.file, fingerprint, kept, False, tuple(e.problems), None,
-                           tests, now, last.good_at if last is not None else None, changes)
+                           tests, now, last.good_at if last is not None else None)
         report = run_cases_on(flow, self.file, tests, tests_raw)
-        return Preview(self.file, fingerprint, flow, True, (), report, tests, now, now, changes)
+        return Preview(self.file, fingerprint, flow, True, (), report, tests, now, now)
