@@ -3,6 +3,7 @@
 ::
 
     assistant serve [--host H] [--port N]   run the wizard (development server)
+    assistant preview FILE [--port N]       serve one flow for its author, reloaded on each save
     assistant validate [PATH ...]           check flow files; exit 1 on any problem
     assistant test [PATH ...]               run flow tests (NAME.tests.yaml), print coverage
     assistant import ARTICLE [--id ID] [--out DIR]  draft flows from a help-center article
@@ -145,8 +146,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _start_simulator(url: str) -> None:
-    """Serve the simulator at ``url`` (loopback only) on a daemon thread."""
+def _start_simulator(url: str) -> str:
+    """Serve the simulator at ``url`` (loopback only; port 0: any free port) on a daemon
+    thread. Returns its URL."""
     import threading
     from urllib.parse import urlsplit
 
@@ -167,6 +169,84 @@ def _start_simulator(url: str) -> None:
             "port (e.g. http://127.0.0.1:5002), or run with --no-simulator if `assistant "
             "simulate` already serves it") from None
     threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme or 'http'}://{shown}:{server.server_port}"
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5050, show_default=True, type=int,
+              help="0: any free port (the address is printed). Not 5000, so that `make "
+                   "run` can run beside it.")
+def preview(file: str, host: str, port: int) -> None:
+    """Serve one flow FILE for its author: its checks (FILE:LINE: KEY: message), its flow
+    tests and coverage, its diagram and the guide itself, reloaded whenever the file or its
+    tests file is saved. A broken edit shows its problems and keeps the last good version
+    walkable. Live checks talk to the built-in simulator (on a free loopback port); sessions
+    go to a throwaway SQLite database, deleted on exit. Nothing to set up."""
+    import logging
+    import secrets
+    import signal
+    import tempfile
+
+    from werkzeug.serving import make_server
+
+    from .flow import is_flow_file
+    from .flow.watch import FlowWatcher
+    from .probes.connections import DEMO_PATH
+    from .store import upgrade
+    from .web import create_app
+    from .web.preview import install
+    path = Path(file)
+    if not is_flow_file(path):
+        raise click.UsageError(f"{file} is not a flow file: give NAME.yaml (a tests file "
+                               "NAME.tests.yaml beside it is previewed with it)")
+    if not path.is_file():
+        raise click.ClickException(f"{file}: no such file")
+    with tempfile.TemporaryDirectory(prefix="assistant-preview-") as tmp:
+        # The demo connections read the simulator's address from the environment; a free
+        # port keeps a preview beside `make run` (which uses 5001) or another preview.
+        os.environ["SIMULATOR_URL"] = _start_simulator("http://127.0.0.1:0")
+        url = f"sqlite:///{Path(tmp) / 'preview.db'}"
+        upgrade(url)
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
+                          "FLOWS_PATH": [], "CONNECTIONS_PATH": str(DEMO_PATH),
+                          "TOKENS_DIR": str(Path(tmp) / "tokens"),
+                          # A switched simulator scenario shows at the next check.
+                          "PROBE_TTL_SECONDS": 1})
+        watcher = FlowWatcher(path)
+        install(app, watcher)
+        state = watcher.poll()
+        if state.current:
+            click.echo(f"ok   {path}  ({state.flow.id}, {len(state.flow.steps)} steps)")
+        for problem in state.problems:
+            click.echo(str(problem), err=True)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per poll
+        try:
+            server = make_server(host, port, app, threaded=True)
+        except (OSError, SystemExit) as e:  # werkzeug exits on "address already in use"
+            reason = getattr(e, "strerror", None) or "the port is in use"
+            raise click.ClickException(f"cannot serve on {host}:{port}: {reason} (--port "
+                                       "chooses another)") from None
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"Preview of {path} at http://{shown}:{server.server_port}/preview "
+                   "(Ctrl-C to stop)")
+        sys.stdout.flush()  # the address, at once, also when stdout is a pipe
+
+        def _stop(*_):
+            # Once: a second signal (timeout(1) signals the process group too) must not
+            # interrupt the clean-up.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, _stop)  # clean up the temporary folder on kill too
+        signal.signal(signal.SIGINT, _stop)
+        try:
+            server.serve_forever()  # returns on KeyboardInterrupt
+        finally:
+            server.server_close()
+            app.extensions["assistant"].probes.shutdown()
 
 
 def _start_help_center(url: str, assistant_url: str) -> None:
