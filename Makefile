@@ -7,7 +7,7 @@ AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint validate bench chromium clean venv-check
+.PHONY: run test lint validate bench debian-packages clean venv-check
 
 IS_311 := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'
 
@@ -32,17 +32,21 @@ run: $(VENV)/.installed
 	$(BIN)/assistant db upgrade
 	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
-## Run the whole test suite, browser tests included.
-test: $(VENV)/.installed-test chromium $(AXE_JS)
+## Run the whole test suite, browser tests included, on SQLite and on PostgreSQL.
+test: $(VENV)/.installed-test debian-packages $(AXE_JS)
 	$(BIN)/ruff check assistant tests bench
 	$(BIN)/assistant validate flows
 	$(BIN)/pytest
 
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
+# Debian's chromium (browser tests) and postgresql (the tests start a throwaway server of it).
+debian-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -z "$$missing" ] || { \
+	  echo "Installing Debian's$$missing for the tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; }
 
 $(AXE_JS):
 	npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)

@@ -15,17 +15,50 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from assistant.cli import main as cli
-from assistant.store import Base, StaleRevision, Store, make_engine
+from assistant.store import Base, StaleRevision, Store, is_current, make_engine, upgrade
 from conftest import REPO
 
 
+def schema_differences(url: str) -> list:
+    """What Alembic's autogenerate would change to make the database at ``url`` match the
+    models (tables, columns, types, nullability, indexes, unique constraints, foreign keys)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": False}),
+                Base.metadata)
+    finally:
+        engine.dispose()
+
+
 def test_migrations_build_exactly_the_models(db_url):
+    assert schema_differences(db_url) == []
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diff == []
-        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def revisions() -> list[str]:
+    """Every migration revision, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    from assistant.store.migrate import alembic_config
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+@pytest.mark.parametrize("start", ["empty", *revisions()[:-1]])
+def test_migrations_upgrade_from_empty_and_from_every_earlier_revision(empty_db_url, start):
+    if start != "empty":
+        upgrade(empty_db_url, start)
+        assert not is_current(empty_db_url)
+        assert schema_differences(empty_db_url) != []  # the later revisions have work to do
+    upgrade(empty_db_url)
+    assert is_current(empty_db_url) and schema_differences(empty_db_url) == []
 
 
 def test_db_upgrade_command_creates_the_database(tmp_path):
