@@ -154,7 +154,10 @@ def validate(paths: tuple[str, ...]) -> None:
     if not files:
         click.echo("no flow files found", err=True)
         sys.exit(1)
-    flows, errors = load_flows(files)  # the server's own rules, duplicate flow ids included
+    from .config import _positive_int
+    max_bytes = _positive_int(os.environ, "FLOW_MAX_BYTES", 1_000_000)
+    # The server's own rules: duplicate flow ids and FLOW_MAX_BYTES included.
+    flows, errors = load_flows(files, max_bytes)
     for flow in flows.values():
         click.echo(f"ok   {flow.file}  ({flow.id}, {len(flow.steps)} steps, "
                    f"version {flow.version})")
