@@ -208,3 +208,22 @@ def test_the_secret_key_is_made_once_when_processes_race(tmp_path):
     keys = {p.communicate(timeout=60)[0].strip() for p in procs}
     assert keys == {instance_secret_key(str(tmp_path))} and len(keys.pop()) == 64
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_of_identical_submits_at_once_exactly_one_changes_anything(db_url):
+    # What decides whether a webhook update is sent: a read before the write said "changed"
+    # to every one of them, so each sent its own delivery.
+    store = Store(make_engine(db_url))
+    row = store.create_session("salesforce", "v1", "disconnect")
+    row = store.record_answer(row, "v1", 0, "disconnect", "disconnected", "connected-resolved",
+                              {}, "resolved")
+    with ThreadPoolExecutor(8) as pool:
+        saved = list(pool.map(lambda _: store.save_feedback(row, "v1", "no", "Still broken"),
+                              range(16)))
+    assert saved.count(True) == 1
+    assert store.save_feedback(row, "v1", "partly", "Still broken") is True  # a real change
+    handoff = store.create_handoff(row, "v1", "negative_feedback", [], None, None)
+    with ThreadPoolExecutor(8) as pool:
+        added = list(pool.map(lambda _: store.add_to_handoff(
+            handoff, "me@example.com", "Please call.")[1], range(16)))
+    assert added.count(True) == 1

@@ -264,11 +264,14 @@ class Store:
         return FlowSession(**updated)
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
-                      comment: str | None) -> None:
-        """Store feedback on the session's current end step, as shown from ``flow_version``.
+                      comment: str | None) -> bool:
+        """Store feedback on the session's current end step, as shown from ``flow_version``;
+        returns whether this call changed what was stored (False: the same reaction and
+        comment were there already).
 
         Once per session revision: a second submit (a double click, another tab, two at the
-        same moment) replaces the first instead of adding a row.
+        same moment) replaces the first instead of adding a row. Of identical submits at the
+        same moment exactly one returns True: the database decides, not an earlier read.
         """
         values = {"reaction": reaction, "comment": comment, "flow_version": flow_version,
                   "created_at": utcnow()}
@@ -278,13 +281,16 @@ class Store:
                                flow_id=session.flow_id, end_step=session.step,
                                session_started_at=session.created_at,
                                session_version=session.flow_version, **values))
+            return True
         except IntegrityError:
             if self.feedback_for(session) is None:  # not the one-per-revision rule
                 raise
             with self.Session.begin() as s:
-                s.execute(update(Feedback).where(Feedback.session_id == session.id,
-                                                 Feedback.revision == session.revision)
-                          .values(**values))
+                return s.execute(update(Feedback).where(
+                    Feedback.session_id == session.id, Feedback.revision == session.revision,
+                    or_(Feedback.reaction != reaction,
+                        Feedback.comment.is_distinct_from(comment)))
+                    .values(**values)).rowcount == 1
 
     def feedback_for(self, session: FlowSession) -> Feedback | None:
         """Feedback given on the session's current end step, if any."""
@@ -329,23 +335,26 @@ class Store:
         return row
 
     def add_to_handoff(self, handoff: Handoff, contact: str | None, message: str | None
-                       ) -> Handoff:
+                       ) -> tuple[Handoff, bool]:
         """Add what a later form (another tab) said to an existing handoff, so it is not lost:
         its contact if the handoff had none, and its message unless the handoff has it already
         (a double submit). Each is one UPDATE computed by the database, so additions made at
-        the same moment are all kept (a read, then a write, lost one of them)."""
+        the same moment are all kept (a read, then a write, lost one of them). Returns the
+        handoff as it is now and whether this call changed it (of identical submits at the
+        same moment, only one did)."""
         h = Handoff
+        changed = 0
         with self.Session.begin() as s:
             if contact:
-                s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
-                          .values(contact=contact))
+                changed += s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
+                                     .values(contact=contact)).rowcount
             if message:
-                s.execute(update(h).where(h.id == handoff.id, or_(
+                changed += s.execute(update(h).where(h.id == handoff.id, or_(
                     h.message.is_(None), ~h.message.contains(message, autoescape=True)))
                     .values(message=case((h.message.is_(None), message),
-                                         else_=h.message + "\n\n" + message)))
+                                         else_=h.message + "\n\n" + message))).rowcount
             row = s.get(h, handoff.id, populate_existing=True)
-        return row
+        return row, changed > 0
 
     def handoff_at(self, session: FlowSession) -> Handoff | None:
         """The handoff made at the session's current revision, if any."""
