@@ -227,3 +227,72 @@ def test_of_identical_submits_at_once_exactly_one_changes_anything(db_url):
         added = list(pool.map(lambda _: store.add_to_handoff(
             handoff, "me@example.com", "Please call.")[1], range(16)))
     assert added.count(True) == 1
+
+
+def service_user_python() -> list[str]:
+    """How to run Python as an unprivileged user (``nobody`` when the tests run as root, else
+    the current user): this interpreter if that user may run it, else the system's Python of
+    the same version (this one may live in root's home)."""
+    import shutil
+    import sysconfig
+    prefix = [shutil.which("runuser") or "runuser", "-u", "nobody", "--"] \
+        if os.geteuid() == 0 else []
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for python in (sys.executable, shutil.which(version, path="/usr/bin:/usr/local/bin")):
+        if python and subprocess.run([*prefix, python, "-c", ""],
+                                     capture_output=True).returncode == 0:
+            # The venv's packages (and the editable install's .pth) for any interpreter.
+            site = sysconfig.get_paths()["purelib"]
+            return [*prefix, python, "-c", f"import site; site.addsitedir({site!r}); "
+                    "import sys, runpy; sys.argv = sys.argv[1:]; "
+                    "runpy.run_module(sys.argv[0], run_name='__main__')"]
+    pytest.fail("no Python interpreter the unprivileged user may run")
+
+
+def as_service_user(args: list[str], env: dict, cwd) -> subprocess.CompletedProcess:
+    """Run module ``args[0]`` with arguments ``args[1:]`` as the service user, with only
+    ``env`` and the basic PATH."""
+    return subprocess.run([*service_user_python(), *args],
+                          env={"PATH": "/usr/bin:/bin", **env},
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_a_service_user_runs_the_installed_app_writing_only_its_instance_folder(tmp_path):
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="service-user-")  # tmp_path is private to root
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, 65534, 65534)  # nobody
+        instance = os.path.join(folder, "instance")
+        with open(os.path.join(folder, "connections.yaml"), "w") as f:
+            f.write("connections: []\n")
+        env = {"INSTANCE_PATH": instance,
+               "CONNECTIONS_PATH": os.path.join(folder, "connections.yaml")}
+        out = as_service_user(["assistant.cli", "db", "upgrade"], env, folder)
+        assert out.returncode == 0, out.stderr[-2000:]
+        with open(os.path.join(folder, "serve.py"), "w") as f:
+            f.write("from assistant.web import create_app\n"
+                    "print(create_app().test_client().get('/flows/salesforce').status_code)\n")
+        out = as_service_user(["serve"], {**env, "PYTHONPATH": folder}, folder)
+        assert out.returncode == 0 and out.stdout.split()[-1] == "303", out.stderr[-2000:]
+        assert sorted(os.listdir(instance)) == ["assistant.db", "secret_key", "tokens"]
+
+        if os.geteuid() == 0:  # the installation's own instance folder: not nobody's to write
+            out = as_service_user(["assistant.cli", "db", "upgrade"], {}, folder)
+            assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+            assert "INSTANCE_PATH" in out.stderr and "Permission denied" in out.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_flow_file_over_the_size_limit_is_refused_unread(tmp_path, make_app, caplog):
+    big = tmp_path / "huge.yaml"
+    big.write_text("id: huge\n" + "# padding\n" * 150_000)  # 1.5 MB
+    app = make_app(FLOWS_PATH=[str(REPO / "flows"), str(big)])
+    assert "huge" not in app.extensions["assistant"].flows
+    assert len(app.extensions["assistant"].flows) == 3
+    assert f"{big}:1: the file is 1,500,009 bytes; a flow file may be at most 1,000,000 " \
+           "bytes (FLOW_MAX_BYTES)" in caplog.text
+    result = CliRunner().invoke(cli, ["validate", str(big)], env={"FLOW_MAX_BYTES": "2000000"})
+    assert "the file is" not in result.output  # a larger limit lets it be read (and checked)

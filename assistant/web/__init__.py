@@ -76,6 +76,8 @@ def configured_app(test_config: dict | None = None) -> Flask:
         # Something is kept in the instance folder: make it (only then, and only here).
         try:
             os.makedirs(app.instance_path, exist_ok=True)
+            if not os.access(app.instance_path, os.W_OK):
+                raise PermissionError(13, "Permission denied")
         except OSError as e:
             raise ConfigError(
                 f"INSTANCE_PATH {app.instance_path}: {e.strerror}. Set INSTANCE_PATH to a "
