@@ -91,6 +91,7 @@ def _demo_login(app) -> tuple[str, str]:
 
     from .store.staff import StaffError
     path = os.path.join(app.instance_path, DEMO_PASSWORD_FILE)
+    os.makedirs(app.instance_path, exist_ok=True)  # kept there: made only now
     try:
         with open(path) as f:
             password = f.read().strip()

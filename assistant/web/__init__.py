@@ -288,8 +288,7 @@ class MigrationCheck:
         return self.ok
 
 
-def _error_page(status: int, title: str, message: str, plain: bool = False):
+def _error_page(status: int, title: str, message: str):
     fragment = request.headers.get("HX-Request") == "true"
-    html = render_template("error.html", title=title, message=message, fragment=fragment,
-                           plain=plain)
+    html = render_template("error.html", title=title, message=message, fragment=fragment)
     return html, status, {"Vary": "HX-Request"}
