@@ -57,9 +57,9 @@ lint: $(VENV)/.installed-test
 validate: $(VENV)/.installed
 	$(BIN)/assistant validate flows
 
-## Benchmark (prints ratios; see README "Performance").
-bench: $(VENV)/.installed-test
-	$(BIN)/python bench/bench.py
+## Benchmark (prints ratios; see README "Performance"); (a) and (b) also on PostgreSQL, 4 workers.
+bench: $(VENV)/.installed-test debian-packages
+	$(BIN)/python bench/bench.py --postgres 4
 
 clean:
 	rm -rf $(VENV) .cache instance .pytest_cache
