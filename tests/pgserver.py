@@ -56,7 +56,8 @@ class PostgresServer:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         command = [str(self.bin / args[0]), *args[1:]]
         if self.user:
-            command = ["runuser", "-u", self.user, "--", *command]
+            runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # sbin: not always on PATH
+            command = [runuser, "-u", self.user, "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=check,
                               timeout=120)
 

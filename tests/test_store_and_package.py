@@ -235,7 +235,7 @@ def service_user_python() -> list[str]:
     the same version (this one may live in root's home)."""
     import shutil
     import sysconfig
-    prefix = [shutil.which("runuser") or "runuser", "-u", "nobody", "--"] \
+    prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "nobody", "--"] \
         if os.geteuid() == 0 else []
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for python in (sys.executable, shutil.which(version, path="/usr/bin:/usr/local/bin")):
