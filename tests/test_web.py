@@ -14,6 +14,7 @@ from conftest import (
     count_sessions,
     forms,
     heading,
+    poll_form,
     start_form,
 )
 
@@ -364,7 +365,11 @@ def test_https_forms_work_with_the_same_origin_referer_the_policy_keeps(make_app
     start = client.post(form["action"], data=form["fields"], base_url="https://help.example",
                         headers={"Referer": "https://help.example/flows/salesforce"})
     page = client.get(start.headers["Location"], base_url="https://help.example",
-                      follow_redirects=True)  # past the live check (no connection here)
+                      follow_redirects=True)  # the live check: done (no connection here)
+    poll = poll_form(page.get_data(as_text=True))
+    page = client.post(poll["action"], data=poll["fields"], base_url="https://help.example",
+                       headers={"Referer": f"https://help.example{page.request.path}"},
+                       follow_redirects=True)  # Continue, past the live check
     url, html = page.request.path, page.get_data(as_text=True)
     form = answer_form(html)
     data = {**form["fields"], "answer": "disconnected"}

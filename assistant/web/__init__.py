@@ -20,6 +20,7 @@ from ..config import (
     instance_secret_key,
     settings,
 )
+from ..conversation import Conversations, Handoffs
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
 from ..flow_library import FlowLibrary
@@ -51,6 +52,7 @@ class Services:
     probes: object  # assistant.probes.runner.ProbeRunner
     staff: StaffAccounts
     library: FlowLibrary
+    conversations: Conversations | None = None  # the application layer over all of the above
 
     def compiled_for(self, session) -> CompiledFlow | None:
         """The flow a session (``flow_id``, ``flow_version``, ``step``) walks: its pinned
@@ -149,13 +151,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     versions = FlowVersions(engine)
     versions.record(flows.values())  # before serving: sessions started now can be resumed
     compiled = compile_flows(flows)
-    app.extensions["assistant"] = Services(flows, compiled, Store(engine), connections, runner,
-                                           StaffAccounts(engine),
-                                           FlowLibrary(compiled, versions))
+    services = Services(flows, compiled, Store(engine), connections, runner,
+                        StaffAccounts(engine), FlowLibrary(compiled, versions))
+    app.extensions["assistant"] = services
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
     app.extensions["webhooks"].start()
+    from .handoff import console_link
+    services.conversations = Conversations(
+        flows=flows, compiled=compiled, library=services.library, store=services.store,
+        probes=runner, connections=connections, staff=services.staff,
+        handoffs=Handoffs(services.store, services.library, runner, services.staff,
+                          app.extensions["webhooks"], console_link),
+        launch_secret=app.config["LAUNCH_SECRET"],
+        comment_max=app.config["COMMENT_MAX_CHARS"],
+        message_max=app.config["HANDOFF_MESSAGE_MAX_CHARS"])
 
     @app.before_request  # registered before CSRFProtect's, which reads the form
     def _refuse_chunked_bodies():
