@@ -558,7 +558,7 @@ def test_no_get_changes_a_session_a_done_check_waits_for_the_poll(sim, live_app,
         time.sleep(0.2)
     for _ in range(3):  # reloads, previewers, prefetchers: the session stays where it was
         assert heading(client.get(url).get_data(as_text=True)) == \
-            "Checking your QuickBooks Desktop connection"
+            "Checking your Autofy Agent"
     assert store.get_session(sid).revision == 0 and store.transcript(sid) == []
     assert 'http-equiv="refresh"' not in html  # done: no more reloading; Continue instead
     form = poll_form(html)
