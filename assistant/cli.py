@@ -3,6 +3,7 @@
 ::
 
     assistant serve [--host H] [--port N]   run the wizard (development server)
+    assistant preview FILE [--port N]       serve one flow for its author, reloaded on each save
     assistant validate [PATH ...]           check flow files; exit 1 on any problem
     assistant test [PATH ...]               run flow tests (NAME.tests.yaml), print coverage
     assistant import ARTICLE [--id ID] [--out DIR]  draft flows from a help-center article
@@ -63,18 +64,33 @@ def main() -> None:
 @click.option("--debug", is_flag=True, help="Reload on code changes, show tracebacks.")
 @click.option("--simulator/--no-simulator", default=True, show_default=True,
               help="With the demo connections, also serve the simulator they point at.")
-def serve(host: str, port: int, debug: bool, simulator: bool) -> None:
+@click.option("--help-center/--no-help-center", default=True, show_default=True,
+              help="With the demo connections, also serve the demo help center "
+                   "(DEMO_HELP_CENTER_URL) that embeds the guide.")
+def serve(host: str, port: int, debug: bool, simulator: bool, help_center: bool) -> None:
     """Serve the wizard with Flask's development server (use gunicorn in production).
 
     Without CONNECTIONS_PATH the demo connections are used, and the simulator they point at
     (SIMULATOR_URL, a loopback address) is started in the same process, so the live checks
     work with nothing to configure."""
+    from .config import embed_origins
     from .web import create_app
     app = create_app()
     services = app.extensions["assistant"]
     connections = services.connections
     if connections.demo and simulator and not os.environ.get("WERKZEUG_RUN_MAIN"):
         _start_simulator(connections.simulator_url)
+    if connections.demo and help_center:
+        url = app.config["DEMO_HELP_CENTER_URL"]
+        if not os.environ.get("WERKZEUG_RUN_MAIN"):
+            _start_help_center(url, f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}"
+                                    f":{port}")
+        origin = embed_origins(url)[0]
+        if origin not in app.config["EMBED_ORIGINS"]:
+            app.config["EMBED_ORIGINS"] = [*app.config["EMBED_ORIGINS"], origin]
+        app.config["DEMO_HELP_CENTER_PAGE"] = f"{origin}/articles/how-to-reset-your-connection"
+        click.echo(f"Demo help center (the guide inside an article): "
+                   f"{app.config['DEMO_HELP_CENTER_PAGE']}")
     if connections.demo:
         click.echo("Demo mode: the live checks talk to the simulator, not to real accounts. "
                    f"Switch scenarios at {connections.simulator_url}/")
@@ -99,6 +115,7 @@ def _demo_login(app) -> tuple[str, str]:
 
     from .store.staff import StaffError
     path = os.path.join(app.instance_path, DEMO_PASSWORD_FILE)
+    os.makedirs(app.instance_path, exist_ok=True)  # kept there: made only now
     try:
         with open(path) as f:
             password = f.read().strip()
@@ -130,8 +147,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _start_simulator(url: str) -> None:
-    """Serve the simulator at ``url`` (loopback only) on a daemon thread."""
+def _start_simulator(url: str) -> str:
+    """Serve the simulator at ``url`` (loopback only; port 0: any free port) on a daemon
+    thread. Returns its URL."""
     import threading
     from urllib.parse import urlsplit
 
@@ -152,6 +170,110 @@ def _start_simulator(url: str) -> None:
             "port (e.g. http://127.0.0.1:5002), or run with --no-simulator if `assistant "
             "simulate` already serves it") from None
     threading.Thread(target=server.serve_forever, daemon=True, name="simulator").start()
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme or 'http'}://{shown}:{server.server_port}"
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5050, show_default=True, type=int,
+              help="0: any free port (the address is printed). Not 5000, so that `make "
+                   "run` can run beside it.")
+def preview(file: str, host: str, port: int) -> None:
+    """Serve one flow FILE for its author: its checks (FILE:LINE: KEY: message), its flow
+    tests and coverage, its diagram and the guide itself, reloaded whenever the file or its
+    tests file is saved. A broken edit shows its problems and keeps the last good version
+    walkable. Live checks talk to the built-in simulator (on a free loopback port); sessions
+    go to a throwaway SQLite database, deleted on exit. Nothing to set up."""
+    import logging
+    import secrets
+    import signal
+    import tempfile
+
+    from werkzeug.serving import make_server
+
+    from .flow import is_flow_file
+    from .flow.watch import FlowWatcher
+    from .probes.connections import DEMO_PATH
+    from .store import upgrade
+    from .web import create_app
+    from .web.preview import install
+    path = Path(file)
+    if not is_flow_file(path):
+        raise click.UsageError(f"{file} is not a flow file: give NAME.yaml (a tests file "
+                               "NAME.tests.yaml beside it is previewed with it)")
+    if not path.is_file():
+        raise click.ClickException(f"{file}: no such file")
+    with tempfile.TemporaryDirectory(prefix="assistant-preview-") as tmp:
+        # The demo connections read the simulator's address from the environment; a free
+        # port keeps a preview beside `make run` (which uses 5001) or another preview.
+        os.environ["SIMULATOR_URL"] = _start_simulator("http://127.0.0.1:0")
+        url = f"sqlite:///{Path(tmp) / 'preview.db'}"
+        upgrade(url)
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
+                          "FLOWS_PATH": [], "CONNECTIONS_PATH": str(DEMO_PATH),
+                          "TOKENS_DIR": str(Path(tmp) / "tokens"),
+                          # A switched simulator scenario shows at the next check.
+                          "PROBE_TTL_SECONDS": 1})
+        watcher = FlowWatcher(path)
+        install(app, watcher)
+        state = watcher.poll()
+        if state.current:
+            click.echo(f"ok   {path}  ({state.flow.id}, {len(state.flow.steps)} steps)")
+        for problem in state.problems:
+            click.echo(str(problem), err=True)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per poll
+        try:
+            server = make_server(host, port, app, threaded=True)
+        except (OSError, SystemExit) as e:  # werkzeug exits on "address already in use"
+            reason = getattr(e, "strerror", None) or "the port is in use"
+            raise click.ClickException(f"cannot serve on {host}:{port}: {reason} (--port "
+                                       "chooses another)") from None
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"Preview of {path} at http://{shown}:{server.server_port}/preview "
+                   "(Ctrl-C to stop)")
+        sys.stdout.flush()  # the address, at once, also when stdout is a pipe
+
+        def _stop(*_):
+            # Once: a second signal (timeout(1) signals the process group too) must not
+            # interrupt the clean-up.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, _stop)  # clean up the temporary folder on kill too
+        signal.signal(signal.SIGINT, _stop)
+        try:
+            server.serve_forever()  # returns on KeyboardInterrupt
+        finally:
+            server.server_close()
+            app.extensions["assistant"].probes.shutdown()
+
+
+def _start_help_center(url: str, assistant_url: str) -> None:
+    """Serve the demo help center at ``url`` (loopback only) on a daemon thread, embedding the
+    assistant at ``assistant_url``."""
+    import threading
+    from urllib.parse import urlsplit
+
+    from werkzeug.serving import make_server
+
+    from .helpcenter import create_help_center
+    parts = urlsplit(url)
+    host, port = parts.hostname or "localhost", parts.port or 80
+    if not _is_loopback(host):
+        raise click.UsageError(f"DEMO_HELP_CENTER_URL {url} is not a loopback address: the "
+                               "demo help center only runs on this machine")
+    try:  # "localhost" is another site than 127.0.0.1 to the browser, served on 127.0.0.1
+        server = make_server("127.0.0.1" if host == "localhost" else host, port,
+                             create_help_center(assistant_url), threaded=True)
+    except (OSError, SystemExit) as e:
+        reason = getattr(e, "strerror", None) or "the port is in use"
+        raise click.ClickException(
+            f"cannot start the demo help center at {url}: {reason}. Set DEMO_HELP_CENTER_URL "
+            "to a free port (e.g. http://localhost:5003), or run with --no-help-center"
+        ) from None
+    threading.Thread(target=server.serve_forever, daemon=True, name="help-center").start()
 
 
 @main.command()
@@ -166,7 +288,10 @@ def validate(paths: tuple[str, ...]) -> None:
     if not files:
         click.echo("no flow files found", err=True)
         sys.exit(1)
-    flows, errors = load_flows(files)  # the server's own rules, duplicate flow ids included
+    from .config import _positive_int
+    max_bytes = _positive_int(os.environ, "FLOW_MAX_BYTES", 1_000_000)
+    # The server's own rules: duplicate flow ids and FLOW_MAX_BYTES included.
+    flows, errors = load_flows(files, max_bytes)
     for flow in flows.values():
         click.echo(f"ok   {flow.file}  ({flow.id}, {len(flow.steps)} steps, "
                    f"version {flow.version})")

@@ -2,7 +2,11 @@
 
 | variable | meaning | default |
 |---|---|---|
+| ``INSTANCE_PATH`` | the instance folder: the app's own files (SQLite database, secret key, | see |
+|                   | tokens, demo password); made only when something is kept there     | below |
 | ``DATABASE_URL`` | any SQLAlchemy URL | SQLite file ``assistant.db`` in the instance folder |
+| ``DATABASE_TIMEOUT_SECONDS`` | longest wait for a busy or unreachable database (then 503) | 0.75 |
+| ``FLOW_MAX_BYTES`` | a larger flow file is refused unread | 1000000 |
 | ``SECRET_KEY`` | signs the CSRF cookie | a random key kept in ``instance/secret_key`` |
 | ``FLOWS_PATH`` | flow files or folders, separated by ``:`` | the shipped ``flows/`` |
 | ``COMMENT_MAX_CHARS`` | longest feedback comment | 1000 |
@@ -34,6 +38,17 @@
 |                | without it they are paths                                            |      |
 | ``LAUNCH_SECRET`` | the secret(s) of launch tokens (HS256), comma-separated, each | none (demo: |
 |                   | at least 32 characters; the first signs, all verify           | derived)    |
+| ``EMBED_ORIGINS`` | origins whose pages may embed the wizard (``/embed.js``), separated | none |
+|                   | by spaces or commas, like ``https://help.example.com``; the CSP     |      |
+|                   | ``frame-ancestors`` of the wizard's pages (the console: never)      |      |
+| ``DEMO_HELP_CENTER_URL`` | demo mode: ``assistant serve`` serves a help-center | localhost:5002 |
+|                          | page embedding the guide here (loopback only)       |                |
+
+``INSTANCE_PATH`` defaults to Flask's instance folder: ``instance/`` in a source checkout,
+``<venv>/var/assistant.web-instance`` for an installed package. It is made only when something
+is kept in it (the default SQLite file, a generated secret key, the default token folder), so
+a service user running a root-installed package with ``DATABASE_URL``, ``SECRET_KEY`` and
+``TOKENS_DIR`` set (or an ``INSTANCE_PATH`` it may write) writes nothing in the installation.
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -153,6 +168,26 @@ def demo_launch_secret(secret_key: str) -> str:
     """The launch secret of demo mode when ``LAUNCH_SECRET`` is not set: derived from the app's
     ``SECRET_KEY`` (HMAC-SHA256), so it is stable across restarts and never written down."""
     return hmac.new(secret_key.encode(), b"assistant demo launch links", "sha256").hexdigest()
+def embed_origins(raw: str | None) -> list[str]:
+    """``EMBED_ORIGINS`` as a list of origins (``scheme://host[:port]``, lower-case, in the
+    order given, without repeats); empty for none.
+
+    Raises:
+        ConfigError: an entry is not an ``http(s)://`` origin with nothing after the host (a
+            path, ``*`` or a quoted CSP keyword would widen or break ``frame-ancestors``).
+    """
+    origins: list[str] = []
+    for entry in (raw or "").replace(",", " ").split():
+        parts = urlsplit(entry)
+        if (not _is_http_url(entry) or parts.path.strip("/") or parts.query
+                or parts.fragment or parts.username or "*" in entry):
+            raise ConfigError(f"EMBED_ORIGINS: {entry[:100]!r} is not an origin: give "
+                              "http:// or https://, a host and maybe a port, nothing after "
+                              "it (like https://help.example.com)")
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def instance_secret_key(instance_path: str) -> str:
@@ -190,6 +225,9 @@ def settings(instance_path: str) -> dict:
     db_file = Path(instance_path) / "assistant.db"
     return {
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_file}",
+        "DATABASE_TIMEOUT_SECONDS": _positive_seconds(env, "DATABASE_TIMEOUT_SECONDS", 0.75,
+                                                      0.05, 60),
+        "FLOW_MAX_BYTES": _positive_int(env, "FLOW_MAX_BYTES", 1_000_000),
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         "FLOWS_PATH": [p for p in env.get("FLOWS_PATH", "").split(os.pathsep) if p]
         or [str(flows_dir())],
@@ -211,6 +249,8 @@ def settings(instance_path: str) -> dict:
                                            DEFAULT_AGENT_SETUP_GUIDE_URL),
         "LAUNCH_SECRET": env.get("LAUNCH_SECRET") or None,
         "TRUSTED_PROXIES": _count(env, "TRUSTED_PROXIES", 0, maximum=10),
+        "EMBED_ORIGINS": embed_origins(env.get("EMBED_ORIGINS")),
+        "DEMO_HELP_CENTER_URL": env.get("DEMO_HELP_CENTER_URL") or "http://localhost:5002",
         "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or None,
         "WEBHOOK_MAX_ATTEMPTS": _positive_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, maximum=50),
         "WEBHOOK_BACKOFF_SECONDS": _positive_seconds(env, "WEBHOOK_BACKOFF_SECONDS", 30,

@@ -24,7 +24,13 @@ CACHE_SIZE = 64
 
 class FlowLibrary:
     """``compiled``: the flows being served, by id; ``versions``: the stored versions.
-    Safe to share between threads."""
+    Safe to share between threads.
+
+    ``prefer_served``: a session walks the version being served whenever it has the
+    session's step (the author's preview, where each save should show at once) instead of its
+    pinned one."""
+
+    prefer_served = False
 
     def __init__(self, compiled: dict[str, CompiledFlow], versions: FlowVersions,
                  cache_size: int = CACHE_SIZE):
@@ -72,6 +78,9 @@ class FlowLibrary:
         """The flow a session at ``step`` walks: the version it is pinned to; for a session
         whose version was never stored (started before versions were kept), the version
         being served if it still has the session's step. None: nothing can show it."""
+        current = self.compiled.get(flow_id)
+        if self.prefer_served and current is not None and step in current.flow.steps:
+            return current
         pinned = self.get(flow_id, version)
         if pinned is not None and step in pinned.flow.steps:
             return pinned

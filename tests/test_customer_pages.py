@@ -78,7 +78,8 @@ def test_waiting_for_quickbooks_online_offers_check_again(app, client, store):
     resolved = store.create_session(flow.id, flow.version, "connected-resolved",
                                     connection_id="acme-qbo")
     assert "/again" not in client.get(f"/s/{resolved.id}/0").get_data(as_text=True)
-    assert client.post("/s/nosuchsession000000000/again", data=form["fields"]).status_code == 404
+    # Another session's form token is refused before anything is looked up.
+    assert client.post("/s/nosuchsession000000000/again", data=form["fields"]).status_code == 400
 
 
 def _to_the_end(client) -> Walker:

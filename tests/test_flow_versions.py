@@ -58,7 +58,6 @@ def test_a_session_finishes_on_its_version_after_the_flow_changes_and_the_server
     new_version = after.extensions["assistant"].flows["salesforce"].version
     assert new_version != old_version
     client = after.test_client()
-    client.set_cookie("session", browser.get_cookie("session").value)  # the same browser
     w.client = client
     w.go(f"/s/{w.sid}/4")
     assert w.page.status_code == 200, w.html[:300]

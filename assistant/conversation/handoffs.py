@@ -174,8 +174,8 @@ class Handoffs:
         that changed it, announce ``handoff.updated``. Returns the handoff as it is now."""
         if not contact and not message:
             return handoff
-        row = self.store.add_to_handoff(handoff, contact, message)
-        if (row.contact, row.message) != (handoff.contact, handoff.message):
+        row, changed = self.store.add_to_handoff(handoff, contact, message)
+        if changed:  # the database says this request changed it: identical submits announce once
             self.announce_update(row.id)
         return row
 

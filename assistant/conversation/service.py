@@ -138,6 +138,12 @@ class Conversations:
         self._router = None
         self._router_lock = threading.Lock()
 
+    def serve(self, flows: dict[str, Flow], compiled: dict[str, CompiledFlow]) -> None:
+        """Serve these flows to new sessions from now on (the preview, after each good save);
+        sessions already started stay on their pinned versions."""
+        self.flows, self.compiled = flows, compiled
+        self._router = None
+
     # -- finding things ------------------------------------------------------------------------
 
     def flow(self, flow_id: str) -> CompiledFlow:
@@ -451,10 +457,9 @@ class Conversations:
                                    f"is {self.comment_max:,}. Please shorten it.")
         if problems:
             raise errors.Invalid(errors=problems)
-        before = self.store.feedback_for(row)
-        self.store.save_feedback(row, compiled.flow.version, reaction, comment or None)
-        self.handoffs.after_feedback(row, compiled, reaction, changed=before is None or (
-            before.reaction, before.comment) != (reaction, comment or None))
+        changed = self.store.save_feedback(row, compiled.flow.version, reaction,
+                                           comment or None)
+        self.handoffs.after_feedback(row, compiled, reaction, changed=changed)
         return row
 
     def hand_off(self, sid: str, revision: int | None, contact: str = "", message: str = ""

@@ -303,21 +303,29 @@ def run_flow_tests(flow_file: Path, tests_file: Path | None) -> FlowReport:
 
     Problems of the flow, of the tests file's YAML and structure, and of its names are
     reported in that order (the first stage that finds any stops)."""
-    report = FlowReport(None, flow_file, tests_file)
     try:
-        report.flow = load_flow(flow_file)
+        flow = load_flow(flow_file)
     except FlowError as e:
+        report = FlowReport(None, flow_file, tests_file)
         if not flow_file.exists() and tests_file is not None:
             report.problems.append(FlowProblem(
                 str(tests_file), 1, "", f"no flow {flow_file.name} beside this tests file"))
         else:
             report.problems.extend(e.problems)
         return report
-    report.all = transitions(report.flow)
+    return run_cases_on(flow, flow_file, tests_file)
+
+
+def run_cases_on(flow: Flow, flow_file: Path, tests_file: Path | None,
+                 raw: bytes | None = None) -> FlowReport:
+    """Check and run the cases of ``tests_file`` (its bytes ``raw``, read here if None) on a
+    flow already loaded, e.g. the one a preview shows (so both come from the same edit)."""
+    report = FlowReport(flow, flow_file, tests_file, all=transitions(flow))
     if tests_file is None:
         return report
     try:
-        cases, loc = parse_cases(tests_file.read_bytes(), str(tests_file))
+        cases, loc = parse_cases(tests_file.read_bytes() if raw is None else raw,
+                                 str(tests_file))
     except FlowError as e:
         report.problems.extend(e.problems)
         return report
@@ -325,10 +333,9 @@ def run_flow_tests(flow_file: Path, tests_file: Path | None) -> FlowReport:
         report.problems.append(FlowProblem(str(tests_file), 1, "",
                                            f"cannot read: {e.strerror}"))
         return report
-    problems = check_names(cases, report.flow, loc)
+    problems = check_names(cases, flow, loc)
     if problems:
         report.problems.extend(problems)
         return report
-    run_cases(cases, CompiledFlow(report.flow), loc, report)
+    run_cases(cases, CompiledFlow(flow), loc, report)
     return report
-

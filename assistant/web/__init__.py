@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -17,6 +18,7 @@ from ..config import (
     check_launch,
     check_webhook,
     demo_launch_secret,
+    embed_origins,
     instance_secret_key,
     settings,
 )
@@ -30,7 +32,9 @@ from ..probes.runner import ProbeRunner
 from ..probes.tokens import TokenStore
 from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
+from ..store.article_feedback import ArticleFeedbacks
 from ..store.flow_versions import FlowVersions
+from ..store.health import health_of, is_unavailable
 from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
 from ..webhooks import WebhookSender
@@ -83,11 +87,23 @@ def configured_app(test_config: dict | None = None) -> Flask:
         ConfigError: a setting from the environment cannot be used.
     """
     app = Flask(__name__, instance_relative_config=True, template_folder=str(templates_dir()),
-                static_folder=str(PACKAGE / "static"))
-    os.makedirs(app.instance_path, exist_ok=True)
+                static_folder=str(PACKAGE / "static"),
+                instance_path=os.path.abspath(os.environ["INSTANCE_PATH"])
+                if os.environ.get("INSTANCE_PATH") else None)
     app.config.from_mapping(settings(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    if (app.config["DATABASE_URL"].startswith(f"sqlite:///{app.instance_path}")
+            or not app.config.get("SECRET_KEY")):
+        # Something is kept in the instance folder: make it (only then, and only here).
+        try:
+            os.makedirs(app.instance_path, exist_ok=True)
+            if not os.access(app.instance_path, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as e:
+            raise ConfigError(
+                f"INSTANCE_PATH {app.instance_path}: {e.strerror}. Set INSTANCE_PATH to a "
+                "folder this user may write, or set DATABASE_URL and SECRET_KEY") from None
     try:
         make_url(app.config["DATABASE_URL"])
     except ArgumentError:
@@ -95,6 +111,8 @@ def configured_app(test_config: dict | None = None) -> Flask:
                           "postgresql+psycopg://user@host/db)") from None
     check_webhook(app.config)
     check_launch(app.config)
+    if isinstance(app.config.get("EMBED_ORIGINS"), str):  # given as text, as in the environment
+        app.config["EMBED_ORIGINS"] = embed_origins(app.config["EMBED_ORIGINS"])
     return app
 
 
@@ -126,12 +144,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
-    if not is_current(app.config["DATABASE_URL"]):
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_TIMEOUT_SECONDS"])
+    migrations = MigrationCheck(engine)
+    if migrations.check() is False:
         raise ConfigError("the database is not migrated: run `assistant db upgrade`")
-    flows, errors = load_flows(app.config["FLOWS_PATH"])
+    flows, errors = load_flows(app.config["FLOWS_PATH"], max_bytes=app.config["FLOW_MAX_BYTES"])
     for error in errors:
         app.logger.error("flow refused:\n%s", error)
-    engine = make_engine(app.config["DATABASE_URL"])
     connections = _connections(app)
     if connections.demo and not os.environ.get("PROBE_TTL_SECONDS") \
             and "PROBE_TTL_SECONDS" not in (test_config or {}):
@@ -144,7 +163,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     try:
         tokens = TokenStore(app.config["TOKENS_DIR"])
     except OSError as e:
-        raise ConfigError(f"TOKENS_DIR {app.config['TOKENS_DIR']}: {e.strerror}") from None
+        raise ConfigError(f"TOKENS_DIR {app.config['TOKENS_DIR']}: {e.strerror} (set "
+                          "TOKENS_DIR or INSTANCE_PATH to a folder this user may write)"
+                          ) from None
     runner = ProbeRunner(ProbeChecks(engine), connections, tokens,
                          ttl=app.config["PROBE_TTL_SECONDS"],
                          workers=app.config["PROBE_WORKERS"])
@@ -154,6 +175,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     services = Services(flows, compiled, Store(engine), connections, runner,
                         StaffAccounts(engine), FlowLibrary(compiled, versions))
     app.extensions["assistant"] = services
+    app.extensions["article_feedback"] = ArticleFeedbacks(engine)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
@@ -167,6 +189,24 @@ def create_app(test_config: dict | None = None) -> Flask:
         launch_secret=app.config["LAUNCH_SECRET"],
         comment_max=app.config["COMMENT_MAX_CHARS"],
         message_max=app.config["HANDOFF_MESSAGE_MAX_CHARS"])
+
+    @app.before_request  # first: nothing else runs against a database not known migrated
+    def _database_migrated():
+        # Started while the database was down: it is checked once it answers (each request
+        # tries, at most once a second); until then, and if it turns out not migrated, 503.
+        if migrations.ok or request.endpoint == "static":
+            return None
+        if migrations.check() is False:
+            app.logger.error("the database is not migrated: run `assistant db upgrade`")
+            return _unavailable_page()
+        return None if migrations.ok else _unavailable_page()
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(error):
+        if not is_unavailable(error):
+            raise error  # a bug: the 500 handler (and its traceback in the log)
+        # Logged once per outage by the store's health, not a traceback per request.
+        return _unavailable_page()
 
     @app.before_request  # registered before CSRFProtect's, which reads the form
     def _refuse_chunked_bodies():
@@ -196,8 +236,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import starting  # noqa: F401 - its views join the wizard's blueprint
     from .console import bp as console_bp
     from .console.auth import login_limits, login_manager
+    from .embed import bp as embed_bp
     from .wizard import bp, render_csrf_error
     app.register_blueprint(bp)
+    app.register_blueprint(embed_bp)
     login_manager.init_app(app)
     login_manager.session_protection = None  # logins end by time and password instead
     app.extensions["login_limits"] = login_limits(app, engine)
@@ -255,6 +297,8 @@ def _connections(app: Flask):
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
                       "magnetometer=(), microphone=(), payment=(), usb=()")
 """Powerful browser features no page here uses, switched off for the page and any frame."""
+# Blueprints whose pages a help center may show in a frame (see assistant.web.embed).
+FRAMEABLE = frozenset({"wizard", "embed"})
 
 
 def security_headers(response):
@@ -262,19 +306,66 @@ def security_headers(response):
     HTTPS, HSTS (one year) to ``response``; returns it.
 
     Session URLs are capabilities and must never reach another site; within the site the
-    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. HTTPS is the request's
-    own scheme, or ``X-Forwarded-Proto`` from a proxy trusted by ``TRUSTED_PROXIES``.
+    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. Only the customer's
+    pages (:data:`FRAMEABLE`) may be framed, and only by ``EMBED_ORIGINS``; everything else
+    (the console above all: clickjacking a logged-in agent) says ``frame-ancestors 'none'``.
     """
     response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    from flask import current_app
+    origins = current_app.config.get("EMBED_ORIGINS") or []
+    ancestors = " ".join(origins) if origins and request.blueprint in FRAMEABLE else "'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        f"frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_page():
+    """503 with ``Retry-After``: the database did not answer in time. On the customer's
+    layout (the console's needs the database for its menu), or the fragment for htmx."""
+    # Rendered without the context processors: Flask-Login's reads the staff table.
+    html = current_app.jinja_env.get_template("error.html").render(
+        request=request, fragment=request.headers.get("HX-Request") == "true", plain=True,
+        title="Please try again in a moment",
+        message="We couldn't save or load this just now because our service is busy or "
+                "briefly unavailable. Nothing you've done so far is lost. Please try again "
+                "in a few seconds.")
+    return make_response(html, 503, {"Retry-After": str(RETRY_AFTER_SECONDS),
+                                     "Cache-Control": "no-store", "Vary": "HX-Request"})
+
+
+class MigrationCheck:
+    """Whether the database is migrated, checked at start-up and, if the database did not
+    answer then, again later (at most once a second) instead of failing the start."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.ok = False
+        self._next = 0.0
+
+    def check(self) -> bool | None:
+        """True (migrated), False (not), or None (the database did not answer; logged once
+        per outage by its health)."""
+        now = time.monotonic()
+        if now < self._next:
+            return None
+        self._next = now + 1.0
+        try:
+            self.ok = is_current(self.engine)
+        except SQLAlchemyError as e:
+            if not is_unavailable(e):
+                raise
+            health_of(self.engine).failed(e)
+            return None
+        return self.ok
 
 
 def _error_page(status: int, title: str, message: str):

@@ -43,6 +43,7 @@ from ..engine import CompiledFlow
 from ..flow import Flow
 from ..launch import Launch, sign
 from . import services
+from .embed import link_reaction
 from .wizard import bp, private
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,7 @@ def start_session(flow_id: str):
                                   connection_id=connection.id if connection else None)
     if started.resumed:  # the same token again (a double click, Back and Start)
         return redirect(url_for("wizard.current", sid=started.session.id), 303)
+    link_reaction(started.session)  # opened from an article's "No"/"Partly": analytics follows it
     return redirect(url_for("wizard.step", sid=started.session.id, n=0), 303)
 
 

@@ -58,10 +58,11 @@ from ..flow import Flow, Step
 from ..probes.diagnosis import cause_explanation
 from ..store import CheckRecord, Feedback, FlowSession
 from ..store.repository import as_utc
-from . import services
+from . import form_token, services
 from .handoff import mark_sent, sent_handoffs
 
 bp = Blueprint("wizard", __name__)
+form_token.install(bp)  # forms checked without a cookie: the wizard works in a help center's frame
 
 __all__ = ["REACTIONS", "TRANSCRIPT_TAIL", "bp", "private", "render_step"]
 

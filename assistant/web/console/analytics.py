@@ -236,6 +236,8 @@ def analytics():
         cause=_cause, reactions=REACTIONS, query=filters.query(), diagram=diagram,
         abandoned_minutes=current_app.config["ABANDONED_AFTER_MINUTES"],
         reaction_total=sum(report.reactions.values()),
+        articles=current_app.extensions["article_feedback"].figures(
+            flow.id, filters.scope.first_day, filters.scope.last_day),
         dropped_total=sum(f.dropped for f in report.steps.values()),
         session_endpoint="console.session" if "console.session" in current_app.view_functions
         else None)

@@ -1,0 +1,81 @@
+"""The customer's form token: forgery protection for the wizard's forms that needs no cookie.
+
+A help center shows the wizard in an iframe on another site, where browsers block third-party
+cookies (Safari and Chromium's tracking protection) or never send a ``SameSite=Lax`` one. So a
+customer's form cannot carry Flask-WTF's token, whose secret lives in the cookie. Instead each
+form carries a token signed with the app's ``SECRET_KEY`` (itsdangerous, HMAC-SHA1 by default)
+over the *scope* of the page:
+
+- ``session:<sid>`` on a session's pages: the session id is the customer's capability (an
+  unguessable URL), so the token adds that a form was made by this app for this session; a
+  forged form, or one taken from another session's page, is refused.
+- ``flow:<flow_id>`` on a flow's start page (before there is a session);
+- ``article:<key>`` on the article feedback widget (:mod:`assistant.web.embed`).
+
+The wizard's and the widget's blueprints are exempt from :class:`flask_wtf.csrf.CSRFProtect`
+and call :func:`protect` before every POST; the console keeps ``CSRFProtect`` (its login is the
+cookie). In their templates ``csrf_token()`` is :func:`form_token` (a blueprint context
+processor), so every customer form gets it without a second spelling. The token does not
+expire: a customer may keep a step open for hours (as ``WTF_CSRF_TIME_LIMIT = None``).
+``SECRET_KEY_FALLBACKS`` (Flask's setting) still verifies tokens signed with an old key.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_wtf.csrf import CSRFError
+from itsdangerous import BadSignature, URLSafeSerializer
+
+FIELD = "csrf_token"  # the name Flask-WTF's forms use, kept so every form reads the same
+SALT = "assistant.form-token"
+
+
+def _serializer() -> URLSafeSerializer:
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or []), current_app.config[
+        "SECRET_KEY"]]
+    return URLSafeSerializer(keys, salt=SALT)  # signs with the last key, verifies with all
+
+
+def scope() -> str:
+    """The scope of the current request's page: ``session:<sid>``, ``flow:<flow_id>`` or
+    ``article:<key>`` from the URL, else ``page:<endpoint>``."""
+    args = request.view_args or {}
+    for name, prefix in (("sid", "session"), ("flow_id", "flow")):
+        if args.get(name):
+            return f"{prefix}:{args[name]}"
+    article = request.args.get("article") if request.endpoint == "embed.feedback" else None
+    if article:
+        return f"article:{article}"
+    return f"page:{request.endpoint}"
+
+
+def form_token() -> str:
+    """The token for the forms of the current page (see the module docstring)."""
+    return _serializer().dumps(scope())
+
+
+def protect() -> None:
+    """Check the form token of a POST to the current URL.
+
+    Raises:
+        CSRFError: the token is missing, forged, or made for another session, flow or
+            article (answered 400 by the app's CSRF error page, nothing changed).
+    """
+    if request.method != "POST":
+        return
+    token = request.form.get(FIELD, "")
+    try:
+        valid = bool(token) and _serializer().loads(token) == scope()
+    except BadSignature:
+        valid = False
+    if not valid:
+        raise CSRFError("The form token is missing or was not made for this page.")
+
+
+def install(blueprint) -> None:
+    """Protect ``blueprint``'s POSTs with the form token instead of Flask-WTF's cookie-bound
+    one, and give its templates ``csrf_token()`` = :func:`form_token`."""
+    from . import csrf
+    csrf.exempt(blueprint)
+    blueprint.before_request(protect)
+    blueprint.context_processor(lambda: {"csrf_token": form_token})
