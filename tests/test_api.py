@@ -246,7 +246,8 @@ def test_cors_only_for_the_embed_origins(api):
     assert "set-cookie" not in allowed.headers
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+JSON = st.recursive(st.none() | st.booleans() | st.integers()
+                    | st.floats(allow_nan=False, allow_infinity=False)
                     | st.text(max_size=30),
                     lambda inner: st.lists(inner, max_size=3)
                     | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=8)
@@ -275,7 +276,7 @@ def test_arbitrary_bodies_never_get_a_5xx(api):
             @settings(max_examples=50, deadline=None,
                       suppress_health_check=list(HealthCheck))
             @given(body=fields | JSON)
-            def run(body):
+            def run(body, path=path):
                 r = client.post(path, json=body)
                 assert r.status_code < 500, (path, body, r.text)
                 seen.add(r.status_code)
