@@ -254,7 +254,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers()
 
 
 def _poster(client, path: str, seen: set):
-    def post(body):
+    def post(body):  # one hypothesis example
         r = client.post(path, json=body)
         assert r.status_code < 500, (path, body, r.text)
         seen.add(r.status_code)
@@ -279,12 +279,9 @@ def test_arbitrary_bodies_never_get_a_5xx(api):
             fields = st.fixed_dictionaries({}, optional={
                 k: JSON | st.just(0) | st.just("salesforce") | st.just("yes")
                 for k in props})
-            post = _poster(client, template.replace("{sid}", sid), seen)
-
-            @settings(max_examples=50, deadline=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(body=fields | JSON)
-            def run(body):
-                post(body)
+            run = settings(max_examples=50, deadline=None,
+                           suppress_health_check=list(HealthCheck))(
+                given(body=fields | JSON)(_poster(client, template.replace("{sid}", sid),
+                                                  seen)))
             run()
     assert seen >= {200, 400}
