@@ -125,7 +125,8 @@ class Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": a.get("action"), "method": a.get("method", "get"),
+            self.forms.append({"id": a.get("id"), "action": a.get("action"),
+                               "method": a.get("method", "get"),
                                "hx-post": a.get("hx-post"), "fields": {}, "buttons": []})
         elif self.forms and tag == "input" and a.get("type") == "hidden":
             self.forms[-1]["fields"][a["name"]] = a.get("value", "")
@@ -137,6 +138,24 @@ def forms(html: str) -> list[dict]:
     parser = Forms()
     parser.feed(html)
     return parser.forms
+
+
+def poll_form(html: str) -> dict | None:
+    """The form of a probe step's poller (``#probe-wait``), or None if the page has none. Its
+    ``done`` is True once the check is done (the page offers Continue)."""
+    form = next((f for f in forms(html) if f["id"] == "probe-wait"), None)
+    if form is not None:
+        form["done"] = "Checked: the next step follows." in html
+    return form
+
+
+def past_checks(client, page, **kwargs):
+    """``page`` (a response), or, at a probe step whose check is done, the page after
+    pressing Continue (as often as it takes), as a person does. ``kwargs`` go to each POST."""
+    while (form := poll_form(page.get_data(as_text=True))) is not None and form["done"]:
+        page = client.post(form["action"], data=form["fields"], follow_redirects=True,
+                           **kwargs)
+    return page
 
 
 def answer_form(html: str) -> dict:
@@ -204,9 +223,9 @@ class Walker:
         assert self.page.status_code == 200
 
     def go(self, url: str) -> None:
-        """GET ``url`` as a browser would, following redirects (a probe step with a result
-        redirects to the step it led to)."""
-        self.page = self.client.get(url, follow_redirects=True)
+        """GET ``url`` as a browser would, following redirects; at a probe step whose check
+        is done, press Continue (the POST that applies its outcome) as a person does."""
+        self.page = past_checks(self.client, self.client.get(url, follow_redirects=True))
         self.url = self.page.request.path
 
     @property

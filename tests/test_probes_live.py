@@ -23,7 +23,7 @@ from assistant.probes.runner import ProbeRunner
 from assistant.probes.tokens import TokenStore
 from assistant.simulator.scenarios import available
 from assistant.store import ProbeChecks, make_engine
-from conftest import REPO, Walker, answer_form, heading, start_session
+from conftest import REPO, Walker, answer_form, forms, heading, poll_form, start_session
 
 
 @pytest.fixture(scope="module")
@@ -229,34 +229,43 @@ def test_quickbooks_desktop_modal_dialog_goes_to_the_fix(sim, live_app, store):
     assert line.answer == "quickbooks_desktop.modal_dialog_open" and line.probe_check_id
 
 
-def test_a_hung_upstream_shows_checking_then_the_manual_path(sim, live_app):
+def test_a_hung_upstream_shows_checking_then_the_manual_path(sim, live_app, store):
     sim.set("acme-qbo", "quickbooks_online", "hung")
     client = live_app().test_client()
     w = Walker(client, "quickbooks-online", connection="acme-qbo")
     assert "Still checking" in w.html and 'http-equiv="refresh"' in w.html
-    poll = client.get(w.url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
+    form = poll_form(w.html)
+    poll = client.post(form["action"], data=form["fields"], headers={"HX-Request": "true"})
     body = poll.get_data(as_text=True)
-    assert poll.status_code == 200 and body.lstrip().startswith("<div id=\"probe-wait\"")
+    assert poll.status_code == 200 and body.lstrip().startswith('<form id="probe-wait"')
+    assert store.get_session(w.sid).position == 0  # still checking: nothing applied
     settle(w)
     assert heading(w.html) == "Disconnect QuickBooks Online"  # the article's steps
     assert "did not answer" in w.html or "timed out" in w.html.lower()
 
 
-def test_htmx_poll_swaps_in_the_next_step_when_the_check_is_done(sim, live_app):
+def test_htmx_poll_swaps_in_the_next_step_when_the_check_is_done(sim, live_app, store):
     client = live_app().test_client()
     w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
     settle(w)
     url = start_session(client, "quickbooks-desktop", connection="acme-qbd")  # a second one
-    deadline = time.monotonic() + 10
+    first = poll_form(client.get(url).get_data(as_text=True))
+    form, deadline = first, time.monotonic() + 10
     while True:  # poll as htmx does until the check is done (cached, or a new one)
-        poll = client.get(url, headers={"HX-Request": "true", "HX-Target": "probe-wait"})
+        poll = client.post(form["action"], data=form["fields"], headers={"HX-Request": "true"})
         assert poll.status_code == 200
         if "HX-Retarget" in poll.headers or time.monotonic() > deadline:
             break
-        assert poll.get_data(as_text=True).lstrip().startswith('<div id="probe-wait"')
+        assert poll.get_data(as_text=True).lstrip().startswith('<form id="probe-wait"')
+        form = poll_form(poll.get_data(as_text=True))
         time.sleep(0.2)
     assert poll.headers["HX-Retarget"] == "#step" and poll.headers["HX-Push-Url"].endswith("/1")
     assert "Your agent is connected" in poll.get_data(as_text=True)
+    # The same poll again (a second tab, a retried request): applied once, never twice.
+    sid = url.split("/")[2]
+    again = client.post(form["action"], data=form["fields"], headers={"HX-Request": "true"})
+    assert again.headers["HX-Push-Url"] == f"/s/{sid}/1"
+    assert len(store.transcript(sid)) == 1 and store.get_session(sid).revision == 1
 
 
 @pytest.mark.parametrize("scenario", ["html_error", "garbage", "hung", "slow"])
@@ -413,8 +422,10 @@ def test_a_poll_from_a_page_the_session_left_shows_where_it_is(sim, live_app):
     client = live_app().test_client()
     w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
     settle(w)  # moved on to "Your agent is connected"
-    poll = client.get(f"/s/{w.sid}/0?check=1", headers={"HX-Request": "true",
-                                                        "HX-Target": "probe-wait"})
+    token = next(f for f in forms(w.html) if "csrf_token" in f["fields"])["fields"]["csrf_token"]
+    poll = client.post(f"/s/{w.sid}/0/check", data={"csrf_token": token, "revision": "0",
+                                                    "check": "1"},
+                       headers={"HX-Request": "true"})
     assert poll.headers["HX-Retarget"] == "#step"
     assert poll.headers["HX-Push-Url"] == f"/s/{w.sid}/1"
     assert heading(poll.get_data(as_text=True)) == "Your agent is connected"
@@ -534,3 +545,25 @@ def test_salesforce_refresh_token_rotation_is_followed(sim, conns, tokens):
         assert diagnose("salesforce", again).outcome == "connected"
     finally:
         httpx.put(f"{sim.url}/_sim/options/acme-salesforce", json={"rotate_refresh_tokens": False})
+
+
+def test_no_get_changes_a_session_a_done_check_waits_for_the_poll(sim, live_app, store):
+    client = live_app().test_client()
+    url = start_session(client, "quickbooks-desktop", connection="acme-qbd")
+    sid = url.split("/")[2]
+    deadline = time.monotonic() + 10
+    while "Checked: the next step follows." not in (html := client.get(url).get_data(
+            as_text=True)):
+        assert time.monotonic() < deadline, html[-2000:]
+        time.sleep(0.2)
+    for _ in range(3):  # reloads, previewers, prefetchers: the session stays where it was
+        assert heading(client.get(url).get_data(as_text=True)) == \
+            "Checking your Autofy Agent"
+    assert store.get_session(sid).revision == 0 and store.transcript(sid) == []
+    assert 'http-equiv="refresh"' not in html  # done: no more reloading; Continue instead
+    form = poll_form(html)
+    done = client.post(form["action"], data=form["fields"])
+    assert done.status_code == 303 and done.headers["Location"] == f"/s/{sid}/1"
+    again = client.post(form["action"], data=form["fields"])  # a double click
+    assert again.status_code == 303 and again.headers["Location"] == f"/s/{sid}/1"
+    assert len(store.transcript(sid)) == 1 and store.get_session(sid).revision == 1

@@ -14,6 +14,7 @@ from conftest import (
     count_sessions,
     forms,
     heading,
+    poll_form,
     start_form,
 )
 
@@ -377,7 +378,11 @@ def test_https_forms_work_with_or_without_a_referer(make_app):
                         base_url="https://help.example")  # no Referer: started all the same
     assert start.status_code == 303
     page = client.get(start.headers["Location"], base_url="https://help.example",
-                      follow_redirects=True)  # past the live check (no connection here)
+                      follow_redirects=True)  # the live check: done (no connection here)
+    poll = poll_form(page.get_data(as_text=True))
+    page = client.post(poll["action"], data=poll["fields"], base_url="https://help.example",
+                       headers={"Referer": f"https://help.example{page.request.path}"},
+                       follow_redirects=True)  # Continue, past the live check
     url, html = page.request.path, page.get_data(as_text=True)
     form = answer_form(html)
     data = {**form["fields"], "answer": "disconnected"}

@@ -43,7 +43,7 @@ class HandoffView:
     """A handoff with what the queue and its page show beside it. Times are UTC.
 
     ``transcript`` is the snapshot taken when it was made (see
-    :func:`assistant.web.handoff.snapshot`); ``code`` the session's share code and
+    :meth:`assistant.conversation.Handoffs.snapshot`); ``code`` the session's share code and
     ``customer_ref`` its customer reference from the launch token (None without one);
     ``reaction``/``comment`` the feedback given at the same session revision (None if none);
     ``created_by_email``/``taken_by_email`` the staff members' addresses.

@@ -22,6 +22,7 @@ from ..config import (
     instance_secret_key,
     settings,
 )
+from ..conversation import Conversations, Handoffs
 from ..engine import CompiledFlow, compile_flows
 from ..flow import Flow, load_flows
 from ..flow_library import FlowLibrary
@@ -55,6 +56,7 @@ class Services:
     probes: object  # assistant.probes.runner.ProbeRunner
     staff: StaffAccounts
     library: FlowLibrary
+    conversations: Conversations | None = None  # the application layer over all of the above
 
     def compiled_for(self, session) -> CompiledFlow | None:
         """The flow a session (``flow_id``, ``flow_version``, ``step``) walks: its pinned
@@ -175,14 +177,23 @@ def create_app(test_config: dict | None = None) -> Flask:
         versions.record(unrecorded)
         unrecorded.clear()
     compiled = compile_flows(flows)
-    app.extensions["assistant"] = Services(flows, compiled, Store(engine), connections, runner,
-                                           StaffAccounts(engine),
-                                           FlowLibrary(compiled, versions))
+    services = Services(flows, compiled, Store(engine), connections, runner,
+                        StaffAccounts(engine), FlowLibrary(compiled, versions))
+    app.extensions["assistant"] = services
     app.extensions["article_feedback"] = ArticleFeedbacks(engine)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
     app.extensions["webhooks"].start()
+    from .handoff import console_link
+    services.conversations = Conversations(
+        flows=flows, compiled=compiled, library=services.library, store=services.store,
+        probes=runner, connections=connections, staff=services.staff,
+        handoffs=Handoffs(services.store, services.library, runner, services.staff,
+                          app.extensions["webhooks"], console_link),
+        launch_secret=app.config["LAUNCH_SECRET"],
+        comment_max=app.config["COMMENT_MAX_CHARS"],
+        message_max=app.config["HANDOFF_MESSAGE_MAX_CHARS"])
 
     @app.before_request  # first: nothing else runs against a database not known migrated
     def _database_migrated():
@@ -238,6 +249,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .wizard import bp, render_csrf_error
     app.register_blueprint(bp)
     app.register_blueprint(embed_bp)
+    from .api import bp as api_bp
+    app.register_blueprint(api_bp)
     login_manager.init_app(app)
     login_manager.session_protection = None  # logins end by time and password instead
     app.extensions["login_limits"] = login_limits(app, engine)
@@ -329,6 +342,12 @@ RETRY_AFTER_SECONDS = 5
 def _unavailable_page():
     """503 with ``Retry-After``: the database did not answer in time. On the customer's
     layout (the console's needs the database for its menu), or the fragment for htmx."""
+    if request.path.startswith(API_PREFIX):
+        from .api import error
+        response = error(503, "unavailable", "The service is unavailable for a moment; "
+                                             "nothing was changed. Please try again shortly.")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     # Rendered without the context processors: Flask-Login's reads the staff table.
     html = current_app.jinja_env.get_template("error.html").render(
         request=request, fragment=request.headers.get("HX-Request") == "true", plain=True,
@@ -366,7 +385,15 @@ class MigrationCheck:
         return self.ok
 
 
+API_PREFIX = "/api/"
+
+
 def _error_page(status: int, title: str, message: str):
+    if request.path.startswith(API_PREFIX):  # the JSON API's refusals are JSON too
+        from .api import error
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                 411: "length_required", 413: "too_large"}
+        return error(status, codes.get(status, "refused"), message)
     fragment = request.headers.get("HX-Request") == "true"
     html = render_template("error.html", title=title, message=message, fragment=fragment)
     return html, status, {"Vary": "HX-Request"}

@@ -1,108 +1,22 @@
-"""Making handoffs, from wherever they come, and announcing them to the webhook.
-
-Sources (``Handoff.reason``):
-
-- ``unresolved_end``: the session reached an end whose outcome is unresolved or escalated
-  (:func:`after_answer`, called by the wizard after every applied answer);
-- ``negative_feedback``: "Did this answer your question?" got *No* or *Partly*
-  (:func:`after_feedback`);
-- ``agent``: a staff member handed the session on from the console;
-- ``customer_request``: the customer sent the contact-support form where none of the above
-  had made one.
-
-One handoff per session revision: whatever comes later at the same revision (the customer's
-email address and message, feedback) is added to it and announced as ``handoff.updated``.
-
-Each handoff carries a snapshot of the path (:func:`snapshot`): every step and answer with the
-time spent on it, and each live check's outcome, diagnosis and evidence (already scrubbed of
-secrets when the check stored it). The feedback given at the same revision is joined to it.
-The webhook body (:func:`payload`) is built from the same pieces and never holds the session's
-id (a capability to the customer's session) nor any secret: the session is named by its
-share code, and the handoff by its console address, which needs a staff login.
-"""
+"""The web side of handoffs: the console address a webhook body names, and the customer's
+cookie that remembers which handoffs they sent the contact form for. Making handoffs is the
+application layer's (:mod:`assistant.conversation.handoffs`)."""
 
 from __future__ import annotations
-
-import json
-import logging
 
 from flask import current_app, url_for
 from flask import session as cookie
 
-from ..engine import CompiledFlow
-from ..flow import Flow
-from ..probes.diagnosis import cause_title
-from ..store import FlowSession, Handoff
-from ..store.handoffs import HandoffQueue, HandoffView
-from ..store.webhooks import WebhookDeliveries, new_delivery
+from ..store.handoffs import HandoffQueue
 from . import services
 
-log = logging.getLogger(__name__)
-
-REASONS = {"unresolved_end": "Unresolved end", "negative_feedback": "Negative feedback",
-           "customer_request": "Customer asked", "agent": "Handed on by staff"}
 SENT_KEY = "handoffs_sent"  # in the customer's cookie: handoffs they sent the form for
 SENT_KEPT = 20
 
 
 def queue() -> HandoffQueue:
     """The handoff queue of the current app's database."""
-    return HandoffQueue(services().store.engine)
-
-
-def snapshot(row: FlowSession, compiled: CompiledFlow) -> list[dict]:
-    """The session's current path as a handoff keeps it: one dict per answer with
-    ``position``, ``step``, ``step_title``, ``answer``, ``answer_label``, ``at`` (ISO 8601,
-    UTC), ``spent_ms`` (time spent on the step before answering, ms; None if unknown) and, for
-    a live check, ``check`` (``outcome``, ``cause``, ``title``, ``explanation``, ``evidence``,
-    ``latency_ms``, ``connection_id``, ``probe``, ``at``)."""
-    from .wizard import _transcript, _with_checks
-    lines = _with_checks(_transcript(compiled, services().store.transcript(row.id)))
-    spent = queue().time_spent(row.id)
-    for line in lines:
-        line["spent_ms"] = spent.get(line["position"])
-    return lines
-
-
-def _cause(cause_id: str | None) -> dict | None:
-    if not cause_id:
-        return None
-    try:
-        title = cause_title(cause_id)
-    except KeyError:  # a cause the rules no longer know
-        title = cause_id
-    return {"id": cause_id, "title": title}
-
-
-def payload(event: str, handoff: HandoffView, flow: Flow | None, console_url: str) -> dict:
-    """The webhook body for ``event`` about ``handoff`` (a JSON-safe dict): ``event``,
-    ``handoff`` (id, reference, reason, status, created_at, created_by, taken_by, contact,
-    message, console_url), ``session`` (share code, and ``customer``: the customer
-    reference of the launch token that started it, or None), ``flow`` (id, title, version), ``step``
-    (where the handoff was made: id, title, outcome), ``cause`` (the diagnosed cause: id,
-    title, or None), ``path`` (see :func:`snapshot`) and ``feedback`` (reaction, comment, or
-    None)."""
-    step = flow.steps.get(handoff.step) if flow else None
-
-    def iso(moment):
-        return moment.isoformat() if moment else None
-    return {
-        "event": event,
-        "handoff": {"id": handoff.id, "reference": handoff.reference, "reason": handoff.reason,
-                    "status": handoff.status, "created_at": iso(handoff.created_at),
-                    "created_by": handoff.created_by_email,
-                    "taken_by": handoff.taken_by_email, "contact": handoff.contact,
-                    "message": handoff.message, "console_url": console_url},
-        "session": {"code": handoff.code, "customer": handoff.customer_ref},
-        "flow": {"id": handoff.flow_id, "title": flow.title if flow else None,
-                 "version": handoff.flow_version},
-        "step": {"id": handoff.step, "title": step.title if step else None,
-                 "outcome": step.outcome if step else None},
-        "cause": _cause(handoff.cause),
-        "path": handoff.transcript,
-        "feedback": ({"reaction": handoff.reaction, "comment": handoff.comment}
-                     if handoff.reaction else None),
-    }
+    return services().conversations.handoffs.queue
 
 
 def console_link(handoff_id: int) -> str:
@@ -114,124 +28,12 @@ def console_link(handoff_id: int) -> str:
     return base.rstrip("/") + path if base else path
 
 
-def _body(event: str, handoff: HandoffView) -> str:
-    compiled = services().library.get(handoff.flow_id, handoff.flow_version) \
-        or services().library.get(handoff.flow_id)
-    url = console_link(handoff.id)
-    return json.dumps(payload(event, handoff, compiled.flow if compiled else None, url),
-                      ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _sender():
-    return current_app.extensions["webhooks"]
-
-
-def record_handoff(row: FlowSession, compiled: CompiledFlow, reason: str, *,
-                   contact: str | None = None, message: str | None = None,
-                   created_by: int | None = None) -> tuple[Handoff, bool]:
-    """The handoff at the session's current revision, made now with a :func:`snapshot` and
-    ``reason`` if there is none yet (with its ``handoff.created`` delivery, in the same
-    transaction); an existing one gets ``contact`` and ``message`` added instead. Returns
-    ``(handoff, made_now)``.
-
-    Raises:
-        sqlalchemy.exc.SQLAlchemyError: the database failed (nothing was stored).
-    """
-    store = services().store
-    existing = store.handoff_at(row)
-    if existing is not None:
-        return add_to_handoff(existing, contact, message), False
-    feedback = store.feedback_for(row)
-    creator = services().staff.get(created_by) if created_by is not None else None
-    sender = _sender()
-    made: list[int] = []
-
-    def announce(new: Handoff):
-        made.append(new.id)
-        if not sender.enabled:
-            return None
-        view = HandoffView(
-            id=new.id, session_id=new.session_id, revision=new.revision,
-            flow_id=new.flow_id, flow_version=new.flow_version, step=new.step,
-            reason=new.reason, status=new.status, contact=new.contact, message=new.message,
-            transcript=new.transcript, created_at=new.created_at, created_by=created_by,
-            created_by_email=creator.email if creator else None, taken_by=None,
-            taken_by_email=None, taken_at=None, closed_at=None, code=row.code,
-            reaction=feedback.reaction if feedback else None,
-            comment=feedback.comment if feedback else None)
-        return new_delivery("handoff.created", new.id, sender.url,
-                            _body("handoff.created", view))
-
-    handoff = store.create_handoff(row, compiled.flow.version, reason,
-                                   snapshot(row, compiled), contact, message,
-                                   created_by=created_by, also=announce)
-    if not made:  # another request made it first, just now
-        return add_to_handoff(handoff, contact, message), False
-    sender.wake()
-    return handoff, True
-
-
-def add_to_handoff(handoff: Handoff, contact: str | None, message: str | None) -> Handoff:
-    """Add a contact address (if it had none) and a message to an existing handoff; if that
-    changed it, announce ``handoff.updated``. Returns the handoff as it is now."""
-    if not contact and not message:
-        return handoff
-    row, changed = services().store.add_to_handoff(handoff, contact, message)
-    if changed:  # the database says this request changed it: identical submits announce once
-        announce_update(row.id)
-    return row
-
-
-def announce_update(handoff_id: int) -> None:
-    """Enqueue a ``handoff.updated`` delivery with the handoff as it is now (no-op without a
-    webhook)."""
-    sender = _sender()
-    if not sender.enabled:
-        return
-    view = queue().get(handoff_id)
-    if view is None:  # pragma: no cover - handoffs are never deleted
-        return
-    WebhookDeliveries(services().store.engine).enqueue(
-        "handoff.updated", handoff_id, sender.url, _body("handoff.updated", view))
-    sender.wake()
-
-
-def after_answer(row: FlowSession, compiled: CompiledFlow) -> None:
-    """After an answer was applied: an unresolved or escalated end hands the session off.
-    Never raises (the customer's answer is applied either way; a failure is logged)."""
-    if row.status != "ended" or row.outcome not in ("unresolved", "escalated"):
-        return
-    try:
-        record_handoff(row, compiled, "unresolved_end")
-    except Exception:
-        log.exception("session %s: the handoff of an unresolved end was not recorded", row.code)
-
-
-def after_feedback(row: FlowSession, compiled: CompiledFlow, reaction: str,
-                   changed: bool = True) -> None:
-    """After feedback was saved: *No* or *Partly* hands the session off; feedback that
-    ``changed`` on a session already handed off at this point is announced as an update.
-    Never raises (the feedback is saved either way; a failure is logged)."""
-    try:
-        existing = services().store.handoff_at(row)
-        if existing is not None:
-            if changed:
-                announce_update(existing.id)
-        elif reaction in ("no", "partly"):
-            record_handoff(row, compiled, "negative_feedback")
-    except Exception:
-        log.exception("session %s: the handoff of negative feedback was not recorded", row.code)
-
-
 def mark_sent(handoff_id: int) -> None:
     """Remember in the customer's cookie that they sent the contact form for this handoff."""
     sent = [h for h in cookie.get(SENT_KEY, []) if h != handoff_id][-(SENT_KEPT - 1):]
     cookie[SENT_KEY] = [*sent, handoff_id]
 
 
-def customer_has_written(handoff: Handoff) -> bool:
-    """True once the customer has sent the contact form for ``handoff`` (or it holds their
-    address or message): the support page then shows the reference instead of the form."""
-    return (handoff.reason == "customer_request" or bool(handoff.contact)
-            or (bool(handoff.message) and handoff.reason != "agent")
-            or handoff.id in cookie.get(SENT_KEY, []))
+def sent_handoffs() -> list[int]:
+    """The handoffs this visitor sent the contact form for (from their cookie)."""
+    return list(cookie.get(SENT_KEY, []))

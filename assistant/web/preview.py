@@ -67,6 +67,7 @@ def _refresh() -> None:
         svc.library.versions.record([flow])
         svc.library.compiled = svc.compiled
         svc.library.prefer_served = True  # the walk shows each save, not the pinned version
+        svc.conversations.serve(svc.flows, svc.compiled)
 
 
 def _frame_own_pages(response):

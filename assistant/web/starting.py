@@ -38,16 +38,10 @@ from flask import (
     url_for,
 )
 
+from ..conversation.errors import LaunchRefused, SessionNotFound
 from ..engine import CompiledFlow
 from ..flow import Flow
-from ..launch import (
-    Launch,
-    LaunchSecretError,
-    LaunchTokenError,
-    LaunchTokenExpired,
-    sign,
-    verify,
-)
+from ..launch import Launch, sign
 from . import services
 from .embed import link_reaction
 from .wizard import bp, private
@@ -77,45 +71,18 @@ def _has_probes(flow: Flow) -> bool:
 def _verified(token: str | None, flow: Flow | None) -> tuple[Launch | None, Refusal | None]:
     """The launch token of this request checked: ``(launch, None)``, ``(None, refusal)``, or
     ``(None, None)`` without a token. ``flow`` is the guide being started (None on the list
-    of guides). Never raises for a bad token; what was wrong is logged, never the token."""
-    if not token:
-        return None, None
+    of guides). Never raises for a bad token (see
+    :meth:`~assistant.conversation.Conversations.verify_launch`)."""
     try:
-        launch = verify(token, current_app.config["LAUNCH_SECRET"])
-    except LaunchTokenExpired:
-        return None, Refusal(f"This link has expired, so it can't be used to check your "
-                             f"connection. {WITHOUT_CHECK}", 410)
-    except LaunchSecretError:
-        log.warning("a launch token was used, but LAUNCH_SECRET is not set")
-        return None, Refusal(f"{REFUSED} {WITHOUT_CHECK}", 400)
-    except LaunchTokenError as e:
-        log.info("launch token refused: %s", e)
-        return None, Refusal(f"{REFUSED} {WITHOUT_CHECK}", 400)
-    if flow is not None and launch.flow_id and launch.flow_id != flow.id:
-        return None, Refusal(f"This link is for another guide, so it can't be used to check "
-                             f"your connection here. {WITHOUT_CHECK}", 400)
-    earlier = services().store.session_by_launch(launch.jti)
-    if earlier is not None and earlier.status == "ended":
-        return None, Refusal(f"This link was used already, for a guide that has ended. "
-                             f"{WITHOUT_CHECK}", 410)
-    return launch, None
+        return services().conversations.verify_launch(token, flow), None
+    except LaunchRefused as e:
+        return None, Refusal(e.message, e.status)
 
 
 def _launch_connection(launch: Launch | None, flow: Flow):
-    """``(connection, note)``: the connection a valid token binds in this guide (or None) and,
-    if it binds none, why, in the customer's words (None if there is nothing to say)."""
-    if launch is None:
-        return None, None
-    connection = services().connections.get(launch.connection_id)
-    if connection is None:
-        log.warning("a launch token names connection %r, which is not configured",
-                    launch.connection_id)
-        return None, ("We can't check your connection live right now, so we'll go through the "
-                      "steps by hand.")
-    if connection.system != flow.system:
-        return None, (f"Your link lets us check {connection.label}, which this guide is not "
-                      "about, so we'll go through the steps by hand.")
-    return connection, None
+    """``(connection, note)``: see
+    :meth:`~assistant.conversation.Conversations.launch_connection`."""
+    return services().conversations.launch_connection(launch, flow)
 
 
 def _demo_link(flow: Flow, choices: list) -> str | None:
@@ -223,14 +190,9 @@ def start_session(flow_id: str):
     if refusal is not None:
         return _flow_page(compiled, launch=None, token=None, notice=refusal.message,
                           status=refusal.status)
-    store = services().store
+    conversations = services().conversations
     connection = None
-    if launch is not None:
-        earlier = store.session_by_launch(launch.jti)
-        if earlier is not None:  # the same token again (a double click, Back and Start)
-            return redirect(url_for("wizard.current", sid=earlier.id), 303)
-        connection, _ = _launch_connection(launch, flow)
-    elif services().connections.demo and _has_probes(flow):
+    if launch is None and services().connections.demo and _has_probes(flow):
         choices = services().connections.for_system(flow.system)
         wanted = request.form.get("connection")
         if wanted is None and len(choices) == 1:
@@ -243,12 +205,12 @@ def start_session(flow_id: str):
             return _flow_page(compiled, launch=None, token=None, status=400,
                               notice="Choose a connection to check, or continue without a "
                                      "live check.")
-    row = store.create_session(flow.id, flow.version, compiled.start().step,
-                               connection_id=connection.id if connection else None,
-                               customer_ref=launch.customer if launch else None,
-                               launch_jti=launch.jti if launch else None)
-    link_reaction(row)  # opened from an article's "No"/"Partly": analytics follows it
-    return redirect(url_for("wizard.step", sid=row.id, n=0), 303)
+    started = conversations.start(flow.id, launch=launch,
+                                  connection_id=connection.id if connection else None)
+    if started.resumed:  # the same token again (a double click, Back and Start)
+        return redirect(url_for("wizard.current", sid=started.session.id), 303)
+    link_reaction(started.session)  # opened from an article's "No"/"Partly": analytics follows it
+    return redirect(url_for("wizard.step", sid=started.session.id, n=0), 303)
 
 
 def _start_csrf_error(message: str):
@@ -271,12 +233,8 @@ def check_again(sid: str):
     """"Check again" at an unresolved end: a new session of the same guide, bound to the same
     connection and customer reference as ``sid`` (whose unguessable id is the proof that the
     visitor was given them), 303 to its first step — which checks the connection anew."""
-    old = services().store.get_session(sid)
-    compiled = services().compiled.get(old.flow_id) if old is not None else None
-    if compiled is None:
+    try:
+        row = services().conversations.check_again(sid)
+    except SessionNotFound:
         abort(404)
-    flow = compiled.flow
-    row = services().store.create_session(flow.id, flow.version, compiled.start().step,
-                                          connection_id=old.connection_id,
-                                          customer_ref=old.customer_ref)
     return redirect(url_for("wizard.step", sid=row.id, n=0), 303)

@@ -10,10 +10,13 @@ URLs (``sid`` is the session's unguessable id, ``n`` a position in its path, 0 =
 |      |                      | launch token that binds it to a connection)              |
 | GET | ``/s/<sid>`` | 303 to the session's current step |
 | GET | ``/s/<sid>/<n>`` | the step at position ``n``, as last seen (``n`` ≤ current); at a  |
-|     |                  | probe step, "Checking…" until its check is done, then the step   |
-|     |                  | it leads to (``?check=<id>``: the check the page is waiting for) |
+|     |                  | probe step, "Checking…" until its check is done, then "Checked"  |
+|     |                  | and Continue (``?check=<id>``: the check the page waits for)     |
 | POST | ``/s/<sid>/<n>`` | answer it (``answer``, ``revision``); below the current   |
 |      |                  | position this changes an earlier answer                  |
+| POST | ``/s/<sid>/<n>/check`` | poll the probe step's check (``revision``, ``check``): a |
+|      |                        | finished check's outcome is applied, once, and the step  |
+|      |                        | it leads to shown                                        |
 | POST | ``/s/<sid>/feedback`` | "Did this answer your question?" (``reaction``,     |
 |      |                       | ``comment``, ``revision``)                          |
 | GET/POST | ``/s/<sid>/support`` | contact support: records a handoff with the transcript |
@@ -22,9 +25,13 @@ Without JavaScript every POST answers 303 and the browser GETs the step's URL. W
 (``HX-Request: true``) the same URLs answer the ``#step`` fragment and ``HX-Push-Url``.
 A form whose ``revision`` is not the session's current one is stale: 409, nothing applied, the
 current step shown with an explanation. A probe step is never answered by a form (400): only its
-check decides, through :class:`~assistant.probes.runner.ProbeRunner`; the htmx poller asks
-again every second (``HX-Target: probe-wait`` gets just the poller back) and, without
-JavaScript, a meta refresh does.
+check decides, through :class:`~assistant.probes.runner.ProbeRunner`. No GET changes a session:
+the htmx poller POSTs every second (a running check gets just the poller back; a finished one
+is applied and the next step shown); without JavaScript a meta refresh reloads the page until
+the check is done, and its Continue button (the same POST) goes on.
+
+The session logic is the application layer's (:class:`assistant.conversation.Conversations`):
+these views parse the form, call it and render what it returns.
 """
 
 from __future__ import annotations
@@ -44,31 +51,20 @@ from flask import (
 )
 from markupsafe import Markup, escape
 
-from ..engine import CompiledFlow, InvalidAnswer, Position
+from ..conversation import REACTIONS, TRANSCRIPT_TAIL, Conversations, customer_has_written
+from ..conversation import errors as refused
+from ..engine import CompiledFlow
 from ..flow import Flow, Step
-from ..probes.diagnosis import cause_explanation, cause_title
-from ..store import CheckRecord, Feedback, FlowSession, StaleRevision, TranscriptLine
+from ..probes.diagnosis import cause_explanation
+from ..store import CheckRecord, Feedback, FlowSession
 from ..store.repository import as_utc
 from . import form_token, services
-from .handoff import (
-    after_answer,
-    after_feedback,
-    customer_has_written,
-    mark_sent,
-    record_handoff,
-)
+from .handoff import mark_sent, sent_handoffs
 
 bp = Blueprint("wizard", __name__)
 form_token.install(bp)  # forms checked without a cookie: the wizard works in a help center's frame
 
-REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
-STALE = ("This page was out of date: the session had already moved on (another tab, a double "
-         "click or the browser's Back button). Nothing was applied twice. This is where you "
-         "are now.")
-CLOSED = ("This guide has ended; start again to go through it once more. Nothing was changed: "
-          "your answers, feedback and message to support stay as they were.")
-TRANSCRIPT_TAIL = 10  # answers shown under a step; "?answers=all" shows every one
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+__all__ = ["REACTIONS", "TRANSCRIPT_TAIL", "bp", "private", "render_step"]
 
 
 EVIDENCE_LABELS = {
@@ -168,77 +164,30 @@ def _is_htmx() -> bool:
             and request.headers.get("HX-History-Restore-Request") != "true")
 
 
+def conversations() -> Conversations:
+    """The application layer of the current app."""
+    return services().conversations
+
+
+def _gone():
+    return private(make_response(render_template(
+        "error.html", fragment=_is_htmx(), title="This guide has changed",
+        message=refused.FlowChanged.message), 410))
+
+
 def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
     """The session and the version of its flow it is pinned to; 404 if unknown, 410 if no
-    version of its flow that has its step can be found (a session older than stored
-    versions, whose flow has changed since)."""
-    row = services().store.get_session(sid)
-    if row is None:
+    version of its flow that has its step can be found."""
+    try:
+        return conversations().load(sid)
+    except refused.SessionNotFound:
         abort(404)
-    compiled = services().compiled_for(row)
-    if compiled is None:
-        abort(private(make_response(render_template(
-            "error.html", fragment=_is_htmx(), title="This guide has changed",
-            message="The guide you were following has been changed or removed since you "
-                    "started. Please start again from the list of guides."), 410)))
-    return row, compiled
-
-
-def _closed(row: FlowSession) -> bool:
-    """True for a finished session: ended, and feedback given or handed to a person (the
-    customer wrote to support, or staff handed it on). Its answers can no longer change."""
-    if row.status != "ended":
-        return False
-    store = services().store
-    if store.feedback_for(row) is not None:
-        return True
-    handoff = store.handoff_at(row)
-    return handoff is not None and (handoff.reason == "agent" or customer_has_written(handoff))
+    except refused.FlowChanged:
+        abort(_gone())
 
 
 def _step_url(row: FlowSession, n: int) -> str:
     return url_for("wizard.step", sid=row.id, n=n)
-
-
-def _position_at(row: FlowSession, n: int) -> tuple[int, Position, str | None]:
-    """``(n, position, answer given there)`` for path index ``n`` (≤ current).
-
-    An index whose step is no longer in the flow (the flow changed since) gives the current
-    position instead.
-    """
-    current = (row.position, Position(row.step, dict(row.counters or {})), None)
-    if n >= row.position:
-        return current
-    # The answer given at n, and the one before it (whose counters held at n): one query.
-    lines = {line.position: line
-             for line in services().store.transcript(row.id, upto=n + 1, last=2)}
-    given, before = lines.get(n + 1), lines.get(n)
-    compiled = services().compiled_for(row)
-    if given is None or compiled is None or given.from_step not in compiled.flow.steps:
-        return current
-    return n, Position(given.from_step, dict(before.counters) if before else {}), given.answer
-
-
-def _transcript(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict]:
-    """The path as plain dicts (for templates and handoffs): step and answer ids and texts."""
-    steps = compiled.flow.steps
-    out = []
-    for line in path:
-        step = steps.get(line.from_step)
-        answer = step.answer(line.answer) if step else None
-        if step is not None and step.is_probe:
-            try:
-                label = f"Checked automatically: {cause_title(line.answer)}"
-            except KeyError:  # an outcome the rules no longer know
-                label = f"Checked automatically: {line.answer}"
-        else:
-            label = answer.label if answer else line.answer
-        out.append({"position": line.position, "step": line.from_step,
-                    "step_title": step.title if step else line.from_step,
-                    "answer": line.answer, "answer_label": label,
-                    "probe_check_id": line.probe_check_id,
-                    "at": line.at.isoformat() if hasattr(line.at, "isoformat") else str(line.at)})
-    return out
 
 
 def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript: list[dict],
@@ -249,14 +198,14 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
                 previous: CheckRecord | None = None, closed: bool = False):
     """The response for ``step`` shown at path index ``n`` of ``session``.
 
-    ``transcript`` is the tail of the path before ``n`` (dicts as from :func:`_transcript`, at
-    most :data:`TRANSCRIPT_TAIL`); ``chosen`` the answer once given at ``n`` if ``n`` is in
-    the past. ``finding`` is the probe check that led to this step (shown as "What we
-    found"); ``checking`` the check this probe step waits for (the page polls), ``previous``
-    the last result while a re-check waits for the TTL to pass; ``closed`` a finished session
-    (no Change links, no answer forms). A full
-    page, or with ``fragment`` the ``#step`` fragment for htmx. The benchmark renders its
-    baseline through this same function.
+    ``transcript`` is the tail of the path before ``n`` (dicts as from
+    :func:`assistant.conversation.labelled`, at most :data:`TRANSCRIPT_TAIL`); ``chosen`` the
+    answer once given at ``n`` if ``n`` is in the past. ``finding`` is the probe check that
+    led to this step (shown as "What we found"); ``checking`` the check this probe step waits
+    for (the page polls until it is done, then offers Continue), ``previous`` the last result
+    while a re-check waits for the TTL to pass; ``closed`` a finished session (no Change
+    links, no answer forms). A full page, or with ``fragment`` the ``#step`` fragment for
+    htmx. The benchmark renders its baseline through this same function.
     """
     html = render_template(
         "step.html", fragment=fragment, flow=flow, step=step, session=session, n=n,
@@ -286,89 +235,45 @@ def private(response):
 def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
             notice: str | None = None, errors: dict | None = None, values: dict | None = None):
     """The step at path index ``n`` of the session (at most its current position)."""
-    store = services().store
-    n, position, chosen = _position_at(row, min(n, row.position))
-    step = compiled.flow.steps[position.step]
-    checking = previous = None
-    if step.is_probe and n == row.position:
-        # A re-check after a fix wants a check started after the step was reached: until the
-        # TTL lets one start, the last result is shown with its age.
-        arrived = as_utc(row.updated_at)
-        check = services().probes.result(row.connection_id, step.probe,
-                                         waiting_for=_check_id(),
-                                         arrived_at=arrived, recheck=step.recheck)
-        if step.recheck and check.started_at < arrived:
-            previous = check if check.done else None
-        elif check.done and status == 200:
-            return _after_probe(row, compiled, position, check)
-        # (A refused form shown at a probe step keeps its 4xx and notice: the poller on it
-        # goes on as soon as it asks again.)
-        checking = check
-        if request.headers.get("HX-Target") == "probe-wait" and _is_htmx():
-            # The poller asks again: answer only the poller, so focus and reading stay put.
-            return private(make_response(render_template(
-                "_probe_wait.html", session=row, n=n, check=checking, previous=previous,
-                ttl=current_app.config["PROBE_TTL_SECONDS"])))
-    everything = request.args.get("answers") == "all"
-    tail = store.transcript(row.id, upto=n, last=None if everything else TRANSCRIPT_TAIL)
-    feedback = store.feedback_for(row) if step.is_end and n == row.position else None
-    finding = None
-    if tail and tail[-1].position == n and tail[-1].probe_check_id is not None:
-        finding = services().probes.checks.get(tail[-1].probe_check_id)
-    if step.is_probe and n < row.position:  # a past check: show what it found
-        nxt = store.transcript(row.id, upto=n + 1, last=1)
-        if nxt and nxt[0].probe_check_id is not None:
-            finding = services().probes.checks.get(nxt[0].probe_check_id)
-    response = render_step(compiled.flow, step, row, n, _transcript(compiled, tail),
-                           chosen=chosen, feedback=feedback, notice=notice, errors=errors,
-                           values=values, status=status, fragment=_is_htmx(),
-                           finding=finding, checking=checking, previous=previous,
-                           closed=_closed(row))
+    try:
+        view = conversations().view(row, n, waiting_for=_check_id(),
+                                    everything=request.args.get("answers") == "all",
+                                    sent=sent_handoffs())
+    except refused.FlowChanged:
+        return _gone()
+    response = render_step(view.flow, view.step, view.session, view.n, view.transcript,
+                           chosen=view.chosen, feedback=view.feedback, notice=notice,
+                           errors=errors, values=values, status=status, fragment=_is_htmx(),
+                           finding=view.finding, checking=view.checking,
+                           previous=view.previous, closed=view.closed)
     if status != 200 and _is_htmx():
         # A refused POST shows the step where the session is: make the address bar agree.
-        response.headers["HX-Replace-Url"] = _step_url(row, n)
+        response.headers["HX-Replace-Url"] = _step_url(view.session, view.n)
     return response
 
 
-def _after_probe(row: FlowSession, compiled: CompiledFlow, position: Position,
-                 check: CheckRecord):
-    """The check at the session's probe step has a result: go on by its outcome and show the
-    next step (its "What we found" panel explains the result)."""
-    move = compiled.probe_outcome(position, check.outcome or "unavailable")
-    outcome = compiled.flow.steps[move.to.step].outcome
-    try:
-        row = services().store.record_answer(row, compiled.flow.version, row.position,
-                                             move.from_step, move.answer, move.to.step,
-                                             move.to.counters, outcome,
-                                             probe_check_id=check.id,
-                                             cause=check.cause if check.cause and "." in
-                                             check.cause else None)
-    except StaleRevision:  # another request applied it first: show where the session is
-        row = services().store.get_session(row.id)
-    else:
-        after_answer(row, compiled)
-    if _is_htmx():
-        response = _render(row, compiled, row.position)
-        response.headers["HX-Push-Url"] = _step_url(row, row.position)
-        response.headers["HX-Retarget"] = "#step"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
-    return redirect(_step_url(row, row.position), 303)
+def _refused(sid: str, error: refused.ConversationError, n: int | None = None,
+             values: dict | None = None):
+    """A refused request: the step where the session is now (or ``n``) with the reason."""
+    row, compiled = _load(sid)
+    return _render(row, compiled, row.position if n is None else n, error.status,
+                   error.message if not error.errors else None, errors=error.errors or None,
+                   values=values)
 
 
 def _show(row: FlowSession, compiled: CompiledFlow, n: int):
     """After a successful POST: 303 to the step's URL, or for htmx the fragment and its URL."""
     if _is_htmx():
         response = _render(row, compiled, n)
-        # Unless a probe step moved the session on while rendering (it set the URL itself).
         response.headers.setdefault("HX-Push-Url", _step_url(row, n))
         return response
     return redirect(_step_url(row, n), 303)
 
 
 def _check_id() -> int | None:
-    """The ``?check=`` id a polling page waits for, if it is a plausible row id."""
-    value = request.args.get("check", type=int)
+    """The check id a polling page waits for (``?check=`` or the poll form's ``check``), if
+    it is a plausible row id."""
+    value = request.values.get("check", type=int)
     return value if value is not None and 0 < value < 2**31 else None
 
 
@@ -395,60 +300,63 @@ def current(sid: str):
 
 @bp.get("/s/<sid>/<int:n>")
 def step(sid: str, n: int):
-    """The step at position ``n`` as last seen; past the current position, the current step."""
+    """The step at position ``n`` as last seen; past the current position, the current step.
+    Changes no session (at a probe step, "Checking…" or "Checked", see :func:`poll`)."""
     row, compiled = _load(sid)
-    if request.headers.get("HX-Target") == "probe-wait" and _is_htmx() and (
-            n != row.position or not compiled.flow.steps[row.step].is_probe):
-        # A poll from a page the session has left (another tab moved it on): show where it
-        # is now, in the whole step area rather than inside the poller.
-        response = _render(row, compiled, row.position)
-        response.headers.update({"HX-Retarget": "#step", "HX-Reswap": "innerHTML",
-                                 "HX-Push-Url": _step_url(row, row.position)})
-        return response
     if n > row.position:
         return redirect(_step_url(row, row.position), 303)
     return _render(row, compiled, n)
 
 
+@bp.post("/s/<sid>/<int:n>/check")
+def poll(sid: str, n: int):
+    """Poll the check of the probe step at position ``n`` (form: ``revision``, ``check``).
+
+    Still running: the htmx poller gets itself back (focus and reading stay put), a browser
+    without JavaScript the step's page again (303). Done: its outcome is applied once and
+    the step it leads to shown (htmx: in the whole step area, with its URL). A poll from a
+    page the session has left (another tab's poll applied the check) shows where it is now.
+    """
+    _load(sid)
+    try:
+        polled = conversations().poll(sid, n, _revision(), _check_id())
+    except (refused.Stale, refused.NotAProbeStep, refused.Incomplete):
+        row, compiled = _load(sid)
+        return _moved_on(row, compiled)
+    row, compiled = _load(sid)
+    if not polled.applied:
+        if _is_htmx():
+            return private(make_response(render_template(
+                "_probe_wait.html", session=row, n=n, check=polled.check,
+                previous=polled.previous, ttl=current_app.config["PROBE_TTL_SECONDS"])))
+        return redirect(url_for("wizard.step", sid=sid, n=n, check=polled.check.id), 303)
+    return _moved_on(row, compiled)
+
+
+def _moved_on(row: FlowSession, compiled: CompiledFlow):
+    """The session's current step after a poll: for htmx in the whole step area rather than
+    inside the poller, with its URL; otherwise 303 to it."""
+    if _is_htmx():
+        response = _render(row, compiled, row.position)
+        response.headers.update({"HX-Retarget": "#step", "HX-Reswap": "innerHTML",
+                                 "HX-Push-Url": _step_url(row, row.position)})
+        return response
+    return redirect(_step_url(row, row.position), 303)
+
+
 @bp.post("/s/<sid>/<int:n>")
 def answer(sid: str, n: int):
     """Apply the posted answer to the step at position ``n``."""
+    _load(sid)
+    try:
+        row, show = conversations().answer(sid, n, request.form.get("answer", ""),
+                                           _revision(), sent=sent_handoffs())
+    except refused.NotAChoice as e:
+        return _refused(sid, e, n)
+    except refused.ConversationError as e:
+        return _refused(sid, e)
     row, compiled = _load(sid)
-    revision = _revision()
-    answer_id = request.form.get("answer", "")
-    if revision is None:
-        return _render(row, compiled, row.position, 400,
-                       "The form was incomplete, so nothing was changed. Please choose again.")
-    if _closed(row):
-        return _render(row, compiled, row.position, 409, CLOSED)
-    if revision != row.revision or n > row.position:
-        return _render(row, compiled, row.position, 409, STALE)
-    at, position, given = _position_at(row, n)
-    if at != n:  # that earlier step is no longer in the flow
-        return _render(row, compiled, row.position, 409, STALE)
-    if given == answer_id:
-        return _show(row, compiled, n + 1)  # the same answer again: nothing to change
-    if compiled.flow.steps[position.step].is_probe:
-        # Only the check itself decides a probe step: a posted "connected" is not believed.
-        return _render(row, compiled, row.position, 400,
-                       "This step is checked automatically, so there is nothing to answer. "
-                       "Nothing was changed.")
-    try:
-        move = compiled.answer(position, answer_id)
-    except InvalidAnswer:
-        return _render(row, compiled, n, 400,
-                       "That answer isn't one of the choices for this step, so nothing was "
-                       "changed." + ("" if compiled.flow.steps[position.step].is_end
-                                     else " Please choose one of the answers below."))
-    outcome = compiled.flow.steps[move.to.step].outcome
-    try:
-        row = services().store.record_answer(row, compiled.flow.version, n, move.from_step,
-                                             answer_id, move.to.step, move.to.counters, outcome)
-    except StaleRevision:
-        row = services().store.get_session(sid)
-        return _render(row, compiled, row.position, 409, STALE)
-    after_answer(row, compiled)
-    return _show(row, compiled, row.position)
+    return _show(row, compiled, show)
 
 
 def _form_text(name: str) -> str:
@@ -467,45 +375,15 @@ def feedback(sid: str):
     The form names its end step; feedback is taken while the session is ended at that step,
     even if the session was changed in between (another tab walked back to the same end).
     """
-    row, compiled = _load(sid)
+    _load(sid)
     values = _feedback_values()
-    if _revision() is None:
-        return _render(row, compiled, row.position, 400,
-                       "The form was incomplete, so nothing was saved. Please send it again.",
-                       values=values)
-    if row.status != "ended" or request.form.get("end_step") != row.step:
-        return _render(row, compiled, row.position, 409,
-                       "Your feedback was not saved: the guide had moved on in another tab "
-                       "or window. This is where you are now.", values=values)
-    errors = {}
-    if values["reaction"] not in REACTIONS:
-        errors["reaction"] = "Choose Yes, Partly or No."
-    limit = current_app.config["COMMENT_MAX_CHARS"]
-    if len(values["comment"]) > limit:
-        errors["comment"] = (f"Your comment has {len(values['comment']):,} characters; the "
-                             f"limit is {limit:,}. Please shorten it.")
-    if errors:
-        return _render(row, compiled, row.position, 400, errors=errors, values=values)
-    changed = services().store.save_feedback(row, compiled.flow.version, values["reaction"],
-                                             values["comment"] or None)
-    after_feedback(row, compiled, values["reaction"], changed=changed)
+    try:
+        conversations().give_feedback(sid, request.form.get("end_step"), values["reaction"],
+                                      values["comment"], _revision())
+    except refused.ConversationError as e:
+        return _refused(sid, e, values=values)
+    row, compiled = _load(sid)
     return _show(row, compiled, row.position)
-
-
-def _with_checks(lines: list[dict]) -> list[dict]:
-    """Transcript lines for a handoff: a live check's line also carries what it found (outcome,
-    diagnosis, evidence, latency, time, connection) — never a secret (none is stored)."""
-    for line in lines:
-        check = (services().probes.checks.get(line["probe_check_id"])
-                 if line.get("probe_check_id") else None)
-        if check is not None:
-            line["check"] = {
-                "connection_id": check.connection_id, "probe": check.probe,
-                "outcome": check.outcome, "cause": check.cause, "title": check.title,
-                "explanation": check.explanation, "evidence": check.evidence,
-                "latency_ms": check.latency_ms,
-                "at": (check.finished_at or check.started_at).isoformat()}
-    return lines
 
 
 def _support_values() -> dict:
@@ -521,7 +399,7 @@ def _support_page(row: FlowSession, compiled: CompiledFlow, values: dict | None 
     html = render_template("support.html", fragment=_is_htmx(), flow=compiled.flow,
                            session=row, handoff=handoff,
                            offer_form=handoff is None or status != 200
-                           or not customer_has_written(handoff),
+                           or not customer_has_written(handoff, sent_handoffs()),
                            values=values or {"contact": "", "message": ""},
                            errors=errors or {}, notice=notice,
                            message_max=current_app.config["HANDOFF_MESSAGE_MAX_CHARS"],
@@ -543,44 +421,19 @@ def support(sid: str):
 
     The form carries the session revision it was shown at: if the answers changed since
     (another tab), nothing is sent and the page says so, keeping what was typed. One handoff
-    per revision: a handoff made already at this revision (automatically, by a double submit,
-    or by a second tab with more to say) gets the address and message added, up to three times
-    ``HANDOFF_MESSAGE_MAX_CHARS`` of messages in all (past that: 400, the text kept).
+    per revision (see :meth:`assistant.conversation.Conversations.hand_off`).
     """
     row, compiled = _load(sid)
-    store = services().store
     if request.method == "GET":
         return _support_page(row, compiled)
     values = _support_values()
-    if _revision() != row.revision:
-        return _support_page(row, compiled, values, status=409, notice=(
-            "Nothing was sent yet: your answers changed in another tab or window since this "
-            "page was shown. Check what you wrote below and send it again."))
-    errors: dict[str, str] = {}
-    limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]
-    if values["contact"] and (len(values["contact"]) > 254
-                              or not EMAIL.match(values["contact"])):
-        errors["contact"] = "Enter an email address like name@example.com, or leave it empty."
-    if len(values["message"]) > limit:
-        errors["message"] = (f"Your message has {len(values['message']):,} characters; "
-                             f"the limit is {limit:,}. Please shorten it.")
-    # Messages sent at one point are added to its handoff (another tab, the agent's comment),
-    # each addition announced with the whole text: keep the sum bounded.
-    existing = store.handoff_at(row)
-    held = (existing.message or "") if existing is not None else ""
-    if "message" not in errors and values["message"] and values["message"] not in held \
-            and len(held) + len(values["message"]) > 3 * limit:
-        errors["message"] = (f"Support has {len(held):,} characters from this point already; "
-                             f"at most {3 * limit:,} are kept, so this was not added. Please "
-                             "shorten it, or quote your reference when you talk to us.")
-    if errors:
-        return _support_page(row, compiled, values, errors, status=400)
-    feedback = store.feedback_for(row)
-    reason = ("unresolved_end" if row.outcome in ("unresolved", "escalated")
-              else "negative_feedback" if feedback and feedback.reaction != "yes"
-              else "customer_request")
-    handoff, _ = record_handoff(row, compiled, reason, contact=values["contact"] or None,
-                                message=values["message"] or None)
+    try:
+        handoff = conversations().hand_off(sid, _revision(), values["contact"],
+                                           values["message"])
+    except refused.Stale as e:
+        return _support_page(row, compiled, values, status=409, notice=e.message)
+    except refused.Invalid as e:
+        return _support_page(row, compiled, values, e.errors, status=400)
     mark_sent(handoff.id)
     if _is_htmx():
         return _support_page(row, compiled)
@@ -599,8 +452,10 @@ def render_csrf_error(error):
     if on_csrf_error is not None and (response := on_csrf_error(message)) is not None:
         return response
     sid = (request.view_args or {}).get("sid") if request.blueprint == "wizard" else None
-    row = services().store.get_session(sid) if sid else None
-    compiled = services().compiled_for(row) if row is not None else None
+    try:
+        row, compiled = conversations().load(sid) if sid else (None, None)
+    except refused.ConversationError:
+        row = compiled = None
     if compiled is not None:
         if request.endpoint == "wizard.support":
             return _support_page(row, compiled, _support_values(), notice=message, status=400)

@@ -77,8 +77,8 @@ def guided_create():
                 if not wanted else "That connection is not one this guide can check. "
                 "Choose the customer's connection, or “No live check”.")}, chosen, 400)
         connection_id = None if wanted == NO_LIVE_CHECK else wanted
-    row = services().store.create_session(flow.id, flow.version, compiled.start().step,
-                                          connection_id=connection_id, guided_by=staff_id())
+    row = services().conversations.start(flow.id, connection_id=connection_id,
+                                         guided_by=staff_id()).session
     return redirect(url_for("wizard.step", sid=row.id, n=0), 303)
 
 

@@ -32,11 +32,11 @@ from flask import (
     url_for,
 )
 
+from ...conversation import REACTIONS, REASONS
 from ...store.handoffs import ACTIONS, STATUSES, HandoffView, QueueConflict
 from ...store.webhooks import WebhookDeliveries
 from .. import services
-from ..handoff import REASONS, queue, record_handoff
-from ..wizard import REACTIONS
+from ..handoff import queue
 from . import bp, staff_id
 from .diagram import flow_svg
 
@@ -227,8 +227,8 @@ def handoff_create(sid: str):
     if len(comment) > limit:
         return page(400, f"Your comment has {len(comment):,} characters; the limit is "
                          f"{limit:,}. Please shorten it.")
-    made, new = record_handoff(row, compiled, "agent", message=comment or None,
-                               created_by=staff_id())
+    made, new = services().conversations.handoffs.record(
+        row, compiled, "agent", message=comment or None, created_by=staff_id())
     ref = f"H-{made.id:05d}"
     flash(f"Handed off as {ref}." if new else
           f"This session was handed off at this point already ({ref})"

@@ -37,6 +37,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
+from ...conversation import REACTIONS, labelled
 from ...probes.diagnosis import cause_title
 from ...store.console import (
     NOTE_MAX_CHARS,
@@ -48,7 +49,7 @@ from ...store.console import (
     parse_filter,
 )
 from .. import services
-from ..wizard import REACTIONS, _transcript, private
+from ..wizard import private
 from . import bp, needs_login_response, staff_id
 from .diagram import flow_svg
 
@@ -197,11 +198,11 @@ def _lines(detail: SessionDetail, entries) -> list[dict]:
     them), time spent and the check used."""
     compiled = services().compiled_for(detail.session)
     if compiled is not None:
-        labelled = _transcript(compiled, entries)
+        lines = labelled(compiled, entries)
     else:  # the flow is no longer served: show the ids
-        labelled = [{"step_title": e.from_step, "answer_label": e.answer} for e in entries]
+        lines = [{"step_title": e.from_step, "answer_label": e.answer} for e in entries]
     return [{"entry": e, "step_title": line["step_title"], "answer_label": line["answer_label"]}
-            for e, line in zip(entries, labelled, strict=True)]
+            for e, line in zip(entries, lines, strict=True)]
 
 
 def _diagram(detail: SessionDetail) -> Markup | None:

@@ -1,0 +1,548 @@
+"""The conversation: one session walked through a flow, for every channel (the HTML wizard,
+the console's guided mode, the JSON API, a chat). No Flask: views parse a request, call one
+method of :class:`Conversations` and render what it returns, or map the
+:mod:`~.errors` it raises to a status.
+
+- :meth:`~Conversations.start` a session (a flow, a verified launch token binding its
+  connection and customer reference, or a connection a trusted caller chose);
+- :meth:`~Conversations.view`: where it is, as a :class:`StepView` (changes no session);
+- :meth:`~Conversations.answer` a step, at the revision the request was made at;
+- :meth:`~Conversations.poll` a probe step's check, applying a finished check's outcome once;
+- :meth:`~Conversations.give_feedback`, :meth:`~Conversations.hand_off`;
+- :meth:`~Conversations.route` free text to a guide, :meth:`~Conversations.match_answer` free
+  text to a step's answer (both :mod:`assistant.routing`).
+
+Every change carries the revision it was made at: a request at another revision raises
+:class:`~.errors.Stale` (a double click, a second tab, Back) and is never applied twice; a
+finished session raises :class:`~.errors.Closed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from ..engine import CompiledFlow, InvalidAnswer, Position
+from ..flow import Flow, Step
+from ..launch import Launch, LaunchSecretError, LaunchTokenError, LaunchTokenExpired, verify
+from ..store import CheckRecord, Feedback, FlowSession, Handoff, StaleRevision
+from ..store.repository import as_utc
+from . import errors
+from .handoffs import Handoffs, customer_has_written
+from .transcript import labelled
+
+log = logging.getLogger(__name__)
+
+REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
+"""The answers to "Did this answer your question?" (id → label)."""
+TRANSCRIPT_TAIL = 10
+"""Answers shown under a step unless every one is asked for."""
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+REFUSED = "This link can't be used to check your connection."
+WITHOUT_CHECK = ("You can still follow the guide: we'll go through the steps by hand. To have "
+                 "your connection checked live, open the guide again from your account.")
+
+
+@dataclass
+class StepView:
+    """A session shown at path index ``n`` (0 = the first step; at most its position).
+
+    ``chosen``: the answer once given at ``n`` if ``n`` is in the past. ``transcript``: the
+    answers before ``n`` (dicts from :func:`~.transcript.labelled`), at most
+    :data:`TRANSCRIPT_TAIL` unless all were asked for; ``earlier``: how many are left out.
+    ``finding``: the check that led to this step ("What we found"), or a past probe step's
+    check. At the current probe step, ``checking`` is the check it waits for (``ready``: it is
+    done, and a :meth:`Conversations.poll` applies its outcome) and ``previous`` the last
+    result while a re-check waits for the TTL. ``feedback`` at a current end; ``closed``: the
+    session is finished (no more answers)."""
+
+    session: FlowSession
+    compiled: CompiledFlow
+    n: int
+    step: Step
+    chosen: str | None
+    transcript: list[dict]
+    finding: CheckRecord | None = None
+    checking: CheckRecord | None = None
+    previous: CheckRecord | None = None
+    feedback: Feedback | None = None
+    closed: bool = False
+
+    @property
+    def flow(self) -> Flow:
+        return self.compiled.flow
+
+    @property
+    def current(self) -> bool:
+        return self.n == self.session.position
+
+    @property
+    def earlier(self) -> int:
+        return self.n - len(self.transcript)
+
+    @property
+    def ready(self) -> bool:
+        """The check this probe step waits for is done: a poll goes on by its outcome."""
+        return self.checking is not None and self.checking.done and self.previous is None
+
+
+@dataclass
+class Polled:
+    """What a poll found: the session as it is now, the check, and whether this poll applied
+    its outcome (the session moved on to the step it leads to)."""
+
+    session: FlowSession
+    check: CheckRecord
+    applied: bool
+    previous: CheckRecord | None = None
+
+
+@dataclass
+class Started:
+    """A session started, or (``resumed``) the one a launch token started already."""
+
+    session: FlowSession
+    resumed: bool = False
+
+
+class Conversations:
+    """The application layer over the flows, the store and the probe runner. Safe to share
+    between threads.
+
+    ``flows``/``compiled``: the flows being served (by id) and their machines; ``library``: every
+    version a session may be pinned to (:class:`assistant.flow_library.FlowLibrary`);
+    ``store``, ``probes`` (:class:`~assistant.probes.runner.ProbeRunner`), ``connections``,
+    ``staff``; ``handoffs`` (:class:`~.handoffs.Handoffs`); ``launch_secret``: the secrets that
+    sign launch tokens (None: no token can be verified); ``comment_max``/``message_max``:
+    characters a feedback comment and a message to support may have.
+    """
+
+    def __init__(self, *, flows: dict[str, Flow], compiled: dict[str, CompiledFlow], library,
+                 store, probes, connections, staff, handoffs: Handoffs, launch_secret=None,
+                 comment_max: int = 1000, message_max: int = 4000):
+        self.flows = flows
+        self.compiled = compiled
+        self.library = library
+        self.store = store
+        self.probes = probes
+        self.connections = connections
+        self.staff = staff
+        self.handoffs = handoffs
+        self.launch_secret = launch_secret
+        self.comment_max = comment_max
+        self.message_max = message_max
+        self._router = None
+        self._router_lock = threading.Lock()
+
+    def serve(self, flows: dict[str, Flow], compiled: dict[str, CompiledFlow]) -> None:
+        """Serve these flows to new sessions from now on (the preview, after each good save);
+        sessions already started stay on their pinned versions."""
+        self.flows, self.compiled = flows, compiled
+        self._router = None
+
+    # -- finding things ------------------------------------------------------------------------
+
+    def flow(self, flow_id: str) -> CompiledFlow:
+        """The served flow ``flow_id``. Raises :class:`~.errors.FlowNotFound`."""
+        compiled = self.compiled.get(flow_id)
+        if compiled is None:
+            raise errors.FlowNotFound()
+        return compiled
+
+    def load(self, sid: str) -> tuple[FlowSession, CompiledFlow]:
+        """The session and the version of its flow it is pinned to.
+
+        Raises:
+            SessionNotFound: no session has this id.
+            FlowChanged: no version of its flow that has its step can be found.
+        """
+        row = self.store.get_session(sid)
+        if row is None:
+            raise errors.SessionNotFound()
+        compiled = self.library.for_session(row.flow_id, row.flow_version, row.step)
+        if compiled is None:
+            raise errors.FlowChanged()
+        return row, compiled
+
+    def closed(self, row: FlowSession, sent: Collection[int] = ()) -> bool:
+        """True for a finished session: ended, and feedback given or handed to a person (the
+        customer wrote to support, or staff handed it on). Its answers can no longer change.
+        ``sent``: handoff ids this visitor sent the contact form for."""
+        if row.status != "ended":
+            return False
+        if self.store.feedback_for(row) is not None:
+            return True
+        handoff = self.store.handoff_at(row)
+        return handoff is not None and (handoff.reason == "agent"
+                                        or customer_has_written(handoff, sent))
+
+    # -- starting ------------------------------------------------------------------------------
+
+    def verify_launch(self, token: str | None, flow: Flow | None) -> Launch | None:
+        """The launch token checked for starting ``flow`` (None: the list of guides): the
+        :class:`~assistant.launch.Launch`, or None without a token. What was wrong is logged,
+        never the token.
+
+        Raises:
+            LaunchRefused: expired (410), used by a session that has ended (410), tampered
+                with, signed with another secret, for another guide, or no secret set (400).
+        """
+        if not token:
+            return None
+        try:
+            launch = verify(token, self.launch_secret or ())
+        except LaunchTokenExpired:
+            raise errors.LaunchRefused(f"This link has expired, so it can't be used to check "
+                                       f"your connection. {WITHOUT_CHECK}", 410) from None
+        except LaunchSecretError:
+            log.warning("a launch token was used, but LAUNCH_SECRET is not set")
+            raise errors.LaunchRefused(f"{REFUSED} {WITHOUT_CHECK}") from None
+        except LaunchTokenError as e:
+            log.info("launch token refused: %s", e)
+            raise errors.LaunchRefused(f"{REFUSED} {WITHOUT_CHECK}") from None
+        if flow is not None and launch.flow_id and launch.flow_id != flow.id:
+            raise errors.LaunchRefused(f"This link is for another guide, so it can't be used "
+                                       f"to check your connection here. {WITHOUT_CHECK}")
+        earlier = self.store.session_by_launch(launch.jti)
+        if earlier is not None and earlier.status == "ended":
+            raise errors.LaunchRefused(f"This link was used already, for a guide that has "
+                                       f"ended. {WITHOUT_CHECK}", 410)
+        return launch
+
+    def launch_connection(self, launch: Launch | None, flow: Flow):
+        """``(connection, note)``: the connection a verified token binds in this guide (or
+        None) and, if it binds none, why, in the customer's words (None: nothing to say)."""
+        if launch is None:
+            return None, None
+        connection = self.connections.get(launch.connection_id)
+        if connection is None:
+            log.warning("a launch token names connection %r, which is not configured",
+                        launch.connection_id)
+            return None, ("We can't check your connection live right now, so we'll go "
+                          "through the steps by hand.")
+        if connection.system != flow.system:
+            return None, (f"Your link lets us check {connection.label}, which this guide is "
+                          "not about, so we'll go through the steps by hand.")
+        return connection, None
+
+    def start(self, flow_id: str, *, launch: Launch | None = None,
+              connection_id: str | None = None, guided_by: int | None = None,
+              customer_ref: str | None = None, step: str | None = None) -> Started:
+        """Start a session of the served flow ``flow_id`` at its start (or at ``step``, where
+        free text was routed).
+
+        ``launch``: a token from :meth:`verify_launch`: the session is bound to its connection
+        (if the flow is of its system) and keeps its customer reference; a token that started
+        a session already gives that session back (``resumed``). Otherwise
+        ``connection_id`` is a connection the caller may bind (the demo chooser, an agent in
+        guided mode; never a visitor's word) and ``customer_ref`` a reference to keep.
+
+        Raises:
+            FlowNotFound: no such flow is served (or ``step`` is not one of its steps).
+        """
+        compiled = self.flow(flow_id)
+        flow = compiled.flow
+        if step is not None and step not in flow.steps:
+            raise errors.FlowNotFound("That guide has no such step.")
+        if launch is not None:
+            earlier = self.store.session_by_launch(launch.jti)
+            if earlier is not None:  # the same token again (a double click, Back and Start)
+                return Started(earlier, resumed=True)
+            connection, _ = self.launch_connection(launch, flow)
+            connection_id = connection.id if connection else None
+            customer_ref = launch.customer
+        row = self.store.create_session(flow.id, flow.version, step or compiled.start().step,
+                                        connection_id=connection_id, guided_by=guided_by,
+                                        customer_ref=customer_ref,
+                                        launch_jti=launch.jti if launch else None)
+        return Started(row)
+
+    def check_again(self, sid: str) -> FlowSession:
+        """A new session of the same guide, bound to the same connection and customer
+        reference as ``sid`` (whose unguessable id proves they were given to the visitor).
+
+        Raises:
+            SessionNotFound: no such session, or its flow is no longer served.
+        """
+        old = self.store.get_session(sid)
+        compiled = self.compiled.get(old.flow_id) if old is not None else None
+        if compiled is None:
+            raise errors.SessionNotFound()
+        return self.start(old.flow_id, connection_id=old.connection_id,
+                          customer_ref=old.customer_ref).session
+
+    # -- where it is ---------------------------------------------------------------------------
+
+    def position_at(self, row: FlowSession, compiled: CompiledFlow, n: int
+                    ) -> tuple[int, Position, str | None]:
+        """``(n, position, answer given there)`` for path index ``n`` (≤ current). An index
+        whose step is no longer in the flow gives the current position instead."""
+        current = (row.position, Position(row.step, dict(row.counters or {})), None)
+        if n >= row.position:
+            return current
+        # The answer given at n, and the one before it (whose counters held at n): one query.
+        lines = {line.position: line for line in self.store.transcript(row.id, upto=n + 1,
+                                                                        last=2)}
+        given, before = lines.get(n + 1), lines.get(n)
+        if given is None or given.from_step not in compiled.flow.steps:
+            return current
+        return n, Position(given.from_step, dict(before.counters) if before else {}), \
+            given.answer
+
+    def _check(self, row: FlowSession, step: Step, waiting_for: int | None
+               ) -> tuple[CheckRecord, CheckRecord | None]:
+        """``(check, previous)`` at the session's current probe step: the check it waits for
+        (started now if none is usable) and, while a re-check after a fix waits for the TTL
+        to pass, the last result (shown with its age)."""
+        arrived = as_utc(row.updated_at)
+        check = self.probes.result(row.connection_id, step.probe, waiting_for=waiting_for,
+                                   arrived_at=arrived, recheck=step.recheck)
+        previous = None
+        if step.recheck and check.started_at < arrived:
+            previous = check if check.done else None
+        return check, previous
+
+    def view(self, session: FlowSession | str, n: int | None = None, *,
+             waiting_for: int | None = None, everything: bool = False,
+             sent: Collection[int] = ()) -> StepView:
+        """The session (a row or its id) at path index ``n`` (None or past the position: its
+        current step). Changes no session; at the current probe step it may start the check
+        (at most one per connection and TTL). ``waiting_for``: the check id a page waits for;
+        ``everything``: the whole transcript rather than its tail.
+
+        Raises:
+            SessionNotFound, FlowChanged: see :meth:`load`.
+        """
+        if isinstance(session, str):
+            row, compiled = self.load(session)
+        else:
+            row = session
+            compiled = self.library.for_session(row.flow_id, row.flow_version, row.step)
+            if compiled is None:
+                raise errors.FlowChanged()
+        n, position, chosen = self.position_at(
+            row, compiled, row.position if n is None else min(n, row.position))
+        step = compiled.flow.steps[position.step]
+        checking = previous = None
+        if step.is_probe and n == row.position:
+            checking, previous = self._check(row, step, waiting_for)
+        tail = self.store.transcript(row.id, upto=n,
+                                     last=None if everything else TRANSCRIPT_TAIL)
+        feedback = self.store.feedback_for(row) if step.is_end and n == row.position else None
+        finding = None
+        if tail and tail[-1].position == n and tail[-1].probe_check_id is not None:
+            finding = self.probes.checks.get(tail[-1].probe_check_id)
+        if step.is_probe and n < row.position:  # a past check: show what it found
+            nxt = self.store.transcript(row.id, upto=n + 1, last=1)
+            if nxt and nxt[0].probe_check_id is not None:
+                finding = self.probes.checks.get(nxt[0].probe_check_id)
+        return StepView(row, compiled, n, step, chosen, labelled(compiled, tail),
+                        finding=finding, checking=checking, previous=previous,
+                        feedback=feedback, closed=self.closed(row, sent))
+
+    def transcript(self, sid: str) -> tuple[FlowSession, list[dict]]:
+        """The session and its whole current path in words, each live check's line with what
+        it found (see :func:`~.transcript.with_checks`). For staff: evidence included."""
+        from .transcript import with_checks
+        row, compiled = self.load(sid)
+        return row, with_checks(labelled(compiled, self.store.transcript(row.id)),
+                                self.probes.checks)
+
+    # -- changing it ---------------------------------------------------------------------------
+
+    def answer(self, sid: str, n: int, answer_id: str, revision: int | None,
+               sent: Collection[int] = ()) -> tuple[FlowSession, int]:
+        """Apply ``answer_id`` to the step at path index ``n``, seen at ``revision``; below
+        the current position it changes an earlier answer (the later path is kept, marked
+        superseded). Returns the session and the index to show next (the same answer again
+        changes nothing and shows the step after ``n``).
+
+        Raises:
+            Incomplete: no revision. Closed: the session is finished. Stale: another
+            revision, or ``n`` past the position or no longer in the flow.
+            CheckedAutomatically: a probe step. NotAChoice: not an answer of the step.
+        """
+        row, compiled = self.load(sid)
+        if revision is None:
+            raise errors.Incomplete()
+        if self.closed(row, sent):
+            raise errors.Closed()
+        if revision != row.revision or n > row.position or n < 0:
+            raise errors.Stale()
+        at, position, given = self.position_at(row, compiled, n)
+        if at != n:  # that earlier step is no longer in the flow
+            raise errors.Stale()
+        if given == answer_id:
+            return row, n + 1  # the same answer again: nothing to change
+        step = compiled.flow.steps[position.step]
+        if step.is_probe:
+            # Only the check itself decides a probe step: a posted "connected" is not believed.
+            raise errors.CheckedAutomatically()
+        try:
+            move = compiled.answer(position, answer_id)
+        except InvalidAnswer:
+            raise errors.NotAChoice(errors.NotAChoice.message + (
+                "" if step.is_end else " Please choose one of the answers below.")) from None
+        outcome = compiled.flow.steps[move.to.step].outcome
+        try:
+            row = self.store.record_answer(row, compiled.flow.version, n, move.from_step,
+                                           answer_id, move.to.step, move.to.counters, outcome)
+        except StaleRevision:
+            raise errors.Stale() from None
+        self.handoffs.after_answer(row, compiled)
+        return row, row.position
+
+    def poll(self, sid: str, n: int, revision: int | None, waiting_for: int | None = None
+             ) -> Polled:
+        """Ask the probe step at path index ``n`` (the current one, seen at ``revision``) for
+        its check; a finished check's outcome is applied, exactly once: the session goes on to
+        the step the flow names for it (its "What we found" explains it).
+
+        Raises:
+            Incomplete: no revision. Stale: the session moved on (another tab's poll applied
+            the check, an answer elsewhere). NotAProbeStep: it is not at a probe step.
+        """
+        row, compiled = self.load(sid)
+        if revision is None:
+            raise errors.Incomplete()
+        if revision != row.revision or n != row.position:
+            raise errors.Stale()
+        step = compiled.flow.steps[row.step]
+        if not step.is_probe:
+            raise errors.NotAProbeStep()
+        check, previous = self._check(row, step, waiting_for)
+        if previous is not None or not check.done or check.started_at < as_utc(
+                row.updated_at) and step.recheck:
+            return Polled(row, check, False, previous)
+        position = Position(row.step, dict(row.counters or {}))
+        move = compiled.probe_outcome(position, check.outcome or "unavailable")
+        outcome = compiled.flow.steps[move.to.step].outcome
+        try:
+            row = self.store.record_answer(
+                row, compiled.flow.version, row.position, move.from_step, move.answer,
+                move.to.step, move.to.counters, outcome, probe_check_id=check.id,
+                cause=check.cause if check.cause and "." in check.cause else None)
+        except StaleRevision:  # another poll applied it first
+            raise errors.Stale() from None
+        self.handoffs.after_answer(row, compiled)
+        return Polled(row, check, True)
+
+    def give_feedback(self, sid: str, end_step: str | None, reaction: str, comment: str,
+                      revision: int | None) -> FlowSession:
+        """Store the answer to "Did this answer your question?" (``reaction``: a key of
+        :data:`REACTIONS`; ``comment``: up to ``comment_max`` characters, may be empty) for
+        the end step ``end_step``. Taken while the session is ended at that step, even if it
+        changed in between (another tab walked back to the same end); a second one at the
+        same revision replaces the first. *No* or *Partly* hands the session off.
+
+        Raises:
+            Incomplete: no revision. NotAtEnd: the session is not ended at ``end_step``.
+            Invalid: ``errors`` has ``reaction`` and/or ``comment``.
+        """
+        row, compiled = self.load(sid)
+        if revision is None:
+            raise errors.Incomplete("The form was incomplete, so nothing was saved. Please "
+                                    "send it again.")
+        if row.status != "ended" or end_step != row.step:
+            raise errors.NotAtEnd()
+        problems = {}
+        if reaction not in REACTIONS:
+            problems["reaction"] = "Choose Yes, Partly or No."
+        if len(comment) > self.comment_max:
+            problems["comment"] = (f"Your comment has {len(comment):,} characters; the limit "
+                                   f"is {self.comment_max:,}. Please shorten it.")
+        if problems:
+            raise errors.Invalid(errors=problems)
+        changed = self.store.save_feedback(row, compiled.flow.version, reaction,
+                                           comment or None)
+        self.handoffs.after_feedback(row, compiled, reaction, changed=changed)
+        return row
+
+    def hand_off(self, sid: str, revision: int | None, contact: str = "", message: str = ""
+                 ) -> Handoff:
+        """The customer asks for a person: a handoff carrying the transcript at the session's
+        revision (one per revision: a later request, e.g. from another tab, adds its
+        ``contact`` address and ``message`` to it, up to three times ``message_max``
+        characters of messages in all).
+
+        Raises:
+            Stale: the answers changed since ``revision``. Invalid: ``errors`` has
+            ``contact`` (not an email address) and/or ``message`` (too long).
+        """
+        row, compiled = self.load(sid)
+        if revision != row.revision:
+            raise errors.Stale("Nothing was sent yet: your answers changed in another tab or "
+                               "window since this page was shown. Check what you wrote below "
+                               "and send it again.")
+        problems: dict[str, str] = {}
+        limit = self.message_max
+        if contact and (len(contact) > 254 or not EMAIL.match(contact)):
+            problems["contact"] = ("Enter an email address like name@example.com, or leave it "
+                                   "empty.")
+        if len(message) > limit:
+            problems["message"] = (f"Your message has {len(message):,} characters; the limit "
+                                   f"is {limit:,}. Please shorten it.")
+        # Messages sent at one point are added to its handoff (another tab, the agent's
+        # comment), each addition announced with the whole text: keep the sum bounded.
+        existing = self.store.handoff_at(row)
+        held = (existing.message or "") if existing is not None else ""
+        if "message" not in problems and message and message not in held \
+                and len(held) + len(message) > 3 * limit:
+            problems["message"] = (f"Support has {len(held):,} characters from this point "
+                                   f"already; at most {3 * limit:,} are kept, so this was not "
+                                   "added. Please shorten it, or quote your reference when "
+                                   "you talk to us.")
+        if problems:
+            raise errors.Invalid(errors=problems)
+        feedback = self.store.feedback_for(row)
+        reason = ("unresolved_end" if row.outcome in ("unresolved", "escalated")
+                  else "negative_feedback" if feedback and feedback.reaction != "yes"
+                  else "customer_request")
+        handoff, _ = self.handoffs.record(row, compiled, reason, contact=contact or None,
+                                          message=message or None)
+        return handoff
+
+    # -- free text -----------------------------------------------------------------------------
+
+    @property
+    def router(self):
+        """The :class:`~assistant.routing.Router` over the served flows, built on first use
+        (its index takes a moment to build)."""
+        if self._router is None:
+            with self._router_lock:
+                if self._router is None:
+                    from ..routing import load_router
+                    self._router = load_router(self.flows)
+        return self._router
+
+    def route(self, text: str):
+        """Where free ``text`` (a description or a pasted error) leads: a
+        :class:`~assistant.routing.Route` (a guide and the step to open, a clarifying
+        question, or no guide). Never raises for any text."""
+        return self.router.route(text)
+
+    def start_from_text(self, text: str, *, launch: Launch | None = None):
+        """Route ``text`` and, if it leads to a guide, start a session there (at the step of
+        the cause it names). Returns ``(route, started or None)``.
+
+        Raises:
+            LaunchRefused: the launch token is for another guide than the one routed to.
+        """
+        found = self.route(text)
+        if found.flow is None:
+            return found, None
+        if launch is not None and launch.flow_id and launch.flow_id != found.flow:
+            raise errors.LaunchRefused(f"This link is for another guide, so it can't be used "
+                                       f"to check your connection here. {WITHOUT_CHECK}")
+        return found, self.start(found.flow, launch=launch, step=found.step)
+
+    def match_answer(self, sid: str, text: str):
+        """The answer of the session's current step that free ``text`` means: an
+        :class:`~assistant.routing.AnswerMatch` (``answer``, or ``candidates`` to ask
+        about). Changes nothing; :meth:`answer` applies it."""
+        row, compiled = self.load(sid)
+        return self.router.match_answer(compiled.flow.steps[row.step], text)
