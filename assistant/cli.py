@@ -18,6 +18,8 @@
                                             read from stdin when it is not a terminal)
     assistant staff password EMAIL          set a new password (and reactivate the account)
     assistant staff list                    list the console accounts
+    assistant staff token EMAIL             print a new API token for the JSON API's staff
+                                            endpoints (shown once; only its hash is kept)
     assistant launch-link --connection ID --customer REF [--flow ID] [--minutes N]
                                             print a signed launch link (PUBLIC_URL + path)
 """
@@ -471,6 +473,18 @@ def staff_list() -> None:
         last = row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "never"
         click.echo(f"{row.email}\t{row.role}\t{'active' if row.active else 'inactive'}\t"
                    f"last login {last}")
+
+
+@staff.command("token")
+@click.argument("email")
+def staff_token(email: str) -> None:
+    """Print a new API token of the account EMAIL for the JSON API's staff endpoints
+    (``Authorization: Bearer TOKEN``). It is shown once; only its SHA-256 is stored."""
+    from .store.staff import StaffError
+    try:
+        click.echo(_staff_accounts().create_api_token(email))
+    except StaffError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @main.command("launch-link")

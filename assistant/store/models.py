@@ -360,6 +360,20 @@ class StaffLogin(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class StaffApiToken(Base):
+    """A staff member's token for the JSON API's staff endpoints (``Authorization: Bearer``),
+    made by ``assistant staff token EMAIL``. Only its SHA-256 (``token_hash``) is stored; it
+    stops working when ``revoked_at`` is set or the account is deactivated."""
+
+    __tablename__ = "staff_api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"),
+                                          index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class RateLimitCounter(Base):
     """A fixed-window counter of the ``limits`` library (failed console logins), shared by
     every process through the database: ``count`` hits until ``expires_at`` (Unix seconds)."""

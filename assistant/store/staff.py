@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from .models import Staff, StaffLogin, utcnow
+from .models import Staff, StaffApiToken, StaffLogin, utcnow
 
 ROLES = ("agent", "admin")
 LOGIN_RECORDS_KEPT = timedelta(days=31)  # longer than the longest STAFF_LOGIN_HOURS
@@ -125,6 +125,31 @@ class StaffAccounts:
             s.execute(update(StaffLogin).where(StaffLogin.token_hash == _digest(token),
                                                StaffLogin.ended_at.is_(None))
                       .values(ended_at=utcnow()))
+
+    def create_api_token(self, email: str) -> str:
+        """A new API token for the account with this email (43 URL-safe characters, 256
+        random bits, shown once); only its SHA-256 is stored.
+
+        Raises:
+            StaffError: no such account, or it is inactive.
+        """
+        token = secrets.token_urlsafe(32)
+        with self.Session.begin() as s:
+            row = s.scalars(select(Staff).where(Staff.email == email.strip().lower())).first()
+            if row is None or not row.active:
+                raise StaffError(f"no active account {email!r}")
+            s.add(StaffApiToken(token_hash=_digest(token), staff_id=row.id, created_at=utcnow()))
+        return token
+
+    def by_api_token(self, token: str) -> Staff | None:
+        """The active account an unrevoked API token belongs to, or None."""
+        if not token or len(token) > 100:
+            return None
+        query = (select(Staff).join(StaffApiToken, StaffApiToken.staff_id == Staff.id)
+                 .where(StaffApiToken.token_hash == _digest(token),
+                        StaffApiToken.revoked_at.is_(None), Staff.active.is_(True)))
+        with self.Session() as s:
+            return s.scalars(query).first()
 
     def get(self, staff_id: int) -> Staff | None:
         """The account with this id, or None."""

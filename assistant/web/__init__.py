@@ -243,6 +243,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .wizard import bp, render_csrf_error
     app.register_blueprint(bp)
     app.register_blueprint(embed_bp)
+    from .api import bp as api_bp
+    app.register_blueprint(api_bp)
     login_manager.init_app(app)
     login_manager.session_protection = None  # logins end by time and password instead
     app.extensions["login_limits"] = login_limits(app, engine)
@@ -334,6 +336,12 @@ RETRY_AFTER_SECONDS = 5
 def _unavailable_page():
     """503 with ``Retry-After``: the database did not answer in time. On the customer's
     layout (the console's needs the database for its menu), or the fragment for htmx."""
+    if request.path.startswith(API_PREFIX):
+        from .api import error
+        response = error(503, "unavailable", "The service is unavailable for a moment; "
+                                             "nothing was changed. Please try again shortly.")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     # Rendered without the context processors: Flask-Login's reads the staff table.
     html = current_app.jinja_env.get_template("error.html").render(
         request=request, fragment=request.headers.get("HX-Request") == "true", plain=True,
@@ -371,7 +379,15 @@ class MigrationCheck:
         return self.ok
 
 
+API_PREFIX = "/api/"
+
+
 def _error_page(status: int, title: str, message: str):
+    if request.path.startswith(API_PREFIX):  # the JSON API's refusals are JSON too
+        from .api import error
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                 411: "length_required", 413: "too_large"}
+        return error(status, codes.get(status, "refused"), message)
     fragment = request.headers.get("HX-Request") == "true"
     html = render_template("error.html", title=title, message=message, fragment=fragment)
     return html, status, {"Vary": "HX-Request"}
