@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from assistant.config import ConfigError
-from conftest import answer_form, forms, heading, login
+from conftest import answer_form, forms, heading, login, past_checks, poll_form
 
 HOSTS = "https://help.example.com, http://localhost:5002"
 HX = {"HX-Request": "true", "HX-Target": "step"}
@@ -59,6 +59,9 @@ def test_the_embedded_layout_is_kept_through_links_forms_and_redirects(client, s
     start = press_start(client, "/flows/salesforce?embed=1")
     assert start.status_code == 303 and start.headers["Location"].endswith("/0?embed=1")
     page = client.get(start.headers["Location"], follow_redirects=True)
+    poll = poll_form(page.get_data(as_text=True))  # the live check: done (no connection)
+    assert poll["action"].endswith("/0/check?embed=1")
+    page = past_checks(client, page)
     html = page.get_data(as_text=True)
     assert page.request.args["embed"] == "1"
     assert 'class="embedded"' in html and "site-header" not in html and "Skip to" not in html
@@ -151,7 +154,7 @@ def test_no_offers_the_matching_guide_and_analytics_follows_the_reader(app, clie
     sid = first.headers["Location"].split("/")[2]
     url = first.headers["Location"]
     for answer in ("disconnected", "connected", "connected"):
-        page = client.get(url, follow_redirects=True)
+        page = past_checks(client, client.get(url, follow_redirects=True))
         form = answer_form(page.get_data(as_text=True))
         url = client.post(form["action"], data={**form["fields"], "answer": answer}
                           ).headers["Location"]
