@@ -69,6 +69,10 @@ class _AgentSecrets(_Strict):
 class _SalesforceEndpoints(_Strict):
     login: Url
     trust: Url | None = None
+    # My Trust Center API: the instance status URL, "{instance}" standing for the instance key
+    # (its exact path is UNVERIFIED: see checks.trust_status)
+    trust_center: Annotated[str, Field(pattern=r"^https?://[^\s/]+/\S*\{instance\}\S*$")] \
+        | None = None
 
 
 class _QboEndpoints(_Strict):
@@ -299,6 +303,8 @@ def load_connections(path: str | os.PathLike | None = None,
             message = "unknown key (not allowed here)"
         elif err["type"] == "string_pattern_mismatch":
             message = f"invalid value {err.get('input')!r}"
+            if loc[-1] == "trust_center":
+                message += " (an http(s) URL with {instance} where the instance key goes)"
         raise ConnectionsError(f"{file}:{line}: {key}: {message}") from None
     seen: dict[str, int] = {}
     items = []

@@ -9,7 +9,9 @@ Routes (``<conn>`` is the connection id; its system is known from the prefix):
   and then rejects the old one), ``GET .../services/data/v<ver>/limits[/]``,
   ``GET .../services/data/v<ver>/query[/]?q=`` (a version outside
   :data:`SF_API_VERSIONS` answers 404 ``NOT_FOUND``),
-  ``GET /salesforce/<conn>/trust/v1/instances/<key>/status``
+  ``GET /salesforce/<conn>/trust/v1/instances/<key>/status`` (Trust status API) and
+  ``GET /salesforce/<conn>/trust-center/instances/<key>/status`` (the My Trust Center API
+  that replaces it; UNVERIFIED: path and answer assumed, the same instance status)
 - ``POST /intuit/<conn>/oauth2/v1/tokens/bearer`` (rotates the refresh token on every refresh,
   rejects a superseded one), ``GET /intuit/<conn>/v3/company/<realm>/companyinfo/<realm>``
   (JSON when ``Accept`` asks for it, XML otherwise; the connection's realm is the first one
@@ -282,6 +284,12 @@ def create_simulator(*, delay: float = 2.0, hang_seconds: float = 60.0,
 
     @app.get("/salesforce/<conn>/trust/v1/instances/<key>/status")
     def sf_trust(conn, key):
+        return answer(conn, "salesforce", "status_page", lambda: trust(conn))
+
+    # The My Trust Center API, replacing the one above. UNVERIFIED: its real path and format
+    # are not known here; this answers what the probe assumes (Trust v1's instance status).
+    @app.get("/salesforce/<conn>/trust-center/instances/<key>/status")
+    def sf_trust_center(conn, key):
         return answer(conn, "salesforce", "status_page", lambda: trust(conn))
 
     # --- Intuit -------------------------------------------------------------------------
