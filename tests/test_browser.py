@@ -199,8 +199,11 @@ def test_a_second_tab_is_told_the_page_was_out_of_date(server, browser):
     context = browser.new_context()
     first = context.new_page()
     start_guide(first, server.url + "/flows/salesforce")
+    # Both tabs at the same step: past the check (its poll applies it), then the second opens.
+    expect_heading(first, "Disconnect Salesforce")
     second = context.new_page()
     second.goto(first.url)
+    expect_heading(second, "Disconnect Salesforce")
     click(first, "I clicked Disconnect")
     expect_heading(first, "Connect to Salesforce again")
     click(second, "I clicked Disconnect")
