@@ -32,6 +32,8 @@
 | ``WEBHOOK_TIMEOUT_SECONDS`` | connect and read timeout of each delivery attempt | 10 |
 | ``AGENT_SETUP_GUIDE_URL`` | the Agent Setup Guide that flows link to | Autofy's help center |
 |                           | (``/help/agent-setup-guide`` redirects there)  |                     |
+| ``SUPPORT_URL`` | where a customer reaches a person when no guide fits what they | Autofy's |
+|                 | described (a contact page or ``mailto:``)                       | contact page |
 | ``TRUSTED_PROXIES`` | proxies in front whose ``X-Forwarded-For``/``-Proto`` are trusted | 0 |
 | ``PUBLIC_URL`` | the app's address for links sent elsewhere (the webhook's console | none |
 |                | link, ``assistant launch-link``), like ``https://help.example.com``; |      |
@@ -115,6 +117,7 @@ def _is_http_url(url) -> bool:
 
 # Where the article's "Agent Setup Guide" lives; a deployment sets its own help center's page.
 DEFAULT_AGENT_SETUP_GUIDE_URL = "https://help.autofy.com/agent-setup-guide"
+DEFAULT_SUPPORT_URL = "https://help.autofy.com/contact"
 
 
 def _http_url(env, name: str, default: str) -> str:
@@ -247,6 +250,7 @@ def settings(instance_path: str) -> dict:
         "PUBLIC_URL": env.get("PUBLIC_URL") or None,
         "AGENT_SETUP_GUIDE_URL": _http_url(env, "AGENT_SETUP_GUIDE_URL",
                                            DEFAULT_AGENT_SETUP_GUIDE_URL),
+        "SUPPORT_URL": env.get("SUPPORT_URL") or DEFAULT_SUPPORT_URL,
         "LAUNCH_SECRET": env.get("LAUNCH_SECRET") or None,
         "TRUSTED_PROXIES": _count(env, "TRUSTED_PROXIES", 0, maximum=10),
         "EMBED_ORIGINS": embed_origins(env.get("EMBED_ORIGINS")),

@@ -151,6 +151,8 @@ def test_the_launcher_walked_to_the_end_with_feedback_and_closed_by_escape(conte
     guide.get_by_role("link", name="Reset your Salesforce connection").click()
     press_start(guide)
     guide.get_by_role("button", name="I clicked Disconnect").click()
+    # The launcher opens the guide as a chat: the answers so far are messages above the step.
+    expect(guide.locator(".chat-log .msg-user")).to_contain_text("I clicked Disconnect")
     guide.get_by_role("button", name="I clicked Connect to Salesforce").click()
     guide.get_by_role("button", name="No, it still doesn't connect").click()
     expect(guide.locator(".panel-tag")).to_have_text("Not resolved yet")

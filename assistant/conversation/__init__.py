@@ -10,14 +10,16 @@ from . import errors
 from .handoffs import REASONS, Handoffs, customer_has_written, payload
 from .service import (
     REACTIONS,
+    TEXT_MAX,
     TRANSCRIPT_TAIL,
     Conversations,
     Polled,
+    Said,
     Started,
     StepView,
 )
 from .transcript import labelled, with_checks
 
-__all__ = ["REACTIONS", "REASONS", "TRANSCRIPT_TAIL", "Conversations", "Handoffs", "Polled",
-           "Started", "StepView", "customer_has_written", "errors", "labelled", "payload",
-           "with_checks"]
+__all__ = ["REACTIONS", "REASONS", "TEXT_MAX", "TRANSCRIPT_TAIL", "Conversations", "Handoffs",
+           "Polled", "Said", "Started", "StepView", "customer_has_written", "errors", "labelled",
+           "payload", "with_checks"]

@@ -42,6 +42,9 @@ TRANSCRIPT_TAIL = 10
 """Answers shown under a step unless every one is asked for."""
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
+TEXT_MAX = 2000
+"""Characters of free text kept with a session or an answer (a pasted error, a sentence)."""
+
 REFUSED = "This link can't be used to check your connection."
 WITHOUT_CHECK = ("You can still follow the guide: we'll go through the steps by hand. To have "
                  "your connection checked live, open the guide again from your account.")
@@ -99,6 +102,18 @@ class Polled:
     check: CheckRecord
     applied: bool
     previous: CheckRecord | None = None
+
+
+@dataclass
+class Said:
+    """Free text typed at a step: ``applied`` when it clearly meant one answer (``session``
+    and ``show`` as from :meth:`Conversations.answer`); otherwise ``candidates``, the answer
+    ids it may mean (best first; every answer when none fits), to ask which one."""
+
+    session: FlowSession
+    show: int
+    applied: bool
+    candidates: tuple[str, ...] = ()
 
 
 @dataclass
@@ -231,7 +246,8 @@ class Conversations:
 
     def start(self, flow_id: str, *, launch: Launch | None = None,
               connection_id: str | None = None, guided_by: int | None = None,
-              customer_ref: str | None = None, step: str | None = None) -> Started:
+              customer_ref: str | None = None, step: str | None = None,
+              opened_with: str | None = None, route_note: str | None = None) -> Started:
         """Start a session of the served flow ``flow_id`` at its start (or at ``step``, where
         free text was routed).
 
@@ -240,6 +256,8 @@ class Conversations:
         a session already gives that session back (``resumed``). Otherwise
         ``connection_id`` is a connection the caller may bind (the demo chooser, an agent in
         guided mode; never a visitor's word) and ``customer_ref`` a reference to keep.
+        ``opened_with``/``route_note``: the free text it was routed from (cut to
+        :data:`TEXT_MAX`) and what the router said about it, kept with the session.
 
         Raises:
             FlowNotFound: no such flow is served (or ``step`` is not one of its steps).
@@ -258,7 +276,9 @@ class Conversations:
         row = self.store.create_session(flow.id, flow.version, step or compiled.start().step,
                                         connection_id=connection_id, guided_by=guided_by,
                                         customer_ref=customer_ref,
-                                        launch_jti=launch.jti if launch else None)
+                                        launch_jti=launch.jti if launch else None,
+                                        opened_with=opened_with[:TEXT_MAX] if opened_with
+                                        else None, route_note=route_note)
         return Started(row)
 
     def check_again(self, sid: str) -> FlowSession:
@@ -355,11 +375,13 @@ class Conversations:
     # -- changing it ---------------------------------------------------------------------------
 
     def answer(self, sid: str, n: int, answer_id: str, revision: int | None,
-               sent: Collection[int] = ()) -> tuple[FlowSession, int]:
+               sent: Collection[int] = (), said: str | None = None
+               ) -> tuple[FlowSession, int]:
         """Apply ``answer_id`` to the step at path index ``n``, seen at ``revision``; below
         the current position it changes an earlier answer (the later path is kept, marked
         superseded). Returns the session and the index to show next (the same answer again
-        changes nothing and shows the step after ``n``).
+        changes nothing and shows the step after ``n``). ``said``: the free text the answer
+        was chosen by (:meth:`say`), kept with it.
 
         Raises:
             Incomplete: no revision. Closed: the session is finished. Stale: another
@@ -390,7 +412,8 @@ class Conversations:
         outcome = compiled.flow.steps[move.to.step].outcome
         try:
             row = self.store.record_answer(row, compiled.flow.version, n, move.from_step,
-                                           answer_id, move.to.step, move.to.counters, outcome)
+                                           answer_id, move.to.step, move.to.counters, outcome,
+                                           said=said[:TEXT_MAX] if said else None)
         except StaleRevision:
             raise errors.Stale() from None
         self.handoffs.after_answer(row, compiled)
@@ -525,24 +548,79 @@ class Conversations:
         question, or no guide). Never raises for any text."""
         return self.router.route(text)
 
-    def start_from_text(self, text: str, *, launch: Launch | None = None):
+    def start_from_text(self, text: str, *, launch: Launch | None = None,
+                        chosen: str | None = None):
         """Route ``text`` and, if it leads to a guide, start a session there (at the step of
-        the cause it names). Returns ``(route, started or None)``.
+        the cause it names), keeping the text and what the router said (the first step shows
+        it). Returns ``(route, started or None)``.
+
+        ``chosen``: the guide the customer picked after a clarifying question about ``text``
+        (one of the route's alternatives, or any served guide): that guide is started at its
+        start. ``launch`` as for :meth:`start`; without one, in demo mode, the guide's first
+        demo connection is bound (as the demo's start page preselects it).
 
         Raises:
             LaunchRefused: the launch token is for another guide than the one routed to.
+            FlowNotFound: ``chosen`` is not a served guide.
         """
-        found = self.route(text)
-        if found.flow is None:
-            return found, None
-        if launch is not None and launch.flow_id and launch.flow_id != found.flow:
+        text = text.strip()
+        if chosen is not None:
+            flow = self.flow(chosen).flow
+            found = None
+            flow_id, step, note = flow.id, None, None
+        else:
+            found = self.route(text)
+            if found.flow is None:
+                return found, None
+            flow_id, step, note = found.flow, found.step, found.message
+        if launch is not None and launch.flow_id and launch.flow_id != flow_id:
             raise errors.LaunchRefused(f"This link is for another guide, so it can't be used "
                                        f"to check your connection here. {WITHOUT_CHECK}")
-        return found, self.start(found.flow, launch=launch, step=found.step)
+        connection_id = None
+        if launch is None and self.connections.demo:
+            choices = self.connections.for_system(self.flow(flow_id).flow.system)
+            connection_id = choices[0].id if choices else None
+        return found, self.start(flow_id, launch=launch, step=step, opened_with=text,
+                                 route_note=note, connection_id=connection_id)
 
-    def match_answer(self, sid: str, text: str):
-        """The answer of the session's current step that free ``text`` means: an
-        :class:`~assistant.routing.AnswerMatch` (``answer``, or ``candidates`` to ask
-        about). Changes nothing; :meth:`answer` applies it."""
+    def match_answer(self, sid: str, text: str, n: int | None = None):
+        """The answer of the session's step at path index ``n`` (None: the current one) that
+        free ``text`` means: an :class:`~assistant.routing.AnswerMatch` (``answer``, or
+        ``candidates`` to ask about). Changes nothing; :meth:`say` applies it."""
         row, compiled = self.load(sid)
-        return self.router.match_answer(compiled.flow.steps[row.step], text)
+        _, position, _ = self.position_at(row, compiled, row.position if n is None
+                                          else max(0, min(n, row.position)))
+        return self.router.match_answer(compiled.flow.steps[position.step], text)
+
+    def say(self, sid: str, n: int, text: str, revision: int | None,
+            sent: Collection[int] = ()) -> Said:
+        """Free ``text`` typed at the step at path index ``n``, seen at ``revision``: the
+        answer it clearly means is applied as by :meth:`answer` (the same revision rules; the
+        text is kept with the answer); otherwise nothing changes and the :class:`Said` names
+        the candidates to ask about.
+
+        Raises:
+            Invalid: ``errors["text"]``: nothing was typed. Otherwise as :meth:`answer`
+            (Incomplete, Closed, Stale, CheckedAutomatically).
+        """
+        text = text.strip()
+        row, compiled = self.load(sid)
+        if revision is None:
+            raise errors.Incomplete()
+        if self.closed(row, sent):
+            raise errors.Closed()
+        if revision != row.revision or n > row.position or n < 0:
+            raise errors.Stale()
+        if not text:
+            raise errors.Invalid(errors={"text": "Type your answer, or choose one of the "
+                                                 "answers."})
+        _, position, _ = self.position_at(row, compiled, n)
+        step = compiled.flow.steps[position.step]
+        if step.is_probe:
+            raise errors.CheckedAutomatically()
+        match = self.router.match_answer(step, text)
+        if match.answer is None:
+            return Said(row, n, False, match.candidates
+                        or tuple(a.id for a in step.answers))
+        row, show = self.answer(sid, n, match.answer, revision, sent, said=text)
+        return Said(row, show, True)

@@ -11,7 +11,8 @@ from ..store import TranscriptLine
 def labelled(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict]:
     """The path as plain dicts: ``position``, ``step``, ``step_title``, ``answer``,
     ``answer_label`` ("Checked automatically: …" for a live check's outcome),
-    ``probe_check_id`` and ``at`` (ISO 8601)."""
+    ``probe_check_id``, ``said`` (the free text the answer was chosen by, or None) and ``at``
+    (ISO 8601)."""
     steps = compiled.flow.steps
     out = []
     for line in path:
@@ -27,7 +28,7 @@ def labelled(compiled: CompiledFlow, path: list[TranscriptLine]) -> list[dict]:
         out.append({"position": line.position, "step": line.from_step,
                     "step_title": step.title if step else line.from_step,
                     "answer": line.answer, "answer_label": label,
-                    "probe_check_id": line.probe_check_id,
+                    "probe_check_id": line.probe_check_id, "said": line.said,
                     "at": line.at.isoformat() if hasattr(line.at, "isoformat") else str(line.at)})
     return out
 

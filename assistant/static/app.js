@@ -15,7 +15,12 @@
       if (document.activeElement !== heading) heading.focus({ preventScroll: false });
       if (announcer) {
         var notice = document.querySelector("#step .notice");
-        announcer.textContent = (notice ? notice.textContent.trim() + " " : "") + heading.textContent.trim();
+        // In the chat, read out every new message (what a check found, the bot's next step).
+        var fresh = document.querySelectorAll("#step [data-chat-new]");
+        var said = fresh.length ? Array.prototype.map.call(fresh, function (m) {
+          return m.textContent.replace(/\s+/g, " ").trim();
+        }).join(" ") : heading.textContent.trim();
+        announcer.textContent = (notice ? notice.textContent.trim() + " " : "") + said;
       }
     }
   });

@@ -3,7 +3,8 @@
      <script src="https://ASSISTANT/embed.js" data-flow="salesforce" data-launch="TOKEN" async></script>
 
    inserts the guide in a frame at that point (no data-flow: the list of guides). Options:
-     data-mode="launcher"   a "Troubleshoot" button in a corner opening the guide in a panel
+     data-mode="launcher"   a "Troubleshoot" button in a corner opening the guide in a panel,
+                            as a chat (the same session pages with view=chat)
      data-feedback="ID|URL" the article's own "Did this answer your question?" instead of a
                             guide, with data-section="…" (the part of the article it is under)
                             and data-flow (the guide offered after "No" or "Partly")
@@ -152,7 +153,7 @@
   function focusGuide() { frame.focus(); frame.contentWindow.postMessage({ type: "assistant:focus" }, origin); }
   function open() {
     if (!frame) {
-      frame = makeFrame(frameUrl(guidePath, guideParams), title, true);
+      frame = makeFrame(frameUrl(guidePath, Object.assign({ view: "chat" }, guideParams)), title, true);
       css(frame, { flex: "1 1 auto", "min-height": "0" });
       panel.appendChild(frame);
       listen(frame, {

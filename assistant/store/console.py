@@ -188,7 +188,7 @@ class TranscriptEntry:
     ``from_step`` before answering, in milliseconds (None for answers recorded before it was
     measured); ``superseded`` is True for an answer replaced by going back and choosing again;
     ``probe_check_id``/``check`` the live check a probe step's answer came from (None
-    elsewhere).
+    elsewhere); ``said`` the free text the customer typed for it, if they typed it.
     """
 
     position: int
@@ -200,6 +200,7 @@ class TranscriptEntry:
     superseded: bool
     probe_check_id: int | None
     check: CheckRecord | None
+    said: str | None = None
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,8 @@ class ConsoleQueries:
         entries = [TranscriptEntry(position=e.position, from_step=e.from_step, answer=e.answer,
                                    to_step=e.to_step, at=as_utc(e.at), spent_ms=e.spent_ms,
                                    superseded=e.superseded, probe_check_id=e.probe_check_id,
-                                   check=_record(c) if c is not None else None)
+                                   check=_record(c) if c is not None else None,
+                                   said=e.said)
                    for e, c in events]
         superseded = sorted((e for e in entries if e.superseded), key=lambda e: e.at)
         handoffs = self.store.handoffs_for(session_id)

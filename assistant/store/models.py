@@ -47,6 +47,9 @@ class FlowSession(Base):
     A session started from a launch token (see :mod:`assistant.launch`) keeps the host's
     opaque ``customer_ref`` (what support looks the customer up by) and the token's
     ``launch_jti``, unique: one token starts one session.
+
+    A session started from free text keeps the customer's words (``opened_with``) and what
+    the router said about them (``route_note``, "We recognised …").
     """
 
     __tablename__ = "sessions"
@@ -80,6 +83,8 @@ class FlowSession(Base):
                                                  index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_with: Mapped[str | None] = mapped_column(Text)
+    route_note: Mapped[str | None] = mapped_column(String(300))
 
 
 class ProbeCheck(Base):
@@ -165,6 +170,7 @@ class Event(Base):
     superseded: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     probe_check_id: Mapped[int | None] = mapped_column(ForeignKey("probe_checks.id"))
+    said: Mapped[str | None] = mapped_column(Text)  # the free text the answer was chosen by
     spent_ms: Mapped[int | None] = mapped_column(Integer)
     flow_id: Mapped[str | None] = mapped_column(String(64))
     session_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

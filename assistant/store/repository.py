@@ -40,7 +40,7 @@ _EVERYTHING = 2**31 - 1
 _GET_SESSION = select(_sessions).where(_sessions.c.id == bindparam("sid"))
 _PATH_TAIL = (select(_events.c.position, _events.c.from_step, _events.c.answer,
                      _events.c.to_step, _events.c.counters, _events.c.at,
-                     _events.c.probe_check_id)
+                     _events.c.probe_check_id, _events.c.said)
               .where(_events.c.session_id == bindparam("sid"), _events.c.superseded == false(),
                      _events.c.position <= bindparam("upto"))
               .order_by(_events.c.position.desc()).limit(bindparam("last")))
@@ -140,7 +140,8 @@ def as_utc(moment: datetime) -> datetime:
 class TranscriptLine:
     """One answered step of a session's current path: its position (1 = first answer), the
     step answered, the answer id, the step it led to, counters after it, and when (UTC); at a
-    probe step the answer is the check's outcome and ``probe_check_id`` the check."""
+    probe step the answer is the check's outcome and ``probe_check_id`` the check; ``said``
+    the free text the answer was chosen by, if it was typed."""
 
     position: int
     from_step: str
@@ -149,6 +150,7 @@ class TranscriptLine:
     counters: dict
     at: datetime
     probe_check_id: int | None = None
+    said: str | None = None
 
 
 class Store:
@@ -163,7 +165,8 @@ class Store:
 
     def create_session(self, flow_id: str, flow_version: str, step: str,
                        connection_id: str | None = None, guided_by: int | None = None,
-                       customer_ref: str | None = None, launch_jti: str | None = None
+                       customer_ref: str | None = None, launch_jti: str | None = None,
+                       opened_with: str | None = None, route_note: str | None = None
                        ) -> FlowSession:
         """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits) and
         its share code a fresh :func:`new_share_code`. ``connection_id`` names the connection
@@ -171,7 +174,8 @@ class Store:
         it for a customer (guided mode); ``customer_ref`` and ``launch_jti`` the customer
         reference and id of the launch token that started it. A launch token starts one
         session: if ``launch_jti`` started one already (two clicks at once), that one is
-        returned instead.
+        returned instead. ``opened_with``: the free text the session was routed from;
+        ``route_note``: what the router said about it (at most 300 characters).
 
         Raises:
             sqlalchemy.exc.IntegrityError: no free share code in 20 tries (the code space is
@@ -182,7 +186,9 @@ class Store:
                               flow_version=flow_version, step=step, counters={}, position=0,
                               revision=0, status="active", connection_id=connection_id,
                               code=new_share_code(), guided_by=guided_by,
-                              customer_ref=customer_ref, launch_jti=launch_jti)
+                              customer_ref=customer_ref, launch_jti=launch_jti,
+                              opened_with=opened_with,
+                              route_note=route_note[:300] if route_note else None)
             try:
                 with self.Session.begin() as s:
                     s.add(row)
@@ -226,13 +232,14 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(_PATH_TAIL, params).all()
         return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
-                               dict(r.counters or {}), as_utc(r.at), r.probe_check_id)
+                               dict(r.counters or {}), as_utc(r.at), r.probe_check_id,
+                               r.said)
                 for r in reversed(rows)]
 
     def record_answer(self, session: FlowSession, flow_version: str, at_position: int,
                       from_step: str, answer: str, to_step: str, counters: dict,
                       outcome: str | None, probe_check_id: int | None = None,
-                      cause: str | None = None) -> FlowSession:
+                      cause: str | None = None, said: str | None = None) -> FlowSession:
         """Apply one answer given at path position ``at_position`` of ``session`` as it was
         read; below its current position this replaces the later answers (kept, superseded).
 
@@ -241,6 +248,7 @@ class Store:
         flow the answer was given in (it changes when a flow file is edited mid-session).
         At a probe step, ``answer`` is the check's outcome, ``probe_check_id`` the check and
         ``cause`` the cause it diagnosed (kept on the session; None leaves it as it was).
+        ``said``: the free text the answer was chosen by, if it was typed.
         The event records the time since the session's previous change as time spent on
         ``from_step``, and copies of the session's flow, start and version for analytics (a
         new version is copied onto the session's earlier events, feedback and handoffs too).
@@ -269,6 +277,7 @@ class Store:
                 "session_id": session.id, "position": at_position + 1, "from_step": from_step,
                 "answer": answer, "to_step": to_step, "counters": counters,
                 "superseded": False, "at": now, "probe_check_id": probe_check_id,
+                "said": said,
                 "flow_id": session.flow_id, "session_started_at": session.created_at,
                 "session_version": flow_version,
                 "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()

@@ -242,7 +242,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
-    from . import starting  # noqa: F401 - its views join the wizard's blueprint
+    from . import (
+        free_text,  # noqa: F401 - its views join the wizard's blueprint
+        starting,  # noqa: F401 - its views join the wizard's blueprint
+    )
     from .console import bp as console_bp
     from .console.auth import login_limits, login_manager
     from .embed import bp as embed_bp

@@ -38,7 +38,9 @@ def _serializer() -> URLSafeSerializer:
 
 def scope() -> str:
     """The scope of the current request's page: ``session:<sid>``, ``flow:<flow_id>`` or
-    ``article:<key>`` from the URL, else ``page:<endpoint>``."""
+    ``article:<key>`` from the URL, else ``page:<name>`` for a view that names the scope its
+    forms share with another view (its ``form_scope``, e.g. the list of guides and the POST
+    its text box sends), else ``page:<endpoint>``."""
     args = request.view_args or {}
     for name, prefix in (("sid", "session"), ("flow_id", "flow")):
         if args.get(name):
@@ -46,7 +48,8 @@ def scope() -> str:
     article = request.args.get("article") if request.endpoint == "embed.feedback" else None
     if article:
         return f"article:{article}"
-    return f"page:{request.endpoint}"
+    shared = getattr(current_app.view_functions.get(request.endpoint), "form_scope", None)
+    return f"page:{shared or request.endpoint}"
 
 
 def form_token() -> str:

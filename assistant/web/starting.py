@@ -38,6 +38,7 @@ from flask import (
     url_for,
 )
 
+from ..conversation import TEXT_MAX
 from ..conversation.errors import LaunchRefused, SessionNotFound
 from ..engine import CompiledFlow
 from ..flow import Flow
@@ -137,6 +138,7 @@ def start():
     carry = {f.id: token for f in flows if system == f.system
              and (launch.flow_id in (None, f.id))} if launch else {}
     html = render_template("start.html", flows=flows, demo=connections.demo, carry=carry,
+                           token=token if launch else None, text_max=TEXT_MAX,
                            notice=refusal.message if refusal else None,
                            simulator_url=connections.simulator_url)
     return private(make_response(html, refusal.status if refusal else 200))

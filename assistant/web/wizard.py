@@ -59,10 +59,12 @@ from ..probes.diagnosis import cause_explanation
 from ..store import CheckRecord, Feedback, FlowSession
 from ..store.repository import as_utc
 from . import form_token, services
+from .chat import checks_of, is_chat, keep_chat
 from .handoff import mark_sent, sent_handoffs
 
 bp = Blueprint("wizard", __name__)
 form_token.install(bp)  # forms checked without a cookie: the wizard works in a help center's frame
+bp.app_url_defaults(keep_chat)  # a chat stays a chat through every link, form and redirect
 
 __all__ = ["REACTIONS", "TRANSCRIPT_TAIL", "bp", "private", "render_step"]
 
@@ -195,7 +197,8 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
                 notice: str | None = None, errors: dict | None = None,
                 values: dict | None = None, status: int = 200, fragment: bool = False,
                 finding: CheckRecord | None = None, checking: CheckRecord | None = None,
-                previous: CheckRecord | None = None, closed: bool = False):
+                previous: CheckRecord | None = None, closed: bool = False,
+                ask: tuple[str, ...] = ()):
     """The response for ``step`` shown at path index ``n`` of ``session``.
 
     ``transcript`` is the tail of the path before ``n`` (dicts as from
@@ -204,11 +207,16 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
     led to this step (shown as "What we found"); ``checking`` the check this probe step waits
     for (the page polls until it is done, then offers Continue), ``previous`` the last result
     while a re-check waits for the TTL to pass; ``closed`` a finished session (no Change
-    links, no answer forms). A full page, or with ``fragment`` the ``#step`` fragment for
-    htmx. The benchmark renders its baseline through this same function.
+    links, no answer forms); ``ask`` the answers typed text may have meant (the page asks
+    which one). A full page, or with ``fragment`` the ``#step`` fragment for htmx; in the
+    chat presentation (:mod:`.chat`) the conversation. The benchmark renders its baseline
+    through this same function.
     """
+    chat = is_chat()
     html = render_template(
-        "step.html", fragment=fragment, flow=flow, step=step, session=session, n=n,
+        "chat.html" if chat else "step.html", fragment=fragment, ask=ask,
+        checks=checks_of(transcript, services().probes.checks) if chat else {},
+        flow=flow, step=step, session=session, n=n,
         current=n == session.position, chosen=chosen, transcript=transcript,
         earlier=n - len(transcript), progress=(n, n + flow.remaining.get(step.id, 0)),
         back_url=_step_url(session, n - 1) if n > 0 else url_for("wizard.start"),
@@ -233,11 +241,14 @@ def private(response):
 
 
 def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
-            notice: str | None = None, errors: dict | None = None, values: dict | None = None):
-    """The step at path index ``n`` of the session (at most its current position)."""
+            notice: str | None = None, errors: dict | None = None, values: dict | None = None,
+            ask: tuple[str, ...] = ()):
+    """The step at path index ``n`` of the session (at most its current position); ``ask``:
+    the answers typed text may have meant."""
     try:
         view = conversations().view(row, n, waiting_for=_check_id(),
-                                    everything=request.args.get("answers") == "all",
+                                    everything=request.args.get("answers") == "all"
+                                    or is_chat(),
                                     sent=sent_handoffs())
     except refused.FlowChanged:
         return _gone()
@@ -245,7 +256,7 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
                            chosen=view.chosen, feedback=view.feedback, notice=notice,
                            errors=errors, values=values, status=status, fragment=_is_htmx(),
                            finding=view.finding, checking=view.checking,
-                           previous=view.previous, closed=view.closed)
+                           previous=view.previous, closed=view.closed, ask=ask)
     if status != 200 and _is_htmx():
         # A refused POST shows the step where the session is: make the address bar agree.
         response.headers["HX-Replace-Url"] = _step_url(view.session, view.n)
@@ -346,11 +357,13 @@ def _moved_on(row: FlowSession, compiled: CompiledFlow):
 
 @bp.post("/s/<sid>/<int:n>")
 def answer(sid: str, n: int):
-    """Apply the posted answer to the step at position ``n``."""
+    """Apply the posted answer to the step at position ``n`` (``said``: the words the
+    customer typed, when they chose it after being asked which answer those meant)."""
     _load(sid)
     try:
         row, show = conversations().answer(sid, n, request.form.get("answer", ""),
-                                           _revision(), sent=sent_handoffs())
+                                           _revision(), sent=sent_handoffs(),
+                                           said=_form_text("said") or None)
     except refused.NotAChoice as e:
         return _refused(sid, e, n)
     except refused.ConversationError as e:
