@@ -653,7 +653,8 @@ def probe_lines(without: probe_bench.ProbeCondition, hung: probe_bench.ProbeCond
             f"{c.latency_ms(0.99):.2f} ms, over {c.measurement.requests} answers; probe "
             f"clients: {st.sessions} sessions ({st.connected} connected, {st.manual} manual), "
             f"{st.polls} polls (p99 {st.poll_ms(0.99):.1f} ms), {st.upstream_calls} upstream "
-            f"calls in {st.seconds:.0f} s")
+            f"calls in {st.seconds:.0f} s; upstream calls in flight at each timed slice's "
+            f"start→end: {', '.join(f'{a}→{b}' for a, b in st.in_flight)}")
         if st.errors:
             lines.append(f"    ERRORS: {label} probe clients: {len(st.errors)} failed "
                          f"request(s), first: {st.errors[0]}")
