@@ -53,8 +53,6 @@ class WrkMeasurement:
             return
         from bench import _in_parallel
         answers = self.rate_hint * seconds / len(self.clients) * 2 + 20  # with a margin
-        if self.mode == "nojs":
-            answers /= 2  # no more than half as many cycles as answers
         wanted = min(5_000, math.ceil(answers / self.per_session) + 1)
         _in_parallel(self.clients, lambda c: c.fill_pool(max(0, wanted - len(c.pool))))
 
