@@ -298,7 +298,7 @@ def test_serve_prints_how_to_log_into_the_demo(monkeypatch, db_url, tmp_path):
     monkeypatch.setattr("flask.Flask.run", lambda *a, **k: None)
     monkeypatch.setattr(cli, "_start_simulator", lambda url: None)
     monkeypatch.setattr(cli, "_demo_login", lambda app: ("demo-admin@example.com", "pw-123"))
-    result = CliRunner().invoke(main, ["serve", "--port", "5999"])
+    result = CliRunner().invoke(main, ["serve", "--port", "5999", "--no-help-center"])
     assert result.exit_code == 0, result.output
     assert ("Staff console: http://127.0.0.1:5999/console/ — log in as "
             "demo-admin@example.com with password pw-123") in result.output

@@ -85,7 +85,7 @@ def height(page, selector) -> float:
     return page.locator(selector).evaluate("f => f.getBoundingClientRect().height")
 
 
-def wait_for(page, check, what: str, seconds: float = 10) -> None:
+def wait_for(page, check, what: str, seconds: float = 20) -> None:
     """Poll ``check()`` from here (the host page's CSP forbids Playwright's string eval),
     letting the browser's events run in between."""
     deadline = time.monotonic() + seconds

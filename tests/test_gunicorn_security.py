@@ -17,7 +17,7 @@ import pytest
 
 from assistant.store import make_engine, upgrade
 from assistant.store.staff import StaffAccounts
-from conftest import STAFF_PASSWORD, forms
+from conftest import STAFF_PASSWORD, forms, start_form
 
 WORKERS = 3
 
@@ -77,7 +77,8 @@ def test_login_limits_and_log_redaction_hold_across_gunicorn_workers(gunicorn):
         right = client.post("/console/login", data={
             "csrf_token": token, "email": "lead@example.com", "password": STAFF_PASSWORD})
 
-        started = client.get("/flows/salesforce")
+        start = start_form(client.get("/flows/salesforce").text, "salesforce")
+        started = client.post(start["action"], data=start["fields"])
         step_url = started.headers["Location"]
         sid = step_url.split("/")[2]
         assert client.get(step_url, headers={"Referer": base + step_url},

@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sqlite3
 import threading
 import time
 
 import pytest
+import sqlalchemy
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -89,7 +89,7 @@ connections:
                    WEBHOOK_SECRET="a webhook secret of some length")
     assert leaks(echoes(API_KEY), API_KEY)  # the helper sees what the upstream sends
     client = app.test_client()
-    w = Walker(client, "quickbooks-desktop")
+    w = Walker(client, "quickbooks-desktop", connection="hostile-qbd")
     deadline = time.monotonic() + 20
     while w.url.endswith("/0"):  # "Checking…" until the check is done, then the next step
         assert time.monotonic() < deadline, "the check did not finish"
@@ -105,11 +105,20 @@ connections:
     console_page = staff.get(f"/console/sessions/{w.sid}").get_data(as_text=True)
     assert "0x80040408" in console_page or "500" in console_page  # the evidence is shown
 
-    path = db_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        dump = "\n".join(conn.iterdump())
-        [body] = [row[0] for row in conn.execute("SELECT body FROM webhook_deliveries")]
-        checks = "\n".join(str(row) for row in conn.execute("SELECT * FROM probe_checks"))
+    # Every row of every table, on SQLite or PostgreSQL.
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        tables = sqlalchemy.MetaData()
+        tables.reflect(engine)
+        with engine.connect() as conn:
+            dump = "\n".join(str(row) for table in tables.sorted_tables
+                             for row in conn.execute(table.select()))
+            [body] = conn.execute(sqlalchemy.text("SELECT body FROM webhook_deliveries")
+                                  ).scalars().all()
+            checks = "\n".join(str(row) for row in conn.execute(
+                sqlalchemy.text("SELECT * FROM probe_checks")))
+    finally:
+        engine.dispose()
     assert "[redacted]" in checks  # the echo was seen, and cut out
     for where, text in (("database", dump), ("customer page", customer_page),
                         ("console page", console_page), ("webhook", body)):

@@ -23,9 +23,10 @@ import pytest
 from receiver import SECRET, Receiver, wait_for
 from simserver import SECRETS, Simulator
 
+from assistant.launch import sign
 from assistant.store import make_engine, upgrade
 from assistant.store.staff import StaffAccounts
-from conftest import FLOWS, STAFF_PASSWORD, answer_form, forms
+from conftest import FLOWS, LAUNCH_SECRET, STAFF_PASSWORD, answer_form, forms, start_form
 
 WORKERS = 4
 TTL = 2  # PROBE_TTL_SECONDS: short, so that one test sees several TTL periods
@@ -108,6 +109,7 @@ def server(postgres, tmp_path_factory):
         env = {**os.environ, **SECRETS, "DATABASE_URL": url, "SECRET_KEY": "multi-process",
                "FLOWS_PATH": f"{FLOWS}{os.pathsep}{folder / 'flow.yaml'}",
                "CONNECTIONS_PATH": str(sim.connections(folder, read=2.0).path),
+               "LAUNCH_SECRET": LAUNCH_SECRET,
                "SIMULATOR_URL": sim.url, "TOKENS_DIR": str(folder / "tokens"),
                "INSTANCE_PATH": str(folder / "instance"), "PROBE_TTL_SECONDS": str(TTL),
                "WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": SECRET,
@@ -135,9 +137,16 @@ def at_once(count: int, call):
         return list(pool.map(run, range(count)))
 
 
+CONNECTION_OF = {"quickbooks-desktop": "acme-qbd", "multiprocess-check": "acme-salesforce"}
+
+
 def start(client: httpx.Client, flow_id: str) -> str:
-    """Start a session; its first step's URL."""
-    response = client.get(f"/flows/{flow_id}")
+    """Start a session bound to the flow's connection by a launch token, as a person does:
+    the start page, then its Start button; the first step's URL."""
+    token = sign(LAUNCH_SECRET, connection=CONNECTION_OF[flow_id], customer="acct-1")
+    page = client.get(f"/flows/{flow_id}", params={"launch": token})
+    form = start_form(page.text, flow_id)
+    response = client.post(form["action"], data=form["fields"])
     assert response.status_code == 303, response.text[:300]
     return response.headers["location"]
 

@@ -9,7 +9,7 @@ import threading
 import httpx
 from werkzeug.serving import make_server
 
-from conftest import STAFF_PASSWORD, Walker, csrf_token
+from conftest import STAFF_PASSWORD, Walker, csrf_token, start_form
 
 HSTS = "Strict-Transport-Security"
 
@@ -71,7 +71,8 @@ def test_the_development_servers_request_log_holds_no_session_id(make_app, caplo
     try:
         with caplog.at_level(logging.INFO, logger="werkzeug"):
             base = f"http://127.0.0.1:{http.server_port}"
-            started = httpx.get(base + "/flows/salesforce")
+            start = start_form(httpx.get(base + "/flows/salesforce").text, "salesforce")
+            started = httpx.post(base + start["action"], data=start["fields"])
             sid = started.headers["Location"].split("/")[2]
             httpx.get(base + started.headers["Location"])
     finally:

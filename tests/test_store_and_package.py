@@ -272,8 +272,14 @@ def test_a_service_user_runs_the_installed_app_writing_only_its_instance_folder(
         out = as_service_user(["assistant.cli", "db", "upgrade"], env, folder)
         assert out.returncode == 0, out.stderr[-2000:]
         with open(os.path.join(folder, "serve.py"), "w") as f:
-            f.write("from assistant.web import create_app\n"
-                    "print(create_app().test_client().get('/flows/salesforce').status_code)\n")
+            # the start page, then its Start button: a session is written to the database
+            f.write("import re\n"
+                    "from assistant.web import create_app\n"
+                    "c = create_app().test_client()\n"
+                    "page = c.get('/flows/salesforce').get_data(as_text=True)\n"
+                    "token = re.search(r'name=\"csrf_token\" value=\"([^\"]+)\"', page)[1]\n"
+                    "print(c.post('/flows/salesforce', data={'csrf_token': token})"
+                    ".status_code)\n")
         out = as_service_user(["serve"], {**env, "PYTHONPATH": folder}, folder)
         assert out.returncode == 0 and out.stdout.split()[-1] == "303", out.stderr[-2000:]
         assert sorted(os.listdir(instance)) == ["assistant.db", "secret_key", "tokens"]

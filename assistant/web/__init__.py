@@ -170,7 +170,12 @@ def create_app(test_config: dict | None = None) -> Flask:
                          ttl=app.config["PROBE_TTL_SECONDS"],
                          workers=app.config["PROBE_WORKERS"])
     versions = FlowVersions(engine)
-    versions.record(flows.values())  # before serving: sessions started now can be resumed
+    # Before serving, so sessions started now can be resumed; a worker started while the
+    # database was down records them once it answers (below).
+    unrecorded = list(flows.values())
+    if migrations.ok:
+        versions.record(unrecorded)
+        unrecorded.clear()
     compiled = compile_flows(flows)
     app.extensions["assistant"] = Services(flows, compiled, Store(engine), connections, runner,
                                            StaffAccounts(engine),
@@ -185,12 +190,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _database_migrated():
         # Started while the database was down: it is checked once it answers (each request
         # tries, at most once a second); until then, and if it turns out not migrated, 503.
-        if migrations.ok or request.endpoint == "static":
+        if (migrations.ok and not unrecorded) or request.endpoint == "static":
             return None
-        if migrations.check() is False:
+        if not migrations.ok and migrations.check() is False:
             app.logger.error("the database is not migrated: run `assistant db upgrade`")
             return _unavailable_page()
-        return None if migrations.ok else _unavailable_page()
+        if not migrations.ok:
+            return _unavailable_page()
+        versions.record(unrecorded)  # a database error here: the 503 handler below
+        unrecorded.clear()
+        return None
 
     @app.errorhandler(SQLAlchemyError)
     def _database_error(error):
