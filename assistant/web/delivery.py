@@ -43,6 +43,7 @@ def install(app: Flask, versioned: frozenset[str] = frozenset()) -> None:
     app.config["COMPRESS_REGISTER"] = False  # called by _compressed below, not on its own
     app.extensions["compress"] = Compress(app)
     app.extensions["static_hashes"] = {}
+    app.extensions["static_urls"] = {}
     app.extensions["static_versioned"] = versioned
     app.jinja_env.globals["static_url"] = static_url
     # Flask runs after_request hooks last-registered first: install before the app's other
@@ -71,8 +72,15 @@ def _fingerprint(filename: str) -> str | None:
 
 
 def static_url(filename: str) -> str:
-    """The URL of our static file ``filename`` with its fingerprint: ``/static/app.css?v=…``."""
-    return url_for("static", filename=filename, v=_fingerprint(filename))
+    """The URL of our static file ``filename`` with its fingerprint: ``/static/app.css?v=…``.
+    Built once per file version (a full page links five)."""
+    digest = _fingerprint(filename)
+    urls = current_app.extensions["static_urls"]
+    key = (request.script_root, filename, digest)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for("static", filename=filename, v=digest)
+    return url
 
 
 def _static_caching(response):
