@@ -61,7 +61,11 @@ validate: $(VENV)/.installed
 	$(BIN)/assistant validate flows
 
 ## Benchmark (prints ratios; see README "Performance"); (a) and (b) also on PostgreSQL, 4 workers.
+# wrk (Debian) drives the load of (a) and (b); installed like the tests' Debian packages.
 bench: $(VENV)/.installed-test debian-packages
+	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the benchmark"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/bench.py --postgres 4
 
 clean:

@@ -10,8 +10,9 @@ What it leaves out is everything but rendering: no database, no engine, no CSRF 
 transcript building. The flow named by ``BENCH_BARE_FLOW`` is read from ``FLOWS_PATH`` at
 start-up (the same loader as the real app) and walked once along each step's first answer; the
 step and transcript tail of every position are precomputed. The form fields posted are
-accepted and ignored. ``csrf_token()`` in the template is Flask-WTF's ``generate_csrf``, as in
-the real app, so the response carries a real token bound to the Flask session cookie.
+accepted and ignored. ``csrf_token()`` in the template is the wizard's form token
+(:func:`assistant.web.form_token.form_token`, signed for the session id in the URL), as in the
+real app.
 
 The other ``wizard.*`` endpoints that ``step.html`` links to exist only as URL rules (no view),
 so that ``url_for`` builds the same URLs as in the real app.
@@ -24,12 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, abort, url_for
-from flask_wtf.csrf import generate_csrf
 
 from assistant.config import settings
 from assistant.flow import Flow, load_flows
 from assistant.resources import templates_dir
 from assistant.web import HTMX_FILE, security_headers
+from assistant.web.form_token import form_token
 from assistant.web.wizard import TRANSCRIPT_TAIL, render_step
 
 
@@ -86,7 +87,7 @@ def create_app() -> Flask:
     flow = flows[flow_id]
     pages = walk(flow)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
-    app.jinja_env.globals["csrf_token"] = generate_csrf  # as CSRFProtect.init_app does
+    app.jinja_env.globals["csrf_token"] = form_token  # as the wizard's forms have it
 
     bp = Blueprint("wizard", __name__)
 

@@ -107,6 +107,24 @@ def serve_simulator(port: int, hang: float) -> None:
         return {"released": True}
 
     app.add_url_rule("/_bench/release", "bench_release", release, methods=["POST"])
+    in_flight = [0]
+    lock = threading.Lock()
+    inner = app.wsgi_app
+
+    def counting(environ, start_response):
+        # Upstream calls being answered right now: the hung ones, in the hung scenario.
+        if environ["PATH_INFO"].startswith("/_"):
+            return inner(environ, start_response)
+        with lock:
+            in_flight[0] += 1
+        try:
+            return list(inner(environ, start_response))
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    app.wsgi_app = counting
+    app.add_url_rule("/_bench/in-flight", "bench_in_flight", lambda: {"calls": in_flight[0]})
     make_server("127.0.0.1", port, app, threaded=True).serve_forever()
 
 
@@ -144,6 +162,10 @@ class Simulator:
     def release(self) -> None:
         self.http.post("/_bench/release").raise_for_status()
 
+    def in_flight(self) -> int:
+        """Upstream calls the simulator is answering right now (hung ones: waiting)."""
+        return self.http.get("/_bench/in-flight").json()["calls"]
+
     def calls(self) -> int:
         """Agent status calls received so far, all connections."""
         data = self.http.get("/_sim/calls").json()
@@ -175,6 +197,8 @@ class ProbeStats:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0  # time the probe clients ran
     upstream_calls: int = 0  # agent status calls the simulator received meanwhile
+    # upstream calls in flight (hung, in the hung scenario) at each timed slice's start, end
+    in_flight: list[tuple[int, int]] = field(default_factory=list)
 
     def poll_ms(self, quantile: float) -> float:
         return _quantile_ms(self.poll_latencies, quantile)
@@ -344,9 +368,12 @@ class ProbeCondition:
         try:
             time.sleep(self.settle)
             calls = self.simulator.calls()
+            at_start = self.simulator.in_flight()
             if stats is not None:
                 self.load.count_into(stats)
             body()
+            if stats is not None:
+                stats.in_flight.append((at_start, self.simulator.in_flight()))
         finally:
             self.load.stop()
             if stats is not None:

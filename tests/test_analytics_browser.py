@@ -51,7 +51,7 @@ def test_an_admin_reads_the_analytics_of_a_flow(browser, site):
     charts: dict[str, tuple[int, str]] = {}
     page.on("response", lambda r: charts.__setitem__(r.url.split("?")[0].rsplit("/", 1)[1],
                                                      (r.status, r.headers["content-type"]))
-            if ".svg?" in r.url else None)
+            if "/console/analytics/" in r.url and ".svg?" in r.url else None)
 
     page.get_by_role("link", name="Analytics").click()
     expect(page.locator("h1")).to_contain_text("Analytics")

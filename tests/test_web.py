@@ -311,6 +311,21 @@ def test_a_form_token_of_another_session_is_refused_and_no_cookie_is_needed(app,
     assert response.status_code == 303 and store.get_session(w.sid).revision == 2
 
 
+def test_a_form_made_before_the_secret_key_changed_still_answers(make_app, store):
+    old = make_app()
+    w = Walker(old.test_client(), "salesforce")
+    form = answer_form(w.html)
+    data = {**form["fields"], "answer": "disconnected"}
+    rotated = make_app(SECRET_KEY="a-new-secret", SECRET_KEY_FALLBACKS=["test-secret"])
+    assert rotated.test_client().post(form["action"], data=data).status_code == 303
+    assert store.get_session(w.sid).revision == 2
+    # Without the old key among the fallbacks, the same form is refused, nothing applied.
+    data["revision"] = "2"
+    fresh = make_app(SECRET_KEY="a-new-secret")
+    assert fresh.test_client().post(form["action"], data=data).status_code == 400
+    assert store.get_session(w.sid).revision == 2
+
+
 def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, store):
     w = Walker(client, "salesforce")
     store.record_answer(store.get_session(w.sid), "v1", 0, "disconnect", "disconnected",

@@ -38,6 +38,7 @@ from ..store.health import health_of, is_unavailable
 from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
 from ..webhooks import WebhookSender
+from . import delivery
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 csrf = CSRFProtect()
@@ -135,6 +136,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             migrated (``assistant db upgrade``).
     """
     app = configured_app(test_config)
+    delivery.install(app, versioned=frozenset({HTMX_FILE}))  # first: its hooks run last
     redact_app_logs(app)
     if app.config["TRUSTED_PROXIES"]:
         # X-Forwarded-For/-Proto from that many proxies in front (the client's address for the

@@ -22,7 +22,9 @@ expire: a customer may keep a step open for hours (as ``WTF_CSRF_TIME_LIMIT = No
 
 from __future__ import annotations
 
-from flask import current_app, request
+import hmac
+
+from flask import current_app, g, request
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -53,8 +55,12 @@ def scope() -> str:
 
 
 def form_token() -> str:
-    """The token for the forms of the current page (see the module docstring)."""
-    return _serializer().dumps(scope())
+    """The token for the forms of the current page (see the module docstring): signed once
+    per request (a page has several forms, and a POST's check signs the same scope)."""
+    token = g.get("_form_token")
+    if token is None:
+        token = g._form_token = _serializer().dumps(scope())
+    return token
 
 
 def protect() -> None:
@@ -67,10 +73,15 @@ def protect() -> None:
     if request.method != "POST":
         return
     token = request.form.get(FIELD, "")
-    try:
-        valid = bool(token) and _serializer().loads(token) == scope()
-    except BadSignature:
-        valid = False
+    # The token is deterministic: one made with the current key equals this page's, so one
+    # signature serves the check and the page rendered after it; only a token made with an
+    # older key (SECRET_KEY_FALLBACKS) needs verifying.
+    valid = bool(token) and hmac.compare_digest(token.encode(), form_token().encode())
+    if token and not valid:
+        try:
+            valid = _serializer().loads(token) == scope()
+        except BadSignature:
+            valid = False
     if not valid:
         raise CSRFError("The form token is missing or was not made for this page.")
 

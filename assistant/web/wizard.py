@@ -49,6 +49,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from ..conversation import REACTIONS, TRANSCRIPT_TAIL, Conversations, customer_has_written
@@ -223,10 +224,18 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
         reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"],
         finding=previous or finding, checking=checking, previous=previous,
-        ttl=current_app.config["PROBE_TTL_SECONDS"], closed=closed,
+        ttl=current_app.config["PROBE_TTL_SECONDS"], closed=closed, staff_view=_staff_view(),
         connection=services().connections.get(session.connection_id)
         if session.connection_id else None)
     return private(make_response(html, status))
+
+
+def _staff_view() -> bool:
+    """True for a logged-in staff member. A login lives in the session cookie, so without one
+    (every customer) Flask-Login is not asked at all."""
+    if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return False
+    return current_user.is_authenticated
 
 
 def private(response):
