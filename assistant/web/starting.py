@@ -37,6 +37,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from ..engine import CompiledFlow
 from ..flow import Flow
@@ -50,6 +52,7 @@ from ..launch import (
 )
 from . import services
 from .embed import link_reaction
+from .i18n import current_language, localized
 from .wizard import bp, private
 
 log = logging.getLogger(__name__)
@@ -57,9 +60,10 @@ log = logging.getLogger(__name__)
 DEMO_CUSTOMER = "demo-customer-42"
 """The customer reference of the demo's sample signed link."""
 
-REFUSED = "This link can't be used to check your connection."
-WITHOUT_CHECK = ("You can still follow the guide: we'll go through the steps by hand. To have "
-                 "your connection checked live, open the guide again from your account.")
+REFUSED = lazy_gettext("This link can't be used to check your connection.")
+WITHOUT_CHECK = lazy_gettext(
+    "You can still follow the guide: we'll go through the steps by hand. To have your "
+    "connection checked live, open the guide again from your account.")
 
 
 @dataclass
@@ -83,8 +87,8 @@ def _verified(token: str | None, flow: Flow | None) -> tuple[Launch | None, Refu
     try:
         launch = verify(token, current_app.config["LAUNCH_SECRET"])
     except LaunchTokenExpired:
-        return None, Refusal(f"This link has expired, so it can't be used to check your "
-                             f"connection. {WITHOUT_CHECK}", 410)
+        return None, Refusal(_("This link has expired, so it can't be used to check your "
+                               "connection.") + f" {WITHOUT_CHECK}", 410)
     except LaunchSecretError:
         log.warning("a launch token was used, but LAUNCH_SECRET is not set")
         return None, Refusal(f"{REFUSED} {WITHOUT_CHECK}", 400)
@@ -92,12 +96,12 @@ def _verified(token: str | None, flow: Flow | None) -> tuple[Launch | None, Refu
         log.info("launch token refused: %s", e)
         return None, Refusal(f"{REFUSED} {WITHOUT_CHECK}", 400)
     if flow is not None and launch.flow_id and launch.flow_id != flow.id:
-        return None, Refusal(f"This link is for another guide, so it can't be used to check "
-                             f"your connection here. {WITHOUT_CHECK}", 400)
+        return None, Refusal(_("This link is for another guide, so it can't be used to "
+                               "check your connection here.") + f" {WITHOUT_CHECK}", 400)
     earlier = services().store.session_by_launch(launch.jti)
     if earlier is not None and earlier.status == "ended":
-        return None, Refusal(f"This link was used already, for a guide that has ended. "
-                             f"{WITHOUT_CHECK}", 410)
+        return None, Refusal(_("This link was used already, for a guide that has ended.")
+                             + f" {WITHOUT_CHECK}", 410)
     return launch, None
 
 
@@ -110,11 +114,11 @@ def _launch_connection(launch: Launch | None, flow: Flow):
     if connection is None:
         log.warning("a launch token names connection %r, which is not configured",
                     launch.connection_id)
-        return None, ("We can't check your connection live right now, so we'll go through the "
-                      "steps by hand.")
+        return None, _("We can't check your connection live right now, so we'll go through "
+                       "the steps by hand.")
     if connection.system != flow.system:
-        return None, (f"Your link lets us check {connection.label}, which this guide is not "
-                      "about, so we'll go through the steps by hand.")
+        return None, _("Your link lets us check %(label)s, which this guide is not about, so "
+                       "we'll go through the steps by hand.", label=connection.label)
     return connection, None
 
 
@@ -138,7 +142,7 @@ def _flow_page(compiled: CompiledFlow, *, launch: Launch | None, token: str | No
     demo = connections.demo and launch is None
     choices = connections.for_system(flow.system) if demo and _has_probes(flow) else []
     html = render_template(
-        "flow_start.html", flow=flow, probes=_has_probes(flow), connection=connection,
+        "flow_start.html", flow=localized(flow), probes=_has_probes(flow), connection=connection,
         note=note, token=token if launch is not None else None, demo=demo, choices=choices,
         wanted=wanted, notice=notice, demo_link=_demo_link(flow, choices) if demo else None,
         demo_customer=DEMO_CUSTOMER, simulator_url=connections.simulator_url)
@@ -169,7 +173,8 @@ def start():
         launch is not None and launch.connection_id in connections) else None
     carry = {f.id: token for f in flows if system == f.system
              and (launch.flow_id in (None, f.id))} if launch else {}
-    html = render_template("start.html", flows=flows, demo=connections.demo, carry=carry,
+    html = render_template("start.html", flows=[localized(f) for f in flows],
+                           demo=connections.demo, carry=carry,
                            notice=refusal.message if refusal else None,
                            simulator_url=connections.simulator_url)
     return private(make_response(html, refusal.status if refusal else 200))
@@ -200,11 +205,11 @@ def begin(flow_id: str):
 def _unknown_demo_connection(compiled: CompiledFlow, wanted: str):
     other = services().connections.get(wanted)
     shown = _printable(wanted)
-    notice = (f"The link named a connection (“{shown}”) of another system, which this guide "
-              "cannot check." if other else
-              f"The link named a connection (“{shown}”) that we don't know.")
-    return _flow_page(compiled, launch=None, token=None, notice=notice + " Choose one below, "
-                      "or continue without a live check.", status=400)
+    notice = (_("The link named a connection (“%(name)s”) of another system, which this "
+                "guide cannot check.", name=shown) if other else
+              _("The link named a connection (“%(name)s”) that we don't know.", name=shown))
+    return _flow_page(compiled, launch=None, token=None, notice=notice + " " + _(
+        "Choose one below, or continue without a live check."), status=400)
 
 
 @bp.post("/flows/<flow_id>")
@@ -241,12 +246,13 @@ def start_session(flow_id: str):
                 return _unknown_demo_connection(compiled, wanted)
         elif wanted is None and choices:
             return _flow_page(compiled, launch=None, token=None, status=400,
-                              notice="Choose a connection to check, or continue without a "
-                                     "live check.")
+                              notice=_("Choose a connection to check, or continue "
+                                       "without a live check."))
     row = store.create_session(flow.id, flow.version, compiled.start().step,
                                connection_id=connection.id if connection else None,
                                customer_ref=launch.customer if launch else None,
-                               launch_jti=launch.jti if launch else None)
+                               launch_jti=launch.jti if launch else None,
+                               language=current_language())
     link_reaction(row)  # opened from an article's "No"/"Partly": analytics follows it
     return redirect(url_for("wizard.step", sid=row.id, n=0), 303)
 
@@ -278,5 +284,6 @@ def check_again(sid: str):
     flow = compiled.flow
     row = services().store.create_session(flow.id, flow.version, compiled.start().step,
                                           connection_id=old.connection_id,
-                                          customer_ref=old.customer_ref)
+                                          customer_ref=old.customer_ref,
+                                          language=old.language)
     return redirect(url_for("wizard.step", sid=row.id, n=0), 303)

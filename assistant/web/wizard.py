@@ -42,6 +42,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal, lazy_gettext, ngettext
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
@@ -57,26 +59,32 @@ from .handoff import (
     mark_sent,
     record_handoff,
 )
+from .i18n import current_language, localized, normalize, use_session_language
 
 bp = Blueprint("wizard", __name__)
 form_token.install(bp)  # forms checked without a cookie: the wizard works in a help center's frame
 
-REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
-STALE = ("This page was out of date: the session had already moved on (another tab, a double "
-         "click or the browser's Back button). Nothing was applied twice. This is where you "
-         "are now.")
-CLOSED = ("This guide has ended; start again to go through it once more. Nothing was changed: "
-          "your answers, feedback and message to support stay as they were.")
+REACTIONS = {"yes": lazy_gettext("Yes, it did"), "partly": lazy_gettext("Partly"),
+             "no": lazy_gettext("No, it didn't")}
+STALE = lazy_gettext(
+    "This page was out of date: the session had already moved on (another tab, a double "
+    "click or the browser's Back button). Nothing was applied twice. This is where you "
+    "are now.")
+CLOSED = lazy_gettext(
+    "This guide has ended; start again to go through it once more. Nothing was changed: "
+    "your answers, feedback and message to support stay as they were.")
 TRANSCRIPT_TAIL = 10  # answers shown under a step; "?answers=all" shows every one
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 EVIDENCE_LABELS = {
-    "endpoint": "Endpoint", "status": "HTTP status", "error_code": "Error code",
-    "error": "Error", "error_description": "Error description", "hresult": "HRESULT",
-    "message": "Message", "remaining": "Requests remaining", "max": "Daily limit",
-    "used": "Requests used", "request_id": "Request id", "intuit_tid": "intuit_tid",
-    "retry_after": "Retry after (s)", "transport": "Network error",
+    "endpoint": lazy_gettext("Endpoint"), "status": lazy_gettext("HTTP status"),
+    "error_code": lazy_gettext("Error code"), "error": lazy_gettext("Error"),
+    "error_description": lazy_gettext("Error description"), "hresult": "HRESULT",
+    "message": lazy_gettext("Message"), "remaining": lazy_gettext("Requests remaining"),
+    "max": lazy_gettext("Daily limit"), "used": lazy_gettext("Requests used"),
+    "request_id": lazy_gettext("Request id"), "intuit_tid": "intuit_tid",
+    "retry_after": lazy_gettext("Retry after (s)"), "transport": lazy_gettext("Network error"),
 }
 
 
@@ -114,10 +122,11 @@ def ago(value, now: datetime | None = None):
     returned escaped as it is."""
     if not isinstance(value, datetime | str):
         s = max(0, round(value))
-        for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-            if s >= size or unit == "second":
-                count = s // size
-                return f"{count} {unit}{'' if count == 1 else 's'}"
+        if s >= 3600:
+            return ngettext("%(num)d hour", "%(num)d hours", s // 3600)
+        if s >= 60:
+            return ngettext("%(num)d minute", "%(num)d minutes", s // 60)
+        return ngettext("%(num)d second", "%(num)d seconds", s)
     moment = value
     if isinstance(value, str):
         try:
@@ -126,7 +135,8 @@ def ago(value, now: datetime | None = None):
             return escape(value)
     moment = as_utc(moment)
     seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
-    words = (f"{ago(seconds)} ago" if seconds > -1 else f"in {ago(-seconds)}")
+    words = (_("%(duration)s ago", duration=ago(seconds)) if seconds > -1
+             else _("in %(duration)s", duration=ago(-seconds)))
     full = moment.strftime("%A %-d %B %Y, %H:%M:%S UTC")
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         moment.strftime("%Y-%m-%dT%H:%M:%SZ"), full, words)
@@ -157,10 +167,28 @@ def customer_explanation(check: CheckRecord) -> str:
     support")."""
     for key in (check.outcome, check.cause, "unknown"):
         try:
-            return cause_explanation(key, check.evidence) if key else ""
+            return cause_explanation(key, check.evidence, _catalogue_language()) if key else ""
         except KeyError:
             continue
     return ""  # pragma: no cover - "unknown" is always in the catalogue
+
+
+def _catalogue_language() -> str | None:
+    """The page's language for the cause catalogue's texts (None: its own English)."""
+    language = current_language()
+    return None if language == "en" else language
+
+
+@bp.app_template_filter("customer_title")
+def customer_title(check: CheckRecord) -> str:
+    """The title of what a check found, in the page's language (the stored title is the
+    English one, as staff and the webhook see it)."""
+    for key in (check.outcome, check.cause):
+        try:
+            return cause_title(key, _catalogue_language()) if key else check.title
+        except KeyError:
+            continue
+    return check.title
 
 
 def _is_htmx() -> bool:
@@ -175,12 +203,13 @@ def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
     row = services().store.get_session(sid)
     if row is None:
         abort(404)
+    use_session_language(row.language)
     compiled = services().compiled_for(row)
     if compiled is None:
         abort(private(make_response(render_template(
-            "error.html", fragment=_is_htmx(), title="This guide has changed",
-            message="The guide you were following has been changed or removed since you "
-                    "started. Please start again from the list of guides."), 410)))
+            "error.html", fragment=_is_htmx(), title=_("This guide has changed"),
+            message=_("The guide you were following has been changed or removed since you "
+                      "started. Please start again from the list of guides.")), 410)))
     return row, compiled
 
 
@@ -258,6 +287,9 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
     page, or with ``fragment`` the ``#step`` fragment for htmx. The benchmark renders its
     baseline through this same function.
     """
+    flow = localized(flow)  # the page's language (texts only: ids and branches are the same)
+    step = flow.steps.get(step.id, step)
+    transcript = _in_language(transcript, flow)
     html = render_template(
         "step.html", fragment=fragment, flow=flow, step=step, session=session, n=n,
         current=n == session.position, chosen=chosen, transcript=transcript,
@@ -270,6 +302,30 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         connection=services().connections.get(session.connection_id)
         if session.connection_id else None)
     return private(make_response(html, status))
+
+
+def _in_language(transcript: list[dict], flow: Flow) -> list[dict]:
+    """Transcript lines (see :func:`_transcript`) with their step titles and answer labels
+    from ``flow`` in the page's language; English lines come back as they are."""
+    if current_language() == "en":
+        return transcript
+    out = []
+    for line in transcript:
+        step = flow.steps.get(line["step"])
+        if step is None:
+            out.append(line)
+            continue
+        answer = step.answer(line["answer"])
+        if step.is_probe:
+            try:
+                title = cause_title(line["answer"], _catalogue_language())
+            except KeyError:
+                title = line["answer"]
+            label = _("Checked automatically: %(title)s", title=title)
+        else:
+            label = answer.label if answer else line["answer_label"]
+        out.append({**line, "step_title": step.title, "answer_label": label})
+    return out
 
 
 def private(response):
@@ -418,7 +474,8 @@ def answer(sid: str, n: int):
     answer_id = request.form.get("answer", "")
     if revision is None:
         return _render(row, compiled, row.position, 400,
-                       "The form was incomplete, so nothing was changed. Please choose again.")
+                       _("The form was incomplete, so nothing was changed. Please choose "
+                         "again."))
     if _closed(row):
         return _render(row, compiled, row.position, 409, CLOSED)
     if revision != row.revision or n > row.position:
@@ -431,15 +488,16 @@ def answer(sid: str, n: int):
     if compiled.flow.steps[position.step].is_probe:
         # Only the check itself decides a probe step: a posted "connected" is not believed.
         return _render(row, compiled, row.position, 400,
-                       "This step is checked automatically, so there is nothing to answer. "
-                       "Nothing was changed.")
+                       _("This step is checked automatically, so there is nothing to answer. "
+                         "Nothing was changed."))
     try:
         move = compiled.answer(position, answer_id)
     except InvalidAnswer:
         return _render(row, compiled, n, 400,
-                       "That answer isn't one of the choices for this step, so nothing was "
-                       "changed." + ("" if compiled.flow.steps[position.step].is_end
-                                     else " Please choose one of the answers below."))
+                       _("That answer isn't one of the choices for this step, so nothing was "
+                         "changed.") + ("" if compiled.flow.steps[position.step].is_end
+                                        else " " + _("Please choose one of the answers "
+                                                     "below.")))
     outcome = compiled.flow.steps[move.to.step].outcome
     try:
         row = services().store.record_answer(row, compiled.flow.version, n, move.from_step,
@@ -471,19 +529,21 @@ def feedback(sid: str):
     values = _feedback_values()
     if _revision() is None:
         return _render(row, compiled, row.position, 400,
-                       "The form was incomplete, so nothing was saved. Please send it again.",
-                       values=values)
+                       _("The form was incomplete, so nothing was saved. Please send it "
+                         "again."), values=values)
     if row.status != "ended" or request.form.get("end_step") != row.step:
         return _render(row, compiled, row.position, 409,
-                       "Your feedback was not saved: the guide had moved on in another tab "
-                       "or window. This is where you are now.", values=values)
+                       _("Your feedback was not saved: the guide had moved on in another "
+                         "tab or window. This is where you are now."), values=values)
     errors = {}
     if values["reaction"] not in REACTIONS:
-        errors["reaction"] = "Choose Yes, Partly or No."
+        errors["reaction"] = _("Choose Yes, Partly or No.")
     limit = current_app.config["COMMENT_MAX_CHARS"]
     if len(values["comment"]) > limit:
-        errors["comment"] = (f"Your comment has {len(values['comment']):,} characters; the "
-                             f"limit is {limit:,}. Please shorten it.")
+        errors["comment"] = _("Your comment has %(count)s characters; the limit is "
+                              "%(limit)s. Please shorten it.",
+                              count=format_decimal(len(values["comment"])),
+                              limit=format_decimal(limit))
     if errors:
         return _render(row, compiled, row.position, 400, errors=errors, values=values)
     before = services().store.feedback_for(row)
@@ -520,7 +580,7 @@ def _support_page(row: FlowSession, compiled: CompiledFlow, values: dict | None 
     handoff made automatically (an unresolved end, negative feedback) is shown with the form
     until the customer has sent it, so they can still add an address and a message."""
     handoff = services().store.handoff_at(row)
-    html = render_template("support.html", fragment=_is_htmx(), flow=compiled.flow,
+    html = render_template("support.html", fragment=_is_htmx(), flow=localized(compiled.flow),
                            session=row, handoff=handoff,
                            offer_form=handoff is None or status != 200
                            or not customer_has_written(handoff),
@@ -555,33 +615,38 @@ def support(sid: str):
         return _support_page(row, compiled)
     values = _support_values()
     if _revision() != row.revision:
-        return _support_page(row, compiled, values, status=409, notice=(
+        return _support_page(row, compiled, values, status=409, notice=_(
             "Nothing was sent yet: your answers changed in another tab or window since this "
             "page was shown. Check what you wrote below and send it again."))
     errors: dict[str, str] = {}
     limit = current_app.config["HANDOFF_MESSAGE_MAX_CHARS"]
     if values["contact"] and (len(values["contact"]) > 254
                               or not EMAIL.match(values["contact"])):
-        errors["contact"] = "Enter an email address like name@example.com, or leave it empty."
+        errors["contact"] = _("Enter an email address like name@example.com, or leave it "
+                              "empty.")
     if len(values["message"]) > limit:
-        errors["message"] = (f"Your message has {len(values['message']):,} characters; "
-                             f"the limit is {limit:,}. Please shorten it.")
+        errors["message"] = _("Your message has %(count)s characters; the limit is "
+                              "%(limit)s. Please shorten it.",
+                              count=format_decimal(len(values["message"])),
+                              limit=format_decimal(limit))
     # Messages sent at one point are added to its handoff (another tab, the agent's comment),
     # each addition announced with the whole text: keep the sum bounded.
     existing = store.handoff_at(row)
     held = (existing.message or "") if existing is not None else ""
     if "message" not in errors and values["message"] and values["message"] not in held \
             and len(held) + len(values["message"]) > 3 * limit:
-        errors["message"] = (f"Support has {len(held):,} characters from this point already; "
-                             f"at most {3 * limit:,} are kept, so this was not added. Please "
-                             "shorten it, or quote your reference when you talk to us.")
+        errors["message"] = _("Support has %(count)s characters from this point already; "
+                              "at most %(limit)s are kept, so this was not added. Please "
+                              "shorten it, or quote your reference when you talk to us.",
+                              count=format_decimal(len(held)),
+                              limit=format_decimal(3 * limit))
     if errors:
         return _support_page(row, compiled, values, errors, status=400)
     feedback = store.feedback_for(row)
     reason = ("unresolved_end" if row.outcome in ("unresolved", "escalated")
               else "negative_feedback" if feedback and feedback.reaction != "yes"
               else "customer_request")
-    handoff, _ = record_handoff(row, compiled, reason, contact=values["contact"] or None,
+    handoff, _new = record_handoff(row, compiled, reason, contact=values["contact"] or None,
                                 message=values["message"] or None)
     mark_sent(handoff.id)
     if _is_htmx():
@@ -589,11 +654,25 @@ def support(sid: str):
     return redirect(url_for("wizard.support", sid=sid), 303)
 
 
+@bp.post("/s/<sid>/language")
+def language(sid: str):
+    """The language switcher: read this session in ``lang`` from now on (stored on the
+    session: a help center's frame has no cookie), and see the step it is at."""
+    row = services().store.get_session(sid)
+    if row is None:
+        abort(404)
+    chosen = normalize(request.form.get("lang"))
+    if chosen is None:
+        abort(400)
+    services().store.set_language(row.id, chosen)
+    return redirect(_step_url(row, row.position), 303)
+
+
 def render_csrf_error(error):
     """A missing or forged CSRF token: 400, nothing changed, and the page shown again with
     what was typed into it."""
-    message = ("Your form could not be checked (it may have expired or come from another "
-               "site), so nothing was changed. Please try again.")
+    message = _("Your form could not be checked (it may have expired or come from another "
+                "site), so nothing was changed. Please try again.")
     # A view may show its own page for this (``view.on_csrf_error(message)``, None: the
     # general one); the session pages below are the wizard's only.
     on_csrf_error = getattr(current_app.view_functions.get(request.endpoint), "on_csrf_error",
@@ -608,5 +687,5 @@ def render_csrf_error(error):
             return _support_page(row, compiled, _support_values(), notice=message, status=400)
         values = _feedback_values() if request.endpoint == "wizard.feedback" else None
         return _render(row, compiled, row.position, 400, message, values=values)
-    return render_template("error.html", fragment=_is_htmx(), title="Form expired",
+    return render_template("error.html", fragment=_is_htmx(), title=_("Form expired"),
                            message=message), 400
