@@ -7,7 +7,7 @@ AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint validate bench chromium graphviz clean venv-check
+.PHONY: run test lint validate bench debian-packages clean venv-check
 
 IS_311 := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'
 
@@ -32,24 +32,24 @@ run: $(VENV)/.installed
 	$(BIN)/assistant db upgrade
 	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
-## Run the whole test suite, browser tests included.
-test: $(VENV)/.installed-test chromium graphviz $(AXE_JS)
+## Run the whole test suite, browser tests included, on SQLite and on PostgreSQL.
+test: $(VENV)/.installed-test debian-packages $(AXE_JS)
 	$(BIN)/ruff check assistant tests bench
 	$(BIN)/assistant validate flows
 	$(BIN)/assistant test --min-coverage 100 flows
 	$(BIN)/pytest
 
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
+# Debian's chromium (browser tests), postgresql (the tests start a throwaway server of it) and
+# graphviz (`dot` lays out the console's flow diagrams).
+debian-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	[ -z "$$missing" ] || { \
+	  echo "Installing Debian's$$missing for the tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
-
-graphviz:
-	@command -v dot >/dev/null 2>&1 || { \
-	  echo "Installing Debian's graphviz for the console's flow diagrams"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; }
 
 $(AXE_JS):
 	npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)
@@ -60,9 +60,9 @@ lint: $(VENV)/.installed-test
 validate: $(VENV)/.installed
 	$(BIN)/assistant validate flows
 
-## Benchmark (prints ratios; see README "Performance").
-bench: $(VENV)/.installed-test
-	$(BIN)/python bench/bench.py
+## Benchmark (prints ratios; see README "Performance"); (a) and (b) also on PostgreSQL, 4 workers.
+bench: $(VENV)/.installed-test debian-packages
+	$(BIN)/python bench/bench.py --postgres 4
 
 clean:
 	rm -rf $(VENV) .cache instance .pytest_cache

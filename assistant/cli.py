@@ -115,6 +115,7 @@ def _demo_login(app) -> tuple[str, str]:
 
     from .store.staff import StaffError
     path = os.path.join(app.instance_path, DEMO_PASSWORD_FILE)
+    os.makedirs(app.instance_path, exist_ok=True)  # kept there: made only now
     try:
         with open(path) as f:
             password = f.read().strip()
@@ -289,7 +290,10 @@ def validate(paths: tuple[str, ...]) -> None:
     if not files:
         click.echo("no flow files found", err=True)
         sys.exit(1)
-    flows, errors = load_flows(files)  # the server's own rules, duplicate flow ids included
+    from .config import _positive_int
+    max_bytes = _positive_int(os.environ, "FLOW_MAX_BYTES", 1_000_000)
+    # The server's own rules: duplicate flow ids and FLOW_MAX_BYTES included.
+    flows, errors = load_flows(files, max_bytes)
     for flow in flows.values():
         click.echo(f"ok   {flow.file}  ({flow.id}, {len(flow.steps)} steps, "
                    f"version {flow.version})")

@@ -2,7 +2,11 @@
 
 | variable | meaning | default |
 |---|---|---|
+| ``INSTANCE_PATH`` | the instance folder: the app's own files (SQLite database, secret key, | see |
+|                   | tokens, demo password); made only when something is kept there     | below |
 | ``DATABASE_URL`` | any SQLAlchemy URL | SQLite file ``assistant.db`` in the instance folder |
+| ``DATABASE_TIMEOUT_SECONDS`` | longest wait for a busy or unreachable database (then 503) | 0.75 |
+| ``FLOW_MAX_BYTES`` | a larger flow file is refused unread | 1000000 |
 | ``SECRET_KEY`` | signs the CSRF cookie | a random key kept in ``instance/secret_key`` |
 | ``FLOWS_PATH`` | flow files or folders, separated by ``:`` | the shipped ``flows/`` |
 | ``COMMENT_MAX_CHARS`` | longest feedback comment | 1000 |
@@ -39,6 +43,12 @@
 |                   | ``frame-ancestors`` of the wizard's pages (the console: never)      |      |
 | ``DEMO_HELP_CENTER_URL`` | demo mode: ``assistant serve`` serves a help-center | localhost:5002 |
 |                          | page embedding the guide here (loopback only)       |                |
+
+``INSTANCE_PATH`` defaults to Flask's instance folder: ``instance/`` in a source checkout,
+``<venv>/var/assistant.web-instance`` for an installed package. It is made only when something
+is kept in it (the default SQLite file, a generated secret key, the default token folder), so
+a service user running a root-installed package with ``DATABASE_URL``, ``SECRET_KEY`` and
+``TOKENS_DIR`` set (or an ``INSTANCE_PATH`` it may write) writes nothing in the installation.
 
 Raises :class:`ConfigError` (with the variable's name) for a value that cannot be used.
 """
@@ -215,6 +225,9 @@ def settings(instance_path: str) -> dict:
     db_file = Path(instance_path) / "assistant.db"
     return {
         "DATABASE_URL": env.get("DATABASE_URL") or f"sqlite:///{db_file}",
+        "DATABASE_TIMEOUT_SECONDS": _positive_seconds(env, "DATABASE_TIMEOUT_SECONDS", 0.75,
+                                                      0.05, 60),
+        "FLOW_MAX_BYTES": _positive_int(env, "FLOW_MAX_BYTES", 1_000_000),
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         "FLOWS_PATH": [p for p in env.get("FLOWS_PATH", "").split(os.pathsep) if p]
         or [str(flows_dir())],

@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from .store.health import is_unavailable
 from .store.models import utcnow
 from .store.webhooks import Claim, WebhookDeliveries
 
@@ -286,6 +287,7 @@ class WebhookSender:
                     wait = min(wait, max(0.0, (due - utcnow()).total_seconds()))
                     if made == 0 and wait == 0.0:
                         wait = 1.0  # due but not ours to claim (another sender has it)
-            except Exception:  # the database was away: try again after a pause
-                log.exception("webhook sender")
+            except Exception as e:  # the database was away: try again after a pause
+                if not is_unavailable(e):  # an outage is logged once, by the store's health
+                    log.exception("webhook sender")
             self._wake.wait(wait)

@@ -234,26 +234,28 @@ def _cpu_seconds(pids: list[int]) -> float | None:
 
 
 class Server:
-    """``gunicorn -w 2 -b 127.0.0.1:PORT APP`` as a subprocess; the same settings for every app."""
+    """``gunicorn -w WORKERS -b 127.0.0.1:PORT APP`` as a subprocess (2 workers unless told);
+    the same settings for every app."""
 
-    def __init__(self, name: str, app: str, env: dict, logdir: Path):
+    def __init__(self, name: str, app: str, env: dict, logdir: Path, workers: int = 2):
         self.name = name
+        self.workers_wanted = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = logdir / f"gunicorn-{name}.log"
         self.log = open(self.log_path, "wb")  # closed in stop()
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{self.port}", app],
+            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", app],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60) -> None:
-        """Wait until both workers are up and the server answers HTTP."""
+        """Wait until every worker is up and the server answers HTTP."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name}: gunicorn exited ({self.proc.returncode})\n"
                                    + self.log_tail())
-            if len(self.workers()) >= 2:
+            if len(self.workers()) >= self.workers_wanted:
                 try:
                     httpx.get(self.url + "/ready", timeout=5)  # any answer will do
                     return
@@ -671,6 +673,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"(d): events to seed (default {analytics_bench.EVENTS:,})")
     parser.add_argument("--runs", type=int, default=5,
                         help="(d): timed runs per analytics view (default 5)")
+    parser.add_argument("--postgres", type=int, default=0, metavar="WORKERS",
+                        help="(a), (b): also measure the app on PostgreSQL (a throwaway server "
+                             "of Debian's postgresql, as the tests start) with this many "
+                             "gunicorn workers, beside a bare app with as many, in the same "
+                             "run (default 0: SQLite only)")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.clients < 1 or args.slices < 1:
         parser.error("--duration must be > 0, --warmup ≥ 0, --clients and --slices ≥ 1")
@@ -699,6 +706,7 @@ def measure_answers(args, only: set[str]) -> None:
     conditions: list[probe_bench.ProbeCondition] = []
     simulator: probe_bench.Simulator | None = None
     load: probe_bench.ProbeLoad | None = None
+    postgres = None
     try:
         flows = tmp / "flows"
         flows.mkdir()
@@ -729,6 +737,19 @@ def measure_answers(args, only: set[str]) -> None:
         if "a" in only:
             bare = Server("bare", "bare_app:create_app()", env, tmp)
             servers.append(bare)
+        pg_real = pg_bare = None
+        if args.postgres and only & {"a", "b"}:
+            sys.path.insert(0, str(REPO / "tests"))
+            from pgserver import PostgresServer
+            postgres = PostgresServer().start()
+            pg_env = dict(env, DATABASE_URL=postgres.url(postgres.create_database()))
+            subprocess.run([str(BIN / "assistant"), "db", "upgrade"], cwd=REPO, env=pg_env,
+                           check=True, stdout=subprocess.DEVNULL)
+            pg_real = Server("real-postgresql", "assistant.web:create_app()", pg_env, tmp,
+                             workers=args.postgres)
+            pg_bare = Server("bare-postgresql", "bare_app:create_app()", pg_env, tmp,
+                             workers=args.postgres)
+            servers += [pg_real, pg_bare]
         for server in servers:
             server.wait_ready()
         if simulator is not None:
@@ -760,6 +781,17 @@ def measure_answers(args, only: set[str]) -> None:
             by_name["large_short"] = Measurement(
                 f"answer, {FLOWS[LARGE]}-step flow, first {FLOWS[SMALL] - 1} answers (info)",
                 real, LARGE, FLOWS[LARGE], max_answers=FLOWS[SMALL] - 1, **common)
+        if pg_real is not None:
+            w = args.postgres
+            by_name["pg_bare"] = Measurement(
+                f"bare render, {FLOWS[SMALL]}-step flow fragments, -w {w}", pg_bare, SMALL,
+                FLOWS[SMALL], bare=True, **common)
+            by_name["pg_small"] = Measurement(
+                f"answer, {FLOWS[SMALL]}-step flow, PostgreSQL -w {w}", pg_real, SMALL,
+                FLOWS[SMALL], **common)
+            by_name["pg_large"] = Measurement(
+                f"answer, {FLOWS[LARGE]}-step flow, PostgreSQL -w {w}", pg_real, LARGE,
+                FLOWS[LARGE], **common)
         measurements += by_name.values()
         if simulator is not None:
             load = probe_bench.ProbeLoad(real.url, connection_ids, args.poll,
@@ -790,6 +822,15 @@ def measure_answers(args, only: set[str]) -> None:
                              TARGET_B))
             print(f"    info: {FLOWS[LARGE]}-step flow restarted after {FLOWS[SMALL] - 1} "
                   f"answers ÷ {FLOWS[SMALL]}-step: {_ratio(large_short.rate, small.rate):.2f}")
+        if pg_real is not None:
+            pg_bare_m, pg_small, pg_large = (by_name["pg_bare"], by_name["pg_small"],
+                                             by_name["pg_large"])
+            print(ratio_line(f"(a) PostgreSQL -w {args.postgres}: answer ÷ bare render",
+                             pg_small, pg_bare_m, TARGET_A))
+            print(f"    info: the same by server CPU per request (bare ms ÷ answer ms): "
+                  f"{_ratio(pg_bare_m.server_ms(), pg_small.server_ms()):.2f}")
+            print(ratio_line(f"(b) PostgreSQL -w {args.postgres}: {FLOWS[LARGE]}-step ÷ "
+                             f"{FLOWS[SMALL]}-step", pg_large, pg_small, TARGET_B))
         if conditions:
             for line in probe_lines(*conditions, by_name.get("small")):
                 print(line)
@@ -806,6 +847,8 @@ def measure_answers(args, only: set[str]) -> None:
             m.close()
         for server in servers:
             server.stop()
+        if postgres is not None:
+            postgres.remove()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -1,8 +1,15 @@
-"""Shared fixtures: an app on a real, migrated SQLite database; a form-submitting client."""
+"""Shared fixtures: an app on a real, migrated database — SQLite and PostgreSQL (a throwaway
+server, see tests/pgserver.py) —; a form-submitting client.
+
+Every test that takes ``db_url`` runs once per database in ``TEST_DATABASES`` (default
+``sqlite,postgresql``), except the real-browser tests, which run on SQLite: they test the
+pages, and the pages' database work runs on both through the other tests.
+"""
 
 from __future__ import annotations
 
 import html as htmllib
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,11 +25,52 @@ LAUNCH_SECRET = "test-launch-secret-0123456789abcdefghijkl"
 CUSTOMER = "cust-1042"
 
 
+DATABASES = [d for d in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if d]
+
+
+def pytest_generate_tests(metafunc):
+    for name in ("db_url", "empty_db_url"):
+        if name in metafunc.fixturenames:
+            browser = metafunc.definition.get_closest_marker("browser") is not None
+            kinds = ["sqlite"] if browser else DATABASES
+            metafunc.parametrize(name, kinds, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the whole test session (started on first use, then removed)."""
+    from pgserver import PostgresServer
+    server = PostgresServer().start()
+    server.template = server.migrated_template()
+    yield server
+    server.remove()
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'test.db'}"
-    upgrade(url)
-    return url
+def db_url(request, tmp_path) -> str:
+    """A migrated database of the kind ``request.param`` (``sqlite`` or ``postgresql``), new
+    for this test; its URL."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        upgrade(url)
+        yield url
+        return
+    server = request.getfixturevalue("postgres")
+    name = server.create_database(template=server.template)
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def empty_db_url(request, tmp_path) -> str:
+    """A new database with nothing in it (not migrated), of the kind ``request.param``."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = request.getfixturevalue("postgres")
+    name = server.create_database()
+    yield server.url(name)
+    server.drop_database(name)
 
 
 @pytest.fixture

@@ -15,17 +15,50 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from assistant.cli import main as cli
-from assistant.store import Base, StaleRevision, Store, make_engine
+from assistant.store import Base, StaleRevision, Store, is_current, make_engine, upgrade
 from conftest import REPO
 
 
+def schema_differences(url: str) -> list:
+    """What Alembic's autogenerate would change to make the database at ``url`` match the
+    models (tables, columns, types, nullability, indexes, unique constraints, foreign keys)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": False}),
+                Base.metadata)
+    finally:
+        engine.dispose()
+
+
 def test_migrations_build_exactly_the_models(db_url):
+    assert schema_differences(db_url) == []
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diff == []
-        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def revisions() -> list[str]:
+    """Every migration revision, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    from assistant.store.migrate import alembic_config
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+@pytest.mark.parametrize("start", ["empty", *revisions()[:-1]])
+def test_migrations_upgrade_from_empty_and_from_every_earlier_revision(empty_db_url, start):
+    if start != "empty":
+        upgrade(empty_db_url, start)
+        assert not is_current(empty_db_url)
+        assert schema_differences(empty_db_url) != []  # the later revisions have work to do
+    upgrade(empty_db_url)
+    assert is_current(empty_db_url) and schema_differences(empty_db_url) == []
 
 
 def test_db_upgrade_command_creates_the_database(tmp_path):
@@ -175,3 +208,91 @@ def test_the_secret_key_is_made_once_when_processes_race(tmp_path):
     keys = {p.communicate(timeout=60)[0].strip() for p in procs}
     assert keys == {instance_secret_key(str(tmp_path))} and len(keys.pop()) == 64
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_of_identical_submits_at_once_exactly_one_changes_anything(db_url):
+    # What decides whether a webhook update is sent: a read before the write said "changed"
+    # to every one of them, so each sent its own delivery.
+    store = Store(make_engine(db_url))
+    row = store.create_session("salesforce", "v1", "disconnect")
+    row = store.record_answer(row, "v1", 0, "disconnect", "disconnected", "connected-resolved",
+                              {}, "resolved")
+    with ThreadPoolExecutor(8) as pool:
+        saved = list(pool.map(lambda _: store.save_feedback(row, "v1", "no", "Still broken"),
+                              range(16)))
+    assert saved.count(True) == 1
+    assert store.save_feedback(row, "v1", "partly", "Still broken") is True  # a real change
+    handoff = store.create_handoff(row, "v1", "negative_feedback", [], None, None)
+    with ThreadPoolExecutor(8) as pool:
+        added = list(pool.map(lambda _: store.add_to_handoff(
+            handoff, "me@example.com", "Please call.")[1], range(16)))
+    assert added.count(True) == 1
+
+
+def service_user_python() -> list[str]:
+    """How to run Python as an unprivileged user (``nobody`` when the tests run as root, else
+    the current user): this interpreter if that user may run it, else the system's Python of
+    the same version (this one may live in root's home)."""
+    import shutil
+    import sysconfig
+    prefix = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "nobody", "--"] \
+        if os.geteuid() == 0 else []
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for python in (sys.executable, shutil.which(version, path="/usr/bin:/usr/local/bin")):
+        if python and subprocess.run([*prefix, python, "-c", ""],
+                                     capture_output=True).returncode == 0:
+            # The venv's packages (and the editable install's .pth) for any interpreter.
+            site = sysconfig.get_paths()["purelib"]
+            return [*prefix, python, "-c", f"import site; site.addsitedir({site!r}); "
+                    "import sys, runpy; sys.argv = sys.argv[1:]; "
+                    "runpy.run_module(sys.argv[0], run_name='__main__')"]
+    pytest.fail("no Python interpreter the unprivileged user may run")
+
+
+def as_service_user(args: list[str], env: dict, cwd) -> subprocess.CompletedProcess:
+    """Run module ``args[0]`` with arguments ``args[1:]`` as the service user, with only
+    ``env`` and the basic PATH."""
+    return subprocess.run([*service_user_python(), *args],
+                          env={"PATH": "/usr/bin:/bin", **env},
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_a_service_user_runs_the_installed_app_writing_only_its_instance_folder(tmp_path):
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="service-user-")  # tmp_path is private to root
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, 65534, 65534)  # nobody
+        instance = os.path.join(folder, "instance")
+        with open(os.path.join(folder, "connections.yaml"), "w") as f:
+            f.write("connections: []\n")
+        env = {"INSTANCE_PATH": instance,
+               "CONNECTIONS_PATH": os.path.join(folder, "connections.yaml")}
+        out = as_service_user(["assistant.cli", "db", "upgrade"], env, folder)
+        assert out.returncode == 0, out.stderr[-2000:]
+        with open(os.path.join(folder, "serve.py"), "w") as f:
+            f.write("from assistant.web import create_app\n"
+                    "print(create_app().test_client().get('/flows/salesforce').status_code)\n")
+        out = as_service_user(["serve"], {**env, "PYTHONPATH": folder}, folder)
+        assert out.returncode == 0 and out.stdout.split()[-1] == "303", out.stderr[-2000:]
+        assert sorted(os.listdir(instance)) == ["assistant.db", "secret_key", "tokens"]
+
+        if os.geteuid() == 0:  # the installation's own instance folder: not nobody's to write
+            out = as_service_user(["assistant.cli", "db", "upgrade"], {}, folder)
+            assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+            assert "INSTANCE_PATH" in out.stderr and "Permission denied" in out.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_flow_file_over_the_size_limit_is_refused_unread(tmp_path, make_app, caplog):
+    big = tmp_path / "huge.yaml"
+    big.write_text("id: huge\n" + "# padding\n" * 150_000)  # 1.5 MB
+    app = make_app(FLOWS_PATH=[str(REPO / "flows"), str(big)])
+    assert "huge" not in app.extensions["assistant"].flows
+    assert len(app.extensions["assistant"].flows) == 3
+    assert f"{big}:1: the file is 1,500,009 bytes; a flow file may be at most 1,000,000 " \
+           "bytes (FLOW_MAX_BYTES)" in caplog.text
+    result = CliRunner().invoke(cli, ["validate", str(big)], env={"FLOW_MAX_BYTES": "2000000"})
+    assert "the file is" not in result.output  # a larger limit lets it be read (and checked)

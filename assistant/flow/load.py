@@ -7,6 +7,7 @@ Every problem is reported as a :class:`FlowProblem` naming the file, the line an
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,13 +275,25 @@ def parse_flow(text: bytes | str, file: str = "<flow>") -> Flow:
     return flow
 
 
-def load_flow(path: str | Path) -> Flow:
-    """Read and check one flow file. Raises :class:`FlowError` (also for an unreadable file)."""
+MAX_FLOW_BYTES = 1_000_000
+"""The largest flow file read by default (the shipped ones are 10–20 kB): a bigger one is
+refused before it is parsed, which for a 10 MB file would take about a minute."""
+
+
+def load_flow(path: str | Path, max_bytes: int = MAX_FLOW_BYTES) -> Flow:
+    """Read and check one flow file of at most ``max_bytes`` bytes. Raises :class:`FlowError`
+    (also for an unreadable or too large file)."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as f:
+            raw = f.read(max_bytes + 1)
+            size = max(len(raw), os.fstat(f.fileno()).st_size)
     except OSError as e:
         raise FlowError([FlowProblem(str(p), 1, "", f"cannot read: {e.strerror}")]) from None
+    if size > max_bytes:
+        raise FlowError([FlowProblem(str(p), 1, "", (
+            f"the file is {size:,} bytes; a flow file may be at most {max_bytes:,} bytes "
+            "(FLOW_MAX_BYTES), so it was not read"))])
     return parse_flow(raw, str(p))
 
 
@@ -310,8 +323,10 @@ def flow_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def load_flows(paths: list[str | Path]) -> tuple[dict[str, Flow], list[FlowError]]:
-    """Load every flow under ``paths``; return ``(flows by id, errors)``.
+def load_flows(paths: list[str | Path], max_bytes: int = MAX_FLOW_BYTES
+               ) -> tuple[dict[str, Flow], list[FlowError]]:
+    """Load every flow under ``paths`` (each file at most ``max_bytes``, see
+    :func:`load_flow`); return ``(flows by id, errors)``.
 
     A broken file does not stop the others from loading. Two files with the same flow id: the
     second is rejected.
@@ -320,7 +335,7 @@ def load_flows(paths: list[str | Path]) -> tuple[dict[str, Flow], list[FlowError
     errors: list[FlowError] = []
     for file in flow_files(paths):
         try:
-            flow = load_flow(file)
+            flow = load_flow(file, max_bytes)
         except FlowError as e:
             errors.append(e)
             continue

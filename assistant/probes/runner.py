@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from ..store import CheckRecord, ProbeChecks
+from ..store.health import is_unavailable
 from .checks import PROBES, ProbeUnavailable, check_budget, run_check, secret_forms
 from .diagnosis import cause_title, diagnose
 from .redact import Secrets, redact
@@ -242,5 +243,5 @@ def _log_failure(future) -> None:
     """A check that failed outside its own error handling (e.g. the result could not be
     stored) is logged, not lost in a Future nobody reads."""
     error = future.exception()
-    if error is not None:
+    if error is not None and not is_unavailable(error):  # an outage is logged once elsewhere
         log.error("probe check failed", exc_info=error)

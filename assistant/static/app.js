@@ -27,6 +27,8 @@
     var xhr = event.detail && event.detail.xhr;
     problem.textContent = xhr && xhr.status === 413
       ? "That is far more text than this form takes, so nothing was sent. Please shorten it and send it again."
+      : xhr && xhr.status === 503
+      ? "Our service is busy or briefly unavailable, so this wasn't saved yet. Nothing you've done so far is lost. Please try again in a few seconds."
       : "We couldn't reach the server, so nothing was changed. Check your connection and try again.";
     problem.dataset.from = (event.detail && event.detail.elt && event.detail.elt.id) || "";
     problem.hidden = false;

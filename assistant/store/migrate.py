@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -18,19 +19,26 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def is_current(url: str) -> bool:
-    """True if the database at ``url`` is migrated to the newest revision."""
+def is_current(database: str | Engine) -> bool:
+    """True if the database (a URL, or an engine to use) is migrated to the newest revision.
+
+    Raises:
+        sqlalchemy.exc.OperationalError: the database cannot be reached.
+    """
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
 
+    url = (database if isinstance(database, str)
+           else database.url.render_as_string(hide_password=False))
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    engine = create_engine(url)
+    engine = create_engine(url) if isinstance(database, str) else database
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision() == head
     finally:
-        engine.dispose()
+        if isinstance(database, str):
+            engine.dispose()
 
 
 def upgrade(url: str, revision: str = "head") -> None:

@@ -8,6 +8,7 @@ Everything else uses ORM sessions.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -88,24 +89,45 @@ class StaleRevision(Exception):
     """The session changed since the page was shown (another tab, a double click, Back)."""
 
 
-def make_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for ``url``.
+DEFAULT_TIMEOUT = 0.75
+"""Seconds a statement waits for the database before giving up (see :func:`make_engine`)."""
+
+
+def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
+    """A SQLAlchemy engine for ``url`` whose waits for the database are bounded by
+    ``timeout`` seconds, so that a busy or unreachable database costs a request that long and
+    an error :func:`assistant.store.health.is_unavailable` recognises, not a stalled worker.
 
     SQLite gets WAL mode with ``synchronous=NORMAL`` (a crash can lose the last commits but
-    never corrupts the file; see https://www.sqlite.org/wal.html), foreign keys and a 5 s busy
-    timeout.
+    never corrupts the file; see https://www.sqlite.org/wal.html), foreign keys and a busy
+    timeout of ``timeout`` (a write lock held longer by another process gives "database is
+    locked"). PostgreSQL gets ``lock_timeout`` = ``timeout``, libpq's ``connect_timeout``
+    (whole seconds, at least 2: libpq's minimum) and a ping when a pooled connection is
+    taken (after a server restart the pool's old connections are replaced, not used). Every
+    engine waits at most ``timeout`` (at least 1 s) for a free pooled connection. Its
+    failures and recoveries are logged once each (:mod:`assistant.store.health`).
     """
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+    from .health import health_of
+    busy_ms = max(1, round(timeout * 1000))
+    if url.startswith("sqlite"):
+        engine = create_engine(url, pool_timeout=max(1.0, timeout))
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
             cur = dbapi_connection.cursor()
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # before anything that may wait
             cur.execute("PRAGMA journal_mode=WAL")
             # Safe with WAL (no corruption); skips an fsync per commit.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
+    elif url.startswith("postgresql"):
+        engine = create_engine(url, pool_timeout=max(1.0, timeout), pool_pre_ping=True,
+                               connect_args={"connect_timeout": max(2, math.ceil(timeout)),
+                                             "options": f"-c lock_timeout={busy_ms}"})
+    else:
+        engine = create_engine(url, pool_timeout=max(1.0, timeout), pool_pre_ping=True)
+    health_of(engine)
     return engine
 
 
@@ -263,11 +285,14 @@ class Store:
         return FlowSession(**updated)
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
-                      comment: str | None) -> None:
-        """Store feedback on the session's current end step, as shown from ``flow_version``.
+                      comment: str | None) -> bool:
+        """Store feedback on the session's current end step, as shown from ``flow_version``;
+        returns whether this call changed what was stored (False: the same reaction and
+        comment were there already).
 
         Once per session revision: a second submit (a double click, another tab, two at the
-        same moment) replaces the first instead of adding a row.
+        same moment) replaces the first instead of adding a row. Of identical submits at the
+        same moment exactly one returns True: the database decides, not an earlier read.
         """
         values = {"reaction": reaction, "comment": comment, "flow_version": flow_version,
                   "created_at": utcnow(), "language": session.language}
@@ -277,13 +302,16 @@ class Store:
                                flow_id=session.flow_id, end_step=session.step,
                                session_started_at=session.created_at,
                                session_version=session.flow_version, **values))
+            return True
         except IntegrityError:
             if self.feedback_for(session) is None:  # not the one-per-revision rule
                 raise
             with self.Session.begin() as s:
-                s.execute(update(Feedback).where(Feedback.session_id == session.id,
-                                                 Feedback.revision == session.revision)
-                          .values(**values))
+                return s.execute(update(Feedback).where(
+                    Feedback.session_id == session.id, Feedback.revision == session.revision,
+                    or_(Feedback.reaction != reaction,
+                        Feedback.comment.is_distinct_from(comment)))
+                    .values(**values)).rowcount == 1
 
     def feedback_for(self, session: FlowSession) -> Feedback | None:
         """Feedback given on the session's current end step, if any."""
@@ -328,23 +356,26 @@ class Store:
         return row
 
     def add_to_handoff(self, handoff: Handoff, contact: str | None, message: str | None
-                       ) -> Handoff:
+                       ) -> tuple[Handoff, bool]:
         """Add what a later form (another tab) said to an existing handoff, so it is not lost:
         its contact if the handoff had none, and its message unless the handoff has it already
         (a double submit). Each is one UPDATE computed by the database, so additions made at
-        the same moment are all kept (a read, then a write, lost one of them)."""
+        the same moment are all kept (a read, then a write, lost one of them). Returns the
+        handoff as it is now and whether this call changed it (of identical submits at the
+        same moment, only one did)."""
         h = Handoff
+        changed = 0
         with self.Session.begin() as s:
             if contact:
-                s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
-                          .values(contact=contact))
+                changed += s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
+                                     .values(contact=contact)).rowcount
             if message:
-                s.execute(update(h).where(h.id == handoff.id, or_(
+                changed += s.execute(update(h).where(h.id == handoff.id, or_(
                     h.message.is_(None), ~h.message.contains(message, autoescape=True)))
                     .values(message=case((h.message.is_(None), message),
-                                         else_=h.message + "\n\n" + message)))
+                                         else_=h.message + "\n\n" + message))).rowcount
             row = s.get(h, handoff.id, populate_existing=True)
-        return row
+        return row, changed > 0
 
     def handoff_at(self, session: FlowSession) -> Handoff | None:
         """The handoff made at the session's current revision, if any."""

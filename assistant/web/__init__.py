@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -33,6 +34,7 @@ from ..resources import PACKAGE, templates_dir
 from ..store import ProbeChecks, Store, is_current, make_engine
 from ..store.article_feedback import ArticleFeedbacks
 from ..store.flow_versions import FlowVersions
+from ..store.health import health_of, is_unavailable
 from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
 from ..webhooks import WebhookSender
@@ -84,11 +86,23 @@ def configured_app(test_config: dict | None = None) -> Flask:
         ConfigError: a setting from the environment cannot be used.
     """
     app = Flask(__name__, instance_relative_config=True, template_folder=str(templates_dir()),
-                static_folder=str(PACKAGE / "static"))
-    os.makedirs(app.instance_path, exist_ok=True)
+                static_folder=str(PACKAGE / "static"),
+                instance_path=os.path.abspath(os.environ["INSTANCE_PATH"])
+                if os.environ.get("INSTANCE_PATH") else None)
     app.config.from_mapping(settings(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    if (app.config["DATABASE_URL"].startswith(f"sqlite:///{app.instance_path}")
+            or not app.config.get("SECRET_KEY")):
+        # Something is kept in the instance folder: make it (only then, and only here).
+        try:
+            os.makedirs(app.instance_path, exist_ok=True)
+            if not os.access(app.instance_path, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as e:
+            raise ConfigError(
+                f"INSTANCE_PATH {app.instance_path}: {e.strerror}. Set INSTANCE_PATH to a "
+                "folder this user may write, or set DATABASE_URL and SECRET_KEY") from None
     try:
         make_url(app.config["DATABASE_URL"])
     except ArgumentError:
@@ -129,14 +143,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
-    if not is_current(app.config["DATABASE_URL"]):
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_TIMEOUT_SECONDS"])
+    migrations = MigrationCheck(engine)
+    if migrations.check() is False:
         raise ConfigError("the database is not migrated: run `assistant db upgrade`")
-    flows, errors = load_flows(app.config["FLOWS_PATH"])
+    flows, errors = load_flows(app.config["FLOWS_PATH"], max_bytes=app.config["FLOW_MAX_BYTES"])
     from ..flow.translate import load_translations
     translations, refused = load_translations(flows)
     for error in errors + refused:
         app.logger.error("flow refused:\n%s", error)
-    engine = make_engine(app.config["DATABASE_URL"])
     connections = _connections(app)
     if connections.demo and not os.environ.get("PROBE_TTL_SECONDS") \
             and "PROBE_TTL_SECONDS" not in (test_config or {}):
@@ -149,7 +164,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     try:
         tokens = TokenStore(app.config["TOKENS_DIR"])
     except OSError as e:
-        raise ConfigError(f"TOKENS_DIR {app.config['TOKENS_DIR']}: {e.strerror}") from None
+        raise ConfigError(f"TOKENS_DIR {app.config['TOKENS_DIR']}: {e.strerror} (set "
+                          "TOKENS_DIR or INSTANCE_PATH to a folder this user may write)"
+                          ) from None
     runner = ProbeRunner(ProbeChecks(engine), connections, tokens,
                          ttl=app.config["PROBE_TTL_SECONDS"],
                          workers=app.config["PROBE_WORKERS"])
@@ -166,6 +183,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
     app.extensions["webhooks"].start()
+
+    @app.before_request  # first: nothing else runs against a database not known migrated
+    def _database_migrated():
+        # Started while the database was down: it is checked once it answers (each request
+        # tries, at most once a second); until then, and if it turns out not migrated, 503.
+        if migrations.ok or request.endpoint == "static":
+            return None
+        if migrations.check() is False:
+            app.logger.error("the database is not migrated: run `assistant db upgrade`")
+            return _unavailable_page()
+        return None if migrations.ok else _unavailable_page()
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(error):
+        if not is_unavailable(error):
+            raise error  # a bug: the 500 handler (and its traceback in the log)
+        # Logged once per outage by the store's health, not a traceback per request.
+        return _unavailable_page()
 
     @app.before_request  # registered before CSRFProtect's, which reads the form
     def _refuse_chunked_bodies():
@@ -284,6 +319,49 @@ def security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_page():
+    """503 with ``Retry-After``: the database did not answer in time. On the customer's
+    layout (the console's needs the database for its menu), or the fragment for htmx."""
+    # Rendered without the context processors: Flask-Login's reads the staff table.
+    html = current_app.jinja_env.get_template("error.html").render(
+        request=request, fragment=request.headers.get("HX-Request") == "true", plain=True,
+        title=_l("Please try again in a moment"),
+        message=_l("We couldn't save or load this just now because our service is busy or "
+                   "briefly unavailable. Nothing you've done so far is lost. Please try "
+                   "again in a few seconds."))
+    return make_response(html, 503, {"Retry-After": str(RETRY_AFTER_SECONDS),
+                                     "Cache-Control": "no-store", "Vary": "HX-Request"})
+
+
+class MigrationCheck:
+    """Whether the database is migrated, checked at start-up and, if the database did not
+    answer then, again later (at most once a second) instead of failing the start."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.ok = False
+        self._next = 0.0
+
+    def check(self) -> bool | None:
+        """True (migrated), False (not), or None (the database did not answer; logged once
+        per outage by its health)."""
+        now = time.monotonic()
+        if now < self._next:
+            return None
+        self._next = now + 1.0
+        try:
+            self.ok = is_current(self.engine)
+        except SQLAlchemyError as e:
+            if not is_unavailable(e):
+                raise
+            health_of(self.engine).failed(e)
+            return None
+        return self.ok
 
 
 def _error_page(status: int, title: str, message: str):

@@ -178,8 +178,8 @@ def add_to_handoff(handoff: Handoff, contact: str | None, message: str | None) -
     changed it, announce ``handoff.updated``. Returns the handoff as it is now."""
     if not contact and not message:
         return handoff
-    row = services().store.add_to_handoff(handoff, contact, message)
-    if (row.contact, row.message) != (handoff.contact, handoff.message):
+    row, changed = services().store.add_to_handoff(handoff, contact, message)
+    if changed:  # the database says this request changed it: identical submits announce once
         announce_update(row.id)
     return row
 

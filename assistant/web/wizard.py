@@ -546,11 +546,9 @@ def feedback(sid: str):
                               limit=format_decimal(limit))
     if errors:
         return _render(row, compiled, row.position, 400, errors=errors, values=values)
-    before = services().store.feedback_for(row)
-    services().store.save_feedback(row, compiled.flow.version, values["reaction"],
-                                   values["comment"] or None)
-    after_feedback(row, compiled, values["reaction"], changed=before is None or (
-        before.reaction, before.comment) != (values["reaction"], values["comment"] or None))
+    changed = services().store.save_feedback(row, compiled.flow.version, values["reaction"],
+                                             values["comment"] or None)
+    after_feedback(row, compiled, values["reaction"], changed=changed)
     return _show(row, compiled, row.position)
 
 
