@@ -14,7 +14,7 @@ from assistant.probes.diagnosis import cause_explanation, cause_title, causes_fo
 from assistant.probes.ruleset import load_catalogue_texts, load_rules
 from assistant.resources import PACKAGE
 from assistant.web.handoff import payload, queue
-from conftest import REPO, Walker, forms, heading
+from conftest import REPO, Walker, forms, heading, login
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}
 
@@ -68,12 +68,12 @@ def test_a_session_keeps_its_language_and_the_switcher_keeps_its_place(client, s
                        ).status_code == 400
 
 
-def test_feedback_and_handoffs_record_the_language(client, store, app):
+def _spanish_unresolved_end(client) -> Walker:
+    """A Salesforce session switched to Spanish, walked to an unresolved end, with "No" as
+    feedback (which hands it to support)."""
     walker = Walker(client, "salesforce")
-    client.post(next(f for f in forms(walker.html) if f["action"].endswith("/language"))
-                ["action"], data={**next(f for f in forms(walker.html)
-                                         if f["action"].endswith("/language"))["fields"],
-                                  "lang": "es"})
+    switch = next(f for f in forms(walker.html) if f["action"].endswith("/language"))
+    client.post(switch["action"], data={**switch["fields"], "lang": "es"})
     walker.go(walker.url)
     for answer in ("disconnected", "connected", "not-connected"):
         walker.answer(answer)
@@ -81,6 +81,11 @@ def test_feedback_and_handoffs_record_the_language(client, store, app):
     assert "¿Esto respondió tu pregunta?" in walker.html and "Causas posibles" in walker.html
     feedback = next(f for f in forms(walker.html) if f["action"].endswith("/feedback"))
     client.post(feedback["action"], data={**feedback["fields"], "reaction": "no"})
+    return walker
+
+
+def test_feedback_and_handoffs_record_the_language(client, store, app):
+    walker = _spanish_unresolved_end(client)
     row = store.get_session(walker.sid)
     assert store.feedback_for(row).language == "es"
     with app.test_request_context():
@@ -88,6 +93,17 @@ def test_feedback_and_handoffs_record_the_language(client, store, app):
         assert handoff.language == "es"
         body = payload("handoff.created", handoff, None, "http://x/console")
     assert body["session"]["language"] == "es"
+
+
+def test_the_console_shows_the_sessions_language(client, app, agent):
+    walker = _spanish_unresolved_end(client)
+    with app.test_request_context():
+        handoff_id = queue().for_session(walker.sid)[0].id
+    login(client, agent)
+    page = _page(client.get(f"/console/sessions/{walker.sid}"))
+    assert 'id="session-language">Español<' in page and '<html lang="en"' in page
+    page = _page(client.get(f"/console/handoffs/{handoff_id}"))
+    assert "<dt>Language</dt><dd>Español</dd>" in page
 
 
 def test_every_ui_string_has_spanish():
