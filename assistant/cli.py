@@ -282,9 +282,11 @@ def _start_help_center(url: str, assistant_url: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 def validate(paths: tuple[str, ...]) -> None:
     """Check flow files (default: the shipped flows). Prints each problem as FILE:LINE: KEY: ..."""
+    from .flow.translate import load_translations, translation_language
     files = flow_files(list(paths) or [flows_dir()])
     for path in paths:
-        if not os.path.isdir(path) and Path(path) not in files:
+        if not os.path.isdir(path) and Path(path) not in files \
+                and not translation_language(path):  # checked beside its flow
             click.echo(f"skip {path}: not a flow file (a flow is NAME.yaml; NAME.KIND.yaml "
                        "files beside it, such as NAME.tests.yaml, are not flows)", err=True)
     if not files:
@@ -297,6 +299,10 @@ def validate(paths: tuple[str, ...]) -> None:
     for flow in flows.values():
         click.echo(f"ok   {flow.file}  ({flow.id}, {len(flow.steps)} steps, "
                    f"version {flow.version})")
+    translations, refused = load_translations(flows)  # NAME.LANG.yaml beside each flow
+    for t in translations.values():
+        click.echo(f"{t.language:<4} {t.file}  ({len(t.texts)} texts of {t.flow_id}, all there)")
+    errors.extend(refused)
     if flows and not errors:  # the routing data (routing/ beside the flows) names them
         from .flow import FlowError
         from .routing import load_routing, routing_folders

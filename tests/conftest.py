@@ -142,10 +142,11 @@ def forms(html: str) -> list[dict]:
 
 def poll_form(html: str) -> dict | None:
     """The form of a probe step's poller (``#probe-wait``), or None if the page has none. Its
-    ``done`` is True once the check is done (the page offers Continue)."""
+    ``done`` is True once the check is done (the page offers Continue, in any language; the
+    poller then fires at once instead of after a second)."""
     form = next((f for f in forms(html) if f["id"] == "probe-wait"), None)
     if form is not None:
-        form["done"] = "Checked: the next step follows." in html
+        form["done"] = 'hx-trigger="load, retry"' in html
     return form
 
 

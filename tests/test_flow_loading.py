@@ -370,9 +370,10 @@ steps:
 
 
 def test_files_beside_a_flow_are_not_loaded_as_flows(tmp_path):
-    """NAME.tests.yaml, NAME.es.yaml, NAME.synonyms.yaml … belong to the flow NAME.yaml."""
+    """NAME.tests.yaml, NAME.es.yaml, NAME.synonyms.yaml … belong to the flow NAME.yaml (a
+    translation, NAME.LANG.yaml, is checked beside it: tests/test_flow_translations.py)."""
     (tmp_path / "demo.yaml").write_text(GOOD)
-    for other in ("demo.tests.yaml", "demo.es.yaml", "demo.synonyms.yml"):
+    for other in ("demo.tests.yaml", "demo.notes.yaml", "demo.synonyms.yml"):
         (tmp_path / other).write_text("tests: []\n")
     (tmp_path / "notes.txt").write_text("not YAML at all: [")
     assert flow_files([tmp_path]) == [tmp_path / "demo.yaml"]

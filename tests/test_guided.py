@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from assistant.flow import load_flows
 from assistant.store.models import FlowSession
-from conftest import FLOWS, Walker, csrf_token, forms, heading, login, past_checks
+from conftest import FLOWS, Walker, answer_form, csrf_token, forms, heading, login, past_checks
 
 CONNECTIONS = """\
 demo: true
@@ -267,7 +267,7 @@ def test_the_share_code_is_on_every_step_end_and_support_page_and_in_fragments(c
         seen.append(heading(w.html))
         w.answer(answer_id)
     # htmx: an answer answers the #step fragment, which carries the code too.
-    form = forms(w.html)[0]
+    form = answer_form(w.html)  # (the page's first form is the language switcher)
     response = client.post(form["action"], headers={"HX-Request": "true"},
                            data={**form["fields"], "answer": "repeat-steps-1-3"})
     assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
@@ -284,8 +284,10 @@ def test_the_share_code_is_on_every_step_end_and_support_page_and_in_fragments(c
     check(client.get(support).get_data(as_text=True), "support")
     check(client.get(support, headers={"HX-Request": "true"}).get_data(as_text=True),
           "support htmx")
-    sent = client.post(support, data={**forms(client.get(support).get_data(as_text=True))[0][
-        "fields"], "contact": "", "message": ""}, follow_redirects=True)
+    form = next(f for f in forms(client.get(support).get_data(as_text=True))
+                if f["action"].endswith("/support"))
+    sent = client.post(support, data={**form["fields"], "contact": "", "message": ""},
+                       follow_redirects=True)
     assert "Support has your session" in sent.get_data(as_text=True)
     check(sent.get_data(as_text=True), "support sent")
     assert len(seen) == 5

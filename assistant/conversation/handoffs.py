@@ -54,8 +54,9 @@ def _cause(cause_id: str | None) -> dict | None:
 def payload(event: str, handoff: HandoffView, flow: Flow | None, console_url: str) -> dict:
     """The webhook body for ``event`` about ``handoff`` (a JSON-safe dict): ``event``,
     ``handoff`` (id, reference, reason, status, created_at, created_by, taken_by, contact,
-    message, console_url), ``session`` (share code, and ``customer``: the customer
-    reference of the launch token that started it, or None), ``flow`` (id, title, version),
+    message, console_url), ``session`` (share code, ``customer``: the customer reference of
+    the launch token that started it, or None, and ``language``: the language the customer
+    read it in, ``en``, ``es``, …), ``flow`` (id, title, version),
     ``step`` (where the handoff was made: id, title, outcome), ``cause`` (the diagnosed cause:
     id, title, or None), ``path`` (see :meth:`Handoffs.snapshot`) and ``feedback`` (reaction,
     comment, or None)."""
@@ -70,7 +71,8 @@ def payload(event: str, handoff: HandoffView, flow: Flow | None, console_url: st
                     "created_by": handoff.created_by_email,
                     "taken_by": handoff.taken_by_email, "contact": handoff.contact,
                     "message": handoff.message, "console_url": console_url},
-        "session": {"code": handoff.code, "customer": handoff.customer_ref},
+        "session": {"code": handoff.code, "customer": handoff.customer_ref,
+                    "language": handoff.language or "en"},
         "flow": {"id": handoff.flow_id, "title": flow.title if flow else None,
                  "version": handoff.flow_version},
         "step": {"id": handoff.step, "title": step.title if step else None,

@@ -32,11 +32,12 @@ from ..store import CheckRecord, Feedback, FlowSession, Handoff, StaleRevision
 from ..store.repository import as_utc
 from . import errors
 from .handoffs import Handoffs, customer_has_written
+from .text import _l
 from .transcript import labelled
 
 log = logging.getLogger(__name__)
 
-REACTIONS = {"yes": "Yes, it did", "partly": "Partly", "no": "No, it didn't"}
+REACTIONS = {"yes": _l("Yes, it did"), "partly": _l("Partly"), "no": _l("No, it didn't")}
 """The answers to "Did this answer your question?" (id → label)."""
 TRANSCRIPT_TAIL = 10
 """Answers shown under a step unless every one is asked for."""
@@ -45,9 +46,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TEXT_MAX = 2000
 """Characters of free text kept with a session or an answer (a pasted error, a sentence)."""
 
-REFUSED = "This link can't be used to check your connection."
-WITHOUT_CHECK = ("You can still follow the guide: we'll go through the steps by hand. To have "
-                 "your connection checked live, open the guide again from your account.")
+REFUSED = _l("This link can't be used to check your connection.")
+WITHOUT_CHECK = _l("You can still follow the guide: we'll go through the steps by hand. To "
+                   "have your connection checked live, open the guide again from your account.")
 
 
 @dataclass
@@ -211,21 +212,23 @@ class Conversations:
         try:
             launch = verify(token, self.launch_secret or ())
         except LaunchTokenExpired:
-            raise errors.LaunchRefused(f"This link has expired, so it can't be used to check "
-                                       f"your connection. {WITHOUT_CHECK}", 410) from None
+            raise errors.LaunchRefused(_l("This link has expired, so it can't be used to "
+                                          "check your connection.").then(WITHOUT_CHECK),
+                                       410) from None
         except LaunchSecretError:
             log.warning("a launch token was used, but LAUNCH_SECRET is not set")
-            raise errors.LaunchRefused(f"{REFUSED} {WITHOUT_CHECK}") from None
+            raise errors.LaunchRefused(REFUSED.then(WITHOUT_CHECK)) from None
         except LaunchTokenError as e:
             log.info("launch token refused: %s", e)
-            raise errors.LaunchRefused(f"{REFUSED} {WITHOUT_CHECK}") from None
+            raise errors.LaunchRefused(REFUSED.then(WITHOUT_CHECK)) from None
         if flow is not None and launch.flow_id and launch.flow_id != flow.id:
-            raise errors.LaunchRefused(f"This link is for another guide, so it can't be used "
-                                       f"to check your connection here. {WITHOUT_CHECK}")
+            raise errors.LaunchRefused(_l("This link is for another guide, so it can't be "
+                                          "used to check your connection here."
+                                          ).then(WITHOUT_CHECK))
         earlier = self.store.session_by_launch(launch.jti)
         if earlier is not None and earlier.status == "ended":
-            raise errors.LaunchRefused(f"This link was used already, for a guide that has "
-                                       f"ended. {WITHOUT_CHECK}", 410)
+            raise errors.LaunchRefused(_l("This link was used already, for a guide that has "
+                                          "ended.").then(WITHOUT_CHECK), 410)
         return launch
 
     def launch_connection(self, launch: Launch | None, flow: Flow):
@@ -237,17 +240,19 @@ class Conversations:
         if connection is None:
             log.warning("a launch token names connection %r, which is not configured",
                         launch.connection_id)
-            return None, ("We can't check your connection live right now, so we'll go "
-                          "through the steps by hand.")
+            return None, _l("We can't check your connection live right now, so we'll go "
+                            "through the steps by hand.")
         if connection.system != flow.system:
-            return None, (f"Your link lets us check {connection.label}, which this guide is "
-                          "not about, so we'll go through the steps by hand.")
+            return None, _l("Your link lets us check %(label)s, which this guide is not "
+                            "about, so we'll go through the steps by hand.",
+                            label=connection.label)
         return connection, None
 
     def start(self, flow_id: str, *, launch: Launch | None = None,
               connection_id: str | None = None, guided_by: int | None = None,
               customer_ref: str | None = None, step: str | None = None,
-              opened_with: str | None = None, route_note: str | None = None) -> Started:
+              opened_with: str | None = None, route_note: str | None = None,
+              language: str | None = None) -> Started:
         """Start a session of the served flow ``flow_id`` at its start (or at ``step``, where
         free text was routed).
 
@@ -258,6 +263,7 @@ class Conversations:
         guided mode; never a visitor's word) and ``customer_ref`` a reference to keep.
         ``opened_with``/``route_note``: the free text it was routed from (cut to
         :data:`TEXT_MAX`) and what the router said about it, kept with the session.
+        ``language``: the language the customer reads it in (``"es"``; None: English).
 
         Raises:
             FlowNotFound: no such flow is served (or ``step`` is not one of its steps).
@@ -265,7 +271,7 @@ class Conversations:
         compiled = self.flow(flow_id)
         flow = compiled.flow
         if step is not None and step not in flow.steps:
-            raise errors.FlowNotFound("That guide has no such step.")
+            raise errors.FlowNotFound(_l("That guide has no such step."))
         if launch is not None:
             earlier = self.store.session_by_launch(launch.jti)
             if earlier is not None:  # the same token again (a double click, Back and Start)
@@ -278,7 +284,7 @@ class Conversations:
                                         customer_ref=customer_ref,
                                         launch_jti=launch.jti if launch else None,
                                         opened_with=opened_with[:TEXT_MAX] if opened_with
-                                        else None, route_note=route_note)
+                                        else None, route_note=route_note, language=language)
         return Started(row)
 
     def check_again(self, sid: str) -> FlowSession:
@@ -293,7 +299,7 @@ class Conversations:
         if compiled is None:
             raise errors.SessionNotFound()
         return self.start(old.flow_id, connection_id=old.connection_id,
-                          customer_ref=old.customer_ref).session
+                          customer_ref=old.customer_ref, language=old.language).session
 
     # -- where it is ---------------------------------------------------------------------------
 
@@ -468,16 +474,17 @@ class Conversations:
         """
         row, compiled = self.load(sid)
         if revision is None:
-            raise errors.Incomplete("The form was incomplete, so nothing was saved. Please "
-                                    "send it again.")
+            raise errors.Incomplete(_l("The form was incomplete, so nothing was saved. "
+                                       "Please send it again."))
         if row.status != "ended" or end_step != row.step:
             raise errors.NotAtEnd()
         problems = {}
         if reaction not in REACTIONS:
-            problems["reaction"] = "Choose Yes, Partly or No."
+            problems["reaction"] = _l("Choose Yes, Partly or No.")
         if len(comment) > self.comment_max:
-            problems["comment"] = (f"Your comment has {len(comment):,} characters; the limit "
-                                   f"is {self.comment_max:,}. Please shorten it.")
+            problems["comment"] = _l("Your comment has %(count)s characters; the limit is "
+                                     "%(limit)s. Please shorten it.", count=len(comment),
+                                     limit=self.comment_max)
         if problems:
             raise errors.Invalid(errors=problems)
         changed = self.store.save_feedback(row, compiled.flow.version, reaction,
@@ -498,27 +505,28 @@ class Conversations:
         """
         row, compiled = self.load(sid)
         if revision != row.revision:
-            raise errors.Stale("Nothing was sent yet: your answers changed in another tab or "
-                               "window since this page was shown. Check what you wrote below "
-                               "and send it again.")
+            raise errors.Stale(_l("Nothing was sent yet: your answers changed in another tab "
+                                  "or window since this page was shown. Check what you wrote "
+                                  "below and send it again."))
         problems: dict[str, str] = {}
         limit = self.message_max
         if contact and (len(contact) > 254 or not EMAIL.match(contact)):
-            problems["contact"] = ("Enter an email address like name@example.com, or leave it "
-                                   "empty.")
+            problems["contact"] = _l("Enter an email address like name@example.com, or "
+                                     "leave it empty.")
         if len(message) > limit:
-            problems["message"] = (f"Your message has {len(message):,} characters; the limit "
-                                   f"is {limit:,}. Please shorten it.")
+            problems["message"] = _l("Your message has %(count)s characters; the limit is "
+                                     "%(limit)s. Please shorten it.", count=len(message),
+                                     limit=limit)
         # Messages sent at one point are added to its handoff (another tab, the agent's
         # comment), each addition announced with the whole text: keep the sum bounded.
         existing = self.store.handoff_at(row)
         held = (existing.message or "") if existing is not None else ""
         if "message" not in problems and message and message not in held \
                 and len(held) + len(message) > 3 * limit:
-            problems["message"] = (f"Support has {len(held):,} characters from this point "
-                                   f"already; at most {3 * limit:,} are kept, so this was not "
-                                   "added. Please shorten it, or quote your reference when "
-                                   "you talk to us.")
+            problems["message"] = _l("Support has %(count)s characters from this point "
+                                     "already; at most %(limit)s are kept, so this was not "
+                                     "added. Please shorten it, or quote your reference when "
+                                     "you talk to us.", count=len(held), limit=3 * limit)
         if problems:
             raise errors.Invalid(errors=problems)
         feedback = self.store.feedback_for(row)
@@ -549,7 +557,7 @@ class Conversations:
         return self.router.route(text)
 
     def start_from_text(self, text: str, *, launch: Launch | None = None,
-                        chosen: str | None = None):
+                        chosen: str | None = None, language: str | None = None):
         """Route ``text`` and, if it leads to a guide, start a session there (at the step of
         the cause it names), keeping the text and what the router said (the first step shows
         it). Returns ``(route, started or None)``.
@@ -557,7 +565,8 @@ class Conversations:
         ``chosen``: the guide the customer picked after a clarifying question about ``text``
         (one of the route's alternatives, or any served guide): that guide is started at its
         start. ``launch`` as for :meth:`start`; without one, in demo mode, the guide's first
-        demo connection is bound (as the demo's start page preselects it).
+        demo connection is bound (as the demo's start page preselects it). ``language`` as
+        for :meth:`start`.
 
         Raises:
             LaunchRefused: the launch token is for another guide than the one routed to.
@@ -574,14 +583,16 @@ class Conversations:
                 return found, None
             flow_id, step, note = found.flow, found.step, found.message
         if launch is not None and launch.flow_id and launch.flow_id != flow_id:
-            raise errors.LaunchRefused(f"This link is for another guide, so it can't be used "
-                                       f"to check your connection here. {WITHOUT_CHECK}")
+            raise errors.LaunchRefused(_l("This link is for another guide, so it can't be "
+                                          "used to check your connection here."
+                                          ).then(WITHOUT_CHECK))
         connection_id = None
         if launch is None and self.connections.demo:
             choices = self.connections.for_system(self.flow(flow_id).flow.system)
             connection_id = choices[0].id if choices else None
         return found, self.start(flow_id, launch=launch, step=step, opened_with=text,
-                                 route_note=note, connection_id=connection_id)
+                                 route_note=note, connection_id=connection_id,
+                                 language=language)
 
     def match_answer(self, sid: str, text: str, n: int | None = None):
         """The answer of the session's step at path index ``n`` (None: the current one) that
@@ -612,8 +623,8 @@ class Conversations:
         if revision != row.revision or n > row.position or n < 0:
             raise errors.Stale()
         if not text:
-            raise errors.Invalid(errors={"text": "Type your answer, or choose one of the "
-                                                 "answers."})
+            raise errors.Invalid(errors={"text": _l("Type your answer, or choose one of the "
+                                                    "answers.")})
         _, position, _ = self.position_at(row, compiled, n)
         step = compiled.flow.steps[position.step]
         if step.is_probe:

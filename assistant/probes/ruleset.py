@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -175,6 +176,51 @@ def _load_catalogue() -> dict[str, CauseInfo]:
                 variants.append((tuple(variant["requires"]), variant["text"].strip()))
             out[cause_id] = CauseInfo(cause_id, entry["title"].strip(),
                                       entry["explanation"].strip(), rank, tuple(variants))
+    return out
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@functools.cache
+def load_catalogue_texts(language: str) -> dict[str, CauseInfo]:
+    """The catalogue with its texts in ``language`` from ``catalogue.<language>.yaml``
+    (titles, explanations, variant texts in catalogue.yaml's order); ranks and the evidence
+    each variant requires are catalogue.yaml's. Loaded once per language.
+
+    Raises:
+        RulesError: no such file, a cause missing or unknown, a text missing, a variant count
+            or its ``{placeholders}`` not as in catalogue.yaml.
+    """
+    name = f"catalogue.{language}.yaml"
+    data = _read(name)
+    base = load_rules().causes
+    if not isinstance(data, dict):
+        raise RulesError(f"{name}: must be a mapping with 'extra' and 'causes'")
+    given = {**(data.get("extra") or {}), **(data.get("causes") or {})}
+    for cause_id in sorted(set(base) ^ set(given)):
+        raise RulesError(f"{name}: {cause_id}: " + ("missing" if cause_id in base
+                                                     else "not in catalogue.yaml"))
+    out: dict[str, CauseInfo] = {}
+    for cause_id, info in base.items():
+        entry, where = given[cause_id], f"{name}: {cause_id}"
+        if not isinstance(entry, dict) or set(entry) - {"title", "explanation", "variants"}:
+            raise RulesError(f"{where}: give only title, explanation and variants")
+        for key in ("title", "explanation"):
+            if not isinstance(entry.get(key), str) or not entry[key].strip():
+                raise RulesError(f"{where}.{key}: must be a non-empty string")
+        texts = entry.get("variants") or []
+        if len(texts) != len(info.variants) or not all(isinstance(t, str) for t in texts):
+            raise RulesError(f"{where}.variants: needs {len(info.variants)} text(s), in the "
+                             "order of catalogue.yaml")
+        for i, (text, (_, original)) in enumerate(zip(texts, info.variants, strict=True)):
+            if _placeholders(text) != _placeholders(original):
+                raise RulesError(f"{where}.variants[{i}]: use the placeholders "
+                                 f"{sorted(_placeholders(original))}")
+        out[cause_id] = CauseInfo(cause_id, entry["title"].strip(), entry["explanation"].strip(),
+                                  info.rank, tuple((requires, text.strip()) for text, (requires, _)
+                                                   in zip(texts, info.variants, strict=True)))
     return out
 
 

@@ -9,6 +9,7 @@
                             guide, with data-section="…" (the part of the article it is under)
                             and data-flow (the guide offered after "No" or "Partly")
      data-title="…"         the frame's title for screen readers
+     data-lang="es"         the guide's language (default: the page's <html lang>, if any)
    The page's own styles are untouched: the guide lives in a frame, and the launcher's button
    and panel in a shadow root, styled through the CSSOM (which a host's CSP allows). The frame
    reports its height and where a new step begins with postMessage; messages are taken only
@@ -20,9 +21,14 @@
   var origin = new URL(script.src).origin;
   var data = script.dataset;
 
+  // The host page's language goes on to the guide (?lang=); the guide keeps English for a
+  // language it does not speak.
+  var lang = data.lang || document.documentElement.lang || "";
+
   function frameUrl(path, params) {
     var url = new URL(path, origin);
     url.searchParams.set("embed", "1");
+    if (lang) url.searchParams.set("lang", lang);
     Object.keys(params).forEach(function (key) {
       if (params[key]) url.searchParams.set(key, params[key]);
     });

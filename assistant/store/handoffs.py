@@ -71,6 +71,7 @@ class HandoffView:
     reaction: str | None
     comment: str | None
     customer_ref: str | None = None
+    language: str | None = None  # the session's language when it was made (None: English)
 
     @property
     def reference(self) -> str:
@@ -112,7 +113,8 @@ def _view(r) -> HandoffView:
         created_at=as_utc(r.created_at), created_by=r.created_by,
         created_by_email=r.created_by_email, taken_by=r.taken_by,
         taken_by_email=r.taken_by_email, taken_at=utc(r.taken_at), closed_at=utc(r.closed_at),
-        code=r.code, reaction=r.reaction, comment=r.comment, customer_ref=r.customer_ref)
+        code=r.code, reaction=r.reaction, comment=r.comment, customer_ref=r.customer_ref,
+        language=r.language)
 
 
 class HandoffQueue:

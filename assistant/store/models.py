@@ -78,6 +78,8 @@ class FlowSession(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     connection_id: Mapped[str | None] = mapped_column(String(64))
     customer_ref: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The language the customer reads it in ("es"; None before languages: English).
+    language: Mapped[str | None] = mapped_column(String(16))
     launch_jti: Mapped[str | None] = mapped_column(String(128), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
@@ -181,6 +183,8 @@ class _OnePerRevision:
     """Columns of a record made at one revision of a session, at most one per revision: the
     same page sent twice finds the first record; a changed path can make a new one.
 
+    ``language`` is the session's language at the time.
+
     ``session_started_at`` and ``session_version`` are the session's start and current
     ``flow_version``, copied from it (kept up to date by the store, as on
     :class:`Event`), so that analytics selects a flow's records without joining the
@@ -197,6 +201,8 @@ class _OnePerRevision:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     session_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     session_version: Mapped[str | None] = mapped_column(String(12))
+    # The session's language when it was made (None before languages: English).
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class Feedback(_OnePerRevision, Base):

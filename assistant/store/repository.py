@@ -166,13 +166,14 @@ class Store:
     def create_session(self, flow_id: str, flow_version: str, step: str,
                        connection_id: str | None = None, guided_by: int | None = None,
                        customer_ref: str | None = None, launch_jti: str | None = None,
-                       opened_with: str | None = None, route_note: str | None = None
-                       ) -> FlowSession:
+                       opened_with: str | None = None, route_note: str | None = None,
+                       language: str | None = None) -> FlowSession:
         """Start a session at ``step``; its id is 22 URL-safe characters (128 random bits) and
         its share code a fresh :func:`new_share_code`. ``connection_id`` names the connection
         its probe steps check (None: none chosen); ``guided_by`` the staff member who started
         it for a customer (guided mode); ``customer_ref`` and ``launch_jti`` the customer
-        reference and id of the launch token that started it. A launch token starts one
+        reference and id of the launch token that started it; ``language`` the language the
+        customer reads it in (``"es"``). A launch token starts one
         session: if ``launch_jti`` started one already (two clicks at once), that one is
         returned instead. ``opened_with``: the free text the session was routed from;
         ``route_note``: what the router said about it (at most 300 characters).
@@ -188,7 +189,8 @@ class Store:
                               code=new_share_code(), guided_by=guided_by,
                               customer_ref=customer_ref, launch_jti=launch_jti,
                               opened_with=opened_with,
-                              route_note=route_note[:300] if route_note else None)
+                              route_note=route_note[:300] if route_note else None,
+                              language=language)
             try:
                 with self.Session.begin() as s:
                     s.add(row)
@@ -199,6 +201,13 @@ class Store:
                 if attempt == 19 or self.session_by_code(row.code) is None:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def set_language(self, session_id: str, language: str) -> None:
+        """The customer chose to read the session in ``language`` (its answers, revision and
+        place are untouched: a language is no step)."""
+        with self.Session.begin() as s:
+            s.execute(update(FlowSession).where(FlowSession.id == session_id)
+                      .values(language=language))
 
     def session_by_launch(self, jti: str) -> FlowSession | None:
         """The session the launch token with this ``jti`` started, or None."""
@@ -295,7 +304,7 @@ class Store:
         same moment exactly one returns True: the database decides, not an earlier read.
         """
         values = {"reaction": reaction, "comment": comment, "flow_version": flow_version,
-                  "created_at": utcnow()}
+                  "created_at": utcnow(), "language": session.language}
         try:
             with self.Session.begin() as s:
                 s.add(Feedback(session_id=session.id, revision=session.revision,
@@ -339,7 +348,7 @@ class Store:
                       contact=contact, message=message, transcript=transcript, status="open",
                       created_by=created_by, created_at=utcnow(),
                       session_started_at=session.created_at,
-                      session_version=session.flow_version)
+                      session_version=session.flow_version, language=session.language)
         try:
             with self.Session.begin() as s:
                 s.add(row)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -151,7 +152,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if migrations.check() is False:
         raise ConfigError("the database is not migrated: run `assistant db upgrade`")
     flows, errors = load_flows(app.config["FLOWS_PATH"], max_bytes=app.config["FLOW_MAX_BYTES"])
-    for error in errors:
+    from ..flow.translate import load_translations
+    translations, refused = load_translations(flows)
+    for error in errors + refused:
         app.logger.error("flow refused:\n%s", error)
     connections = _connections(app)
     if connections.demo and not os.environ.get("PROBE_TTL_SECONDS") \
@@ -183,6 +186,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                         StaffAccounts(engine), FlowLibrary(compiled, versions))
     app.extensions["assistant"] = services
     app.extensions["article_feedback"] = ArticleFeedbacks(engine)
+    from .i18n import FlowTexts
+    app.extensions["flow_texts"] = FlowTexts(translations)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     # The webhook's sender thread (none without WEBHOOK_URL); requests only wake it.
     app.extensions["webhooks"] = WebhookSender.from_config(WebhookDeliveries(engine), app.config)
@@ -224,8 +229,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Werkzeug cuts a chunked body at MAX_CONTENT_LENGTH instead of refusing it; forms
         # always send Content-Length.
         if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-            return _error_page(411, "Length required",
-                               "This request did not say how long it is, so it was refused.")
+            return _error_page(411, _l("Length required"),
+                               _l("This request did not say how long it is, so it was refused."))
         return None
 
     @app.before_request  # also before CSRFProtect's: nothing with a NUL reaches a view
@@ -236,12 +241,14 @@ def create_app(test_config: dict | None = None) -> Flask:
             return any("\x00" in key or any("\x00" in v for v in vs)
                        for key, vs in values.lists())
         if "\x00" in request.path or has_nul(request.args) or has_nul(request.form):
-            return _error_page(400, "That can't be used",
-                               "The address or form held a character that can't be used (a "
-                               "NUL), so nothing was changed. Please go back and try again.")
+            return _error_page(400, _l("That can't be used"),
+                               _l("The address or form held a character that can't be used (a "
+                               "NUL), so nothing was changed. Please go back and try again."))
         return None
 
     csrf.init_app(app)
+    from .i18n import install as install_languages
+    install_languages(app)
 
     app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
     from . import (
@@ -267,32 +274,32 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.errorhandler(404)
     def _not_found(_error):
-        return _error_page(404, "Page not found",
-                           "We couldn't find that page. If you followed a link to a session, "
-                           "it may have been mistyped.")
+        return _error_page(404, _l("Page not found"),
+                           _l("We couldn't find that page. If you followed a link to a session, "
+                           "it may have been mistyped."))
 
     @app.errorhandler(403)
     def _forbidden(_error):
-        return _error_page(403, "Not for your role",
-                           "This part of the console is for admins. Ask an admin if you need "
-                           "it.")
+        return _error_page(403, _l("Not for your role"),
+                           _l("This part of the console is for admins. Ask an admin if you need "
+                           "it."))
 
     @app.errorhandler(405)
     def _wrong_method(_error):
-        return _error_page(405, "This page can't be used that way",
-                           "This address can't be used that way. Use the links and buttons "
-                           "on the pages.")
+        return _error_page(405, _l("This page can't be used that way"),
+                           _l("This address can't be used that way. Use the links and buttons "
+                           "on the pages."))
 
     @app.errorhandler(413)
     def _too_large(_error):
-        return _error_page(413, "That was too much text",
-                           "What you sent is far longer than any form here allows, so nothing "
-                           "was saved. Please go back and shorten it.")
+        return _error_page(413, _l("That was too much text"),
+                           _l("What you sent is far longer than any form here allows, so nothing "
+                           "was saved. Please go back and shorten it."))
 
     @app.errorhandler(500)
     def _server_error(_error):  # pragma: no cover - a safety net
-        return _error_page(500, "Something went wrong",
-                           "Sorry, something went wrong on our side. Please try again.")
+        return _error_page(500, _l("Something went wrong"),
+                           _l("Sorry, something went wrong on our side. Please try again."))
 
     app.after_request(security_headers)
     return app
@@ -356,10 +363,10 @@ def _unavailable_page():
     # Rendered without the context processors: Flask-Login's reads the staff table.
     html = current_app.jinja_env.get_template("error.html").render(
         request=request, fragment=request.headers.get("HX-Request") == "true", plain=True,
-        title="Please try again in a moment",
-        message="We couldn't save or load this just now because our service is busy or "
-                "briefly unavailable. Nothing you've done so far is lost. Please try again "
-                "in a few seconds.")
+        title=_l("Please try again in a moment"),
+        message=_l("We couldn't save or load this just now because our service is busy or "
+                   "briefly unavailable. Nothing you've done so far is lost. Please try "
+                   "again in a few seconds."))
     return make_response(html, 503, {"Retry-After": str(RETRY_AFTER_SECONDS),
                                      "Cache-Control": "no-store", "Vary": "HX-Request"})
 

@@ -40,15 +40,19 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..resources import PACKAGE
 from . import form_token, services
+from .i18n import localized
 
 bp = Blueprint("embed", __name__)
 form_token.install(bp)
 
-REACTIONS = {"yes": "Yes", "partly": "Partly", "no": "No"}
+REACTIONS = {"yes": lazy_gettext("Yes"), "partly": lazy_gettext("Partly"),
+             "no": lazy_gettext("No")}
 ARTICLE_MAX, SECTION_MAX = 300, 120
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FRAMED = ("wizard", "embed")  # blueprints whose URLs keep ``embed=1``
@@ -144,7 +148,8 @@ def _widget(status: int = 200, **context):
     article, section = _article()
     flow = _matching_flow(section)
     html = render_template("embed_feedback.html", article=article, section=section,
-                           flow=flow, flows=sorted(services().flows.values(),
+                           flow=localized(flow) if flow else None,
+                           flows=sorted(map(localized, services().flows.values()),
                                                    key=lambda f: f.title),
                            reactions=REACTIONS, launch=request.args.get("launch") or None,
                            **context)
@@ -159,8 +164,8 @@ def feedback():
     """The article's "Did this answer your question?" (see the module docstring)."""
     article, section = _article()
     if not article:
-        return _widget(400, problem="This feedback box was set up without naming its "
-                                    "article, so it can't take answers.")
+        return _widget(400, problem=_("This feedback box was set up without naming its "
+                                      "article, so it can't take answers."))
     if request.method == "GET":
         signed = request.args.get("reaction")
         if signed:
@@ -176,7 +181,7 @@ def feedback():
     if reaction not in REACTIONS or not re.fullmatch(r"[0-9a-f]{32}", form_id):
         return _widget(400, form_id=form_id if re.fullmatch(r"[0-9a-f]{32}", form_id)
                        else secrets.token_hex(16),
-                       problem="Choose Yes, Partly or No.")
+                       problem=_("Choose Yes, Partly or No."))
     flow = _matching_flow(section)
     row_id = current_app.extensions["article_feedback"].record(
         form_id, article, section, reaction, flow.id if flow else None)

@@ -20,12 +20,14 @@ works in a help center's frame without cookies, as every customer form does.
 from __future__ import annotations
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..conversation import TEXT_MAX
 from ..conversation import errors as refused
 from . import services
 from .embed import link_reaction
 from .handoff import sent_handoffs
+from .i18n import current_language, localized, translated
 from .starting import _verified, start
 from .wizard import _form_text, _is_htmx, _load, _refused, _render, _revision, _show, bp, private
 
@@ -34,7 +36,7 @@ def _guides_page(text: str, route=None, *, token: str | None = None, notice: str
                  status: int = 200):
     """What the text led to when it started no session: the clarifying question with its
     choices, or that no guide fits, with the list of guides and a way to a person."""
-    flows = services().flows
+    flows = {flow_id: localized(flow) for flow_id, flow in services().flows.items()}
     html = render_template(
         "describe.html", fragment=_is_htmx(), text=text, route=route, notice=notice,
         choices=[flows[a.flow] for a in route.alternatives if a.flow in flows]
@@ -54,16 +56,17 @@ def describe():
         return _guides_page(text, notice=refusal.message, status=refusal.status)
     if not text and not request.form.get("flow"):
         return _guides_page(text, token=token, status=400,
-                            notice="Describe what's wrong, or paste the error message you "
-                                   "see, then press Find a guide.")
+                            notice=_("Describe what's wrong, or paste the error message "
+                                     "you see, then press Find a guide."))
     try:
         route, started = services().conversations.start_from_text(
-            text, launch=launch, chosen=request.form.get("flow") or None)
+            text, launch=launch, chosen=request.form.get("flow") or None,
+            language=current_language())
     except refused.LaunchRefused as e:
-        return _guides_page(text, notice=e.message, status=e.status)
+        return _guides_page(text, notice=translated(e.message), status=e.status)
     except refused.FlowNotFound:
         return _guides_page(text, token=token, status=400,
-                            notice="That guide isn't available. Choose one below.")
+                            notice=_("That guide isn't available. Choose one below."))
     if started is None:
         return _guides_page(text, route, token=token)
     if started.resumed:  # the launch token's session already exists: go back to it

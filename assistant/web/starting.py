@@ -37,6 +37,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from ..conversation import TEXT_MAX
 from ..conversation.errors import LaunchRefused, SessionNotFound
@@ -45,6 +46,7 @@ from ..flow import Flow
 from ..launch import Launch, sign
 from . import services
 from .embed import link_reaction
+from .i18n import current_language, localized, translated
 from .wizard import bp, private
 
 log = logging.getLogger(__name__)
@@ -52,14 +54,10 @@ log = logging.getLogger(__name__)
 DEMO_CUSTOMER = "demo-customer-42"
 """The customer reference of the demo's sample signed link."""
 
-REFUSED = "This link can't be used to check your connection."
-WITHOUT_CHECK = ("You can still follow the guide: we'll go through the steps by hand. To have "
-                 "your connection checked live, open the guide again from your account.")
-
-
 @dataclass
 class Refusal:
-    """Why a launch token was not used: the customer's words and the HTTP status."""
+    """Why a launch token was not used: the customer's words (in the page's language) and
+    the HTTP status."""
 
     message: str
     status: int
@@ -77,13 +75,14 @@ def _verified(token: str | None, flow: Flow | None) -> tuple[Launch | None, Refu
     try:
         return services().conversations.verify_launch(token, flow), None
     except LaunchRefused as e:
-        return None, Refusal(e.message, e.status)
+        return None, Refusal(translated(e.message), e.status)
 
 
 def _launch_connection(launch: Launch | None, flow: Flow):
     """``(connection, note)``: see
     :meth:`~assistant.conversation.Conversations.launch_connection`."""
-    return services().conversations.launch_connection(launch, flow)
+    connection, note = services().conversations.launch_connection(launch, flow)
+    return connection, translated(note)
 
 
 def _demo_link(flow: Flow, choices: list) -> str | None:
@@ -106,7 +105,7 @@ def _flow_page(compiled: CompiledFlow, *, launch: Launch | None, token: str | No
     demo = connections.demo and launch is None
     choices = connections.for_system(flow.system) if demo and _has_probes(flow) else []
     html = render_template(
-        "flow_start.html", flow=flow, probes=_has_probes(flow), connection=connection,
+        "flow_start.html", flow=localized(flow), probes=_has_probes(flow), connection=connection,
         note=note, token=token if launch is not None else None, demo=demo, choices=choices,
         wanted=wanted, notice=notice, demo_link=_demo_link(flow, choices) if demo else None,
         demo_customer=DEMO_CUSTOMER, simulator_url=connections.simulator_url)
@@ -137,7 +136,8 @@ def start():
         launch is not None and launch.connection_id in connections) else None
     carry = {f.id: token for f in flows if system == f.system
              and (launch.flow_id in (None, f.id))} if launch else {}
-    html = render_template("start.html", flows=flows, demo=connections.demo, carry=carry,
+    html = render_template("start.html", flows=[localized(f) for f in flows],
+                           demo=connections.demo, carry=carry,
                            token=token if launch else None, text_max=TEXT_MAX,
                            notice=refusal.message if refusal else None,
                            simulator_url=connections.simulator_url)
@@ -169,11 +169,11 @@ def begin(flow_id: str):
 def _unknown_demo_connection(compiled: CompiledFlow, wanted: str):
     other = services().connections.get(wanted)
     shown = _printable(wanted)
-    notice = (f"The link named a connection (“{shown}”) of another system, which this guide "
-              "cannot check." if other else
-              f"The link named a connection (“{shown}”) that we don't know.")
-    return _flow_page(compiled, launch=None, token=None, notice=notice + " Choose one below, "
-                      "or continue without a live check.", status=400)
+    notice = (_("The link named a connection (“%(name)s”) of another system, which this "
+                "guide cannot check.", name=shown) if other else
+              _("The link named a connection (“%(name)s”) that we don't know.", name=shown))
+    return _flow_page(compiled, launch=None, token=None, notice=notice + " " + _(
+        "Choose one below, or continue without a live check."), status=400)
 
 
 @bp.post("/flows/<flow_id>")
@@ -205,10 +205,11 @@ def start_session(flow_id: str):
                 return _unknown_demo_connection(compiled, wanted)
         elif wanted is None and choices:
             return _flow_page(compiled, launch=None, token=None, status=400,
-                              notice="Choose a connection to check, or continue without a "
-                                     "live check.")
+                              notice=_("Choose a connection to check, or continue "
+                                       "without a live check."))
     started = conversations.start(flow.id, launch=launch,
-                                  connection_id=connection.id if connection else None)
+                                  connection_id=connection.id if connection else None,
+                                  language=current_language())
     if started.resumed:  # the same token again (a double click, Back and Start)
         return redirect(url_for("wizard.current", sid=started.session.id), 303)
     link_reaction(started.session)  # opened from an article's "No"/"Partly": analytics follows it

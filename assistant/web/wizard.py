@@ -49,6 +49,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -56,12 +58,20 @@ from ..conversation import REACTIONS, TRANSCRIPT_TAIL, Conversations, customer_h
 from ..conversation import errors as refused
 from ..engine import CompiledFlow
 from ..flow import Flow, Step
-from ..probes.diagnosis import cause_explanation
+from ..probes.diagnosis import cause_explanation, cause_title
 from ..store import CheckRecord, Feedback, FlowSession
 from ..store.repository import as_utc
 from . import form_token, services
 from .chat import checks_of, is_chat, keep_chat
 from .handoff import mark_sent, sent_handoffs
+from .i18n import (
+    current_language,
+    localized,
+    normalize,
+    translated,
+    translated_errors,
+    use_session_language,
+)
 
 bp = Blueprint("wizard", __name__)
 form_token.install(bp)  # forms checked without a cookie: the wizard works in a help center's frame
@@ -71,11 +81,13 @@ __all__ = ["REACTIONS", "TRANSCRIPT_TAIL", "bp", "private", "render_step"]
 
 
 EVIDENCE_LABELS = {
-    "endpoint": "Endpoint", "status": "HTTP status", "error_code": "Error code",
-    "error": "Error", "error_description": "Error description", "hresult": "HRESULT",
-    "message": "Message", "remaining": "Requests remaining", "max": "Daily limit",
-    "used": "Requests used", "request_id": "Request id", "intuit_tid": "intuit_tid",
-    "retry_after": "Retry after (s)", "transport": "Network error",
+    "endpoint": lazy_gettext("Endpoint"), "status": lazy_gettext("HTTP status"),
+    "error_code": lazy_gettext("Error code"), "error": lazy_gettext("Error"),
+    "error_description": lazy_gettext("Error description"), "hresult": "HRESULT",
+    "message": lazy_gettext("Message"), "remaining": lazy_gettext("Requests remaining"),
+    "max": lazy_gettext("Daily limit"), "used": lazy_gettext("Requests used"),
+    "request_id": lazy_gettext("Request id"), "intuit_tid": "intuit_tid",
+    "retry_after": lazy_gettext("Retry after (s)"), "transport": lazy_gettext("Network error"),
 }
 
 
@@ -113,10 +125,11 @@ def ago(value, now: datetime | None = None):
     returned escaped as it is."""
     if not isinstance(value, datetime | str):
         s = max(0, round(value))
-        for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-            if s >= size or unit == "second":
-                count = s // size
-                return f"{count} {unit}{'' if count == 1 else 's'}"
+        if s >= 3600:
+            return ngettext("%(num)d hour", "%(num)d hours", s // 3600)
+        if s >= 60:
+            return ngettext("%(num)d minute", "%(num)d minutes", s // 60)
+        return ngettext("%(num)d second", "%(num)d seconds", s)
     moment = value
     if isinstance(value, str):
         try:
@@ -125,7 +138,8 @@ def ago(value, now: datetime | None = None):
             return escape(value)
     moment = as_utc(moment)
     seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
-    words = (f"{ago(seconds)} ago" if seconds > -1 else f"in {ago(-seconds)}")
+    words = (_("%(duration)s ago", duration=ago(seconds)) if seconds > -1
+             else _("in %(duration)s", duration=ago(-seconds)))
     full = moment.strftime("%A %-d %B %Y, %H:%M:%S UTC")
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         moment.strftime("%Y-%m-%dT%H:%M:%SZ"), full, words)
@@ -156,10 +170,28 @@ def customer_explanation(check: CheckRecord) -> str:
     support")."""
     for key in (check.outcome, check.cause, "unknown"):
         try:
-            return cause_explanation(key, check.evidence) if key else ""
+            return cause_explanation(key, check.evidence, _catalogue_language()) if key else ""
         except KeyError:
             continue
     return ""  # pragma: no cover - "unknown" is always in the catalogue
+
+
+def _catalogue_language() -> str | None:
+    """The page's language for the cause catalogue's texts (None: its own English)."""
+    language = current_language()
+    return None if language == "en" else language
+
+
+@bp.app_template_filter("customer_title")
+def customer_title(check: CheckRecord) -> str:
+    """The title of what a check found, in the page's language (the stored title is the
+    English one, as staff and the webhook see it)."""
+    for key in (check.outcome, check.cause):
+        try:
+            return cause_title(key, _catalogue_language()) if key else check.title
+        except KeyError:
+            continue
+    return check.title
 
 
 def _is_htmx() -> bool:
@@ -174,19 +206,21 @@ def conversations() -> Conversations:
 
 def _gone():
     return private(make_response(render_template(
-        "error.html", fragment=_is_htmx(), title="This guide has changed",
-        message=refused.FlowChanged.message), 410))
+        "error.html", fragment=_is_htmx(), title=_("This guide has changed"),
+        message=translated(refused.FlowChanged.message)), 410))
 
 
 def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
     """The session and the version of its flow it is pinned to; 404 if unknown, 410 if no
     version of its flow that has its step can be found."""
     try:
-        return conversations().load(sid)
+        row, compiled = conversations().load(sid)
     except refused.SessionNotFound:
         abort(404)
     except refused.FlowChanged:
         abort(_gone())
+    use_session_language(row.language)
+    return row, compiled
 
 
 def _step_url(row: FlowSession, n: int) -> str:
@@ -213,6 +247,9 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
     chat presentation (:mod:`.chat`) the conversation. The benchmark renders its baseline
     through this same function.
     """
+    flow = localized(flow)  # the page's language (texts only: ids and branches are the same)
+    step = flow.steps.get(step.id, step)
+    transcript = _in_language(transcript, flow)
     chat = is_chat()
     html = render_template(
         "chat.html" if chat else "step.html", fragment=fragment, ask=ask,
@@ -221,13 +258,39 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         current=n == session.position, chosen=chosen, transcript=transcript,
         earlier=n - len(transcript), progress=(n, n + flow.remaining.get(step.id, 0)),
         back_url=_step_url(session, n - 1) if n > 0 else url_for("wizard.start"),
-        notice=notice, errors=errors or {}, values=values or {}, feedback=feedback,
-        reactions=REACTIONS, comment_max=current_app.config["COMMENT_MAX_CHARS"],
+        notice=translated(notice), errors=translated_errors(errors), values=values or {},
+        feedback=feedback, reactions={key: translated(label) for key, label in REACTIONS.items()},
+        comment_max=current_app.config["COMMENT_MAX_CHARS"],
         finding=previous or finding, checking=checking, previous=previous,
         ttl=current_app.config["PROBE_TTL_SECONDS"], closed=closed, staff_view=_staff_view(),
         connection=services().connections.get(session.connection_id)
         if session.connection_id else None)
     return private(make_response(html, status))
+
+
+def _in_language(transcript: list[dict], flow: Flow) -> list[dict]:
+    """Transcript lines (see :func:`assistant.conversation.labelled`) with their step titles
+    and answer labels from ``flow`` in the page's language; English lines come back as they
+    are."""
+    if current_language() == "en":
+        return transcript
+    out = []
+    for line in transcript:
+        step = flow.steps.get(line["step"])
+        if step is None:
+            out.append(line)
+            continue
+        answer = step.answer(line["answer"])
+        if step.is_probe:
+            try:
+                title = cause_title(line["answer"], _catalogue_language())
+            except KeyError:
+                title = line["answer"]
+            label = _("Checked automatically: %(title)s", title=title)
+        else:
+            label = answer.label if answer else line["answer_label"]
+        out.append({**line, "step_title": step.title, "answer_label": label})
+    return out
 
 
 def _staff_view() -> bool:
@@ -418,12 +481,12 @@ def _support_page(row: FlowSession, compiled: CompiledFlow, values: dict | None 
     handoff made automatically (an unresolved end, negative feedback) is shown with the form
     until the customer has sent it, so they can still add an address and a message."""
     handoff = services().store.handoff_at(row)
-    html = render_template("support.html", fragment=_is_htmx(), flow=compiled.flow,
+    html = render_template("support.html", fragment=_is_htmx(), flow=localized(compiled.flow),
                            session=row, handoff=handoff,
                            offer_form=handoff is None or status != 200
                            or not customer_has_written(handoff, sent_handoffs()),
                            values=values or {"contact": "", "message": ""},
-                           errors=errors or {}, notice=notice,
+                           errors=translated_errors(errors), notice=translated(notice),
                            message_max=current_app.config["HANDOFF_MESSAGE_MAX_CHARS"],
                            back_url=_step_url(row, row.position))
     return private(make_response(html, status))
@@ -462,11 +525,25 @@ def support(sid: str):
     return redirect(url_for("wizard.support", sid=sid), 303)
 
 
+@bp.post("/s/<sid>/language")
+def language(sid: str):
+    """The language switcher: read this session in ``lang`` from now on (stored on the
+    session: a help center's frame has no cookie), and see the step it is at."""
+    row = services().store.get_session(sid)
+    if row is None:
+        abort(404)
+    chosen = normalize(request.form.get("lang"))
+    if chosen is None:
+        abort(400)
+    services().store.set_language(row.id, chosen)
+    return redirect(_step_url(row, row.position), 303)
+
+
 def render_csrf_error(error):
     """A missing or forged CSRF token: 400, nothing changed, and the page shown again with
     what was typed into it."""
-    message = ("Your form could not be checked (it may have expired or come from another "
-               "site), so nothing was changed. Please try again.")
+    message = _("Your form could not be checked (it may have expired or come from another "
+                "site), so nothing was changed. Please try again.")
     # A view may show its own page for this (``view.on_csrf_error(message)``, None: the
     # general one); the session pages below are the wizard's only.
     on_csrf_error = getattr(current_app.view_functions.get(request.endpoint), "on_csrf_error",
@@ -483,5 +560,5 @@ def render_csrf_error(error):
             return _support_page(row, compiled, _support_values(), notice=message, status=400)
         values = _feedback_values() if request.endpoint == "wizard.feedback" else None
         return _render(row, compiled, row.position, 400, message, values=values)
-    return render_template("error.html", fragment=_is_htmx(), title="Form expired",
+    return render_template("error.html", fragment=_is_htmx(), title=_("Form expired"),
                            message=message), 400

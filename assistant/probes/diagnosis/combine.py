@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..observations import HttpObservation, Observation, parse_observations, parse_system
-from ..ruleset import load_rules
+from ..ruleset import load_catalogue_texts, load_rules
 from .desktop import DesktopClassifier
 from .findings import Finding, clean, clean_value, fmt, is_html, to_unknown
 from .online import OnlineClassifier
@@ -31,12 +31,13 @@ _SUPPORTING = ("token_age_seconds", "token_lifetime_seconds", "token_expired", "
                "remaining", "quota_source", "status_indicator", "trust_status", "last_seen")
 
 
-def _explain(cause: str, evidence: dict, ignore: tuple[str, ...] = ()) -> tuple[str, bool]:
+def _explain(cause: str, evidence: dict, ignore: tuple[str, ...] = (),
+             language: str | None = None) -> tuple[str, bool]:
     """The cause's plain-words explanation, and whether it already quotes the numbers seen (a
     variant whose evidence keys are all present). Keys in ``ignore`` select no variant (a
     status page that reported no problem must not fill "reports a problem on its status
-    page")."""
-    info = load_rules().causes[cause]
+    page"). ``language``: the texts of ``catalogue.<language>.yaml`` (None: catalogue.yaml)."""
+    info = (load_catalogue_texts(language) if language else load_rules().causes)[cause]
     for requires, text in info.variants:
         if all(evidence.get(key) not in (None, "") and key not in ignore for key in requires):
             values = {key: fmt(value) for key, value in evidence.items()}
@@ -252,11 +253,13 @@ def _combine(system: str, parsed: list[Observation]) -> Diagnosis:
     return Diagnosis(system, cause, explanation, evidence, transport_errors)
 
 
-def cause_explanation(cause_id: str, evidence: Mapping | None = None) -> str:
+def cause_explanation(cause_id: str, evidence: Mapping | None = None,
+                      language: str | None = None) -> str:
     """The plain-words explanation of a catalogue cause or of connected/unknown/timeout/
     unavailable, for a customer: its variant whose evidence is present (a status page's
     variant only for an outage), without the raw signals a diagnosis adds. Raises KeyError
-    for anything else."""
+    for anything else. ``language`` (``"es"``): in that language's catalogue texts (English
+    is catalogue.yaml's; a language without a catalogue file raises RulesError)."""
     outage = load_rules().causes[cause_id].rank == 0
     return _explain(cause_id, dict(evidence or {}),
-                    () if outage else ("status_indicator", "trust_status"))[0]
+                    () if outage else ("status_indicator", "trust_status"), language)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..observations import parse_system
-from ..ruleset import load_rules
+from ..ruleset import load_catalogue_texts, load_rules
 
 OUTCOMES_EXTRA = ("connected", "unknown", "timeout", "unavailable")
 
@@ -55,7 +55,7 @@ def causes_for(system: str) -> tuple[str, ...]:
     return tuple(c for c in load_rules().causes if c.startswith(system + "."))
 
 
-def cause_title(cause_id: str) -> str:
-    """Short plain title of a catalogue cause or of connected/unknown/timeout/unavailable.
-    Raises KeyError for anything else."""
-    return load_rules().causes[cause_id].title
+def cause_title(cause_id: str, language: str | None = None) -> str:
+    """Short plain title of a catalogue cause or of connected/unknown/timeout/unavailable, in
+    ``language`` (None: catalogue.yaml's English). Raises KeyError for anything else."""
+    return (load_catalogue_texts(language) if language else load_rules().causes)[cause_id].title
