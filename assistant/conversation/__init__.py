@@ -8,16 +8,8 @@ script or test builds one from the same parts (see ``tests/test_conversation.py`
 
 from . import errors
 from .handoffs import REASONS, Handoffs, customer_has_written, payload
-from .service import (
-    REACTIONS,
-    TEXT_MAX,
-    TRANSCRIPT_TAIL,
-    Conversations,
-    Polled,
-    Said,
-    Started,
-    StepView,
-)
+from .results import Polled, Said, Started, StepView
+from .service import REACTIONS, TEXT_MAX, TRANSCRIPT_TAIL, Conversations
 from .transcript import labelled, with_checks
 
 __all__ = ["REACTIONS", "REASONS", "TEXT_MAX", "TRANSCRIPT_TAIL", "Conversations", "Handoffs",

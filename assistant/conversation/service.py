@@ -23,15 +23,16 @@ import logging
 import re
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
 from ..flow import Flow, Step
-from ..launch import Launch, LaunchSecretError, LaunchTokenError, LaunchTokenExpired, verify
-from ..store import CheckRecord, Feedback, FlowSession, Handoff, StaleRevision
+from ..launch import Launch
+from ..store import CheckRecord, FlowSession, Handoff, StaleRevision
 from ..store.repository import as_utc
 from . import errors
 from .handoffs import Handoffs, customer_has_written
+from .launching import WITHOUT_CHECK, launch_connection, verify_launch
+from .results import Polled, Said, Started, StepView
 from .text import _l
 from .transcript import labelled
 
@@ -46,83 +47,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TEXT_MAX = 2000
 """Characters of free text kept with a session or an answer (a pasted error, a sentence)."""
 
-REFUSED = _l("This link can't be used to check your connection.")
-WITHOUT_CHECK = _l("You can still follow the guide: we'll go through the steps by hand. To "
-                   "have your connection checked live, open the guide again from your account.")
-
-
-@dataclass
-class StepView:
-    """A session shown at path index ``n`` (0 = the first step; at most its position).
-
-    ``chosen``: the answer once given at ``n`` if ``n`` is in the past. ``transcript``: the
-    answers before ``n`` (dicts from :func:`~.transcript.labelled`), at most
-    :data:`TRANSCRIPT_TAIL` unless all were asked for; ``earlier``: how many are left out.
-    ``finding``: the check that led to this step ("What we found"), or a past probe step's
-    check. At the current probe step, ``checking`` is the check it waits for (``ready``: it is
-    done, and a :meth:`Conversations.poll` applies its outcome) and ``previous`` the last
-    result while a re-check waits for the TTL. ``feedback`` at a current end; ``closed``: the
-    session is finished (no more answers)."""
-
-    session: FlowSession
-    compiled: CompiledFlow
-    n: int
-    step: Step
-    chosen: str | None
-    transcript: list[dict]
-    finding: CheckRecord | None = None
-    checking: CheckRecord | None = None
-    previous: CheckRecord | None = None
-    feedback: Feedback | None = None
-    closed: bool = False
-
-    @property
-    def flow(self) -> Flow:
-        return self.compiled.flow
-
-    @property
-    def current(self) -> bool:
-        return self.n == self.session.position
-
-    @property
-    def earlier(self) -> int:
-        return self.n - len(self.transcript)
-
-    @property
-    def ready(self) -> bool:
-        """The check this probe step waits for is done: a poll goes on by its outcome."""
-        return self.checking is not None and self.checking.done and self.previous is None
-
-
-@dataclass
-class Polled:
-    """What a poll found: the session as it is now, the check, and whether this poll applied
-    its outcome (the session moved on to the step it leads to)."""
-
-    session: FlowSession
-    check: CheckRecord
-    applied: bool
-    previous: CheckRecord | None = None
-
-
-@dataclass
-class Said:
-    """Free text typed at a step: ``applied`` when it clearly meant one answer (``session``
-    and ``show`` as from :meth:`Conversations.answer`); otherwise ``candidates``, the answer
-    ids it may mean (best first; every answer when none fits), to ask which one."""
-
-    session: FlowSession
-    show: int
-    applied: bool
-    candidates: tuple[str, ...] = ()
-
-
-@dataclass
-class Started:
-    """A session started, or (``resumed``) the one a launch token started already."""
-
-    session: FlowSession
-    resumed: bool = False
 
 
 class Conversations:
@@ -199,54 +123,12 @@ class Conversations:
     # -- starting ------------------------------------------------------------------------------
 
     def verify_launch(self, token: str | None, flow: Flow | None) -> Launch | None:
-        """The launch token checked for starting ``flow`` (None: the list of guides): the
-        :class:`~assistant.launch.Launch`, or None without a token. What was wrong is logged,
-        never the token.
-
-        Raises:
-            LaunchRefused: expired (410), used by a session that has ended (410), tampered
-                with, signed with another secret, for another guide, or no secret set (400).
-        """
-        if not token:
-            return None
-        try:
-            launch = verify(token, self.launch_secret or ())
-        except LaunchTokenExpired:
-            raise errors.LaunchRefused(_l("This link has expired, so it can't be used to "
-                                          "check your connection.").then(WITHOUT_CHECK),
-                                       410) from None
-        except LaunchSecretError:
-            log.warning("a launch token was used, but LAUNCH_SECRET is not set")
-            raise errors.LaunchRefused(REFUSED.then(WITHOUT_CHECK)) from None
-        except LaunchTokenError as e:
-            log.info("launch token refused: %s", e)
-            raise errors.LaunchRefused(REFUSED.then(WITHOUT_CHECK)) from None
-        if flow is not None and launch.flow_id and launch.flow_id != flow.id:
-            raise errors.LaunchRefused(_l("This link is for another guide, so it can't be "
-                                          "used to check your connection here."
-                                          ).then(WITHOUT_CHECK))
-        earlier = self.store.session_by_launch(launch.jti)
-        if earlier is not None and earlier.status == "ended":
-            raise errors.LaunchRefused(_l("This link was used already, for a guide that has "
-                                          "ended.").then(WITHOUT_CHECK), 410)
-        return launch
+        """See :func:`.launching.verify_launch` (raises ``LaunchRefused``)."""
+        return verify_launch(token, flow, secrets=self.launch_secret, store=self.store)
 
     def launch_connection(self, launch: Launch | None, flow: Flow):
-        """``(connection, note)``: the connection a verified token binds in this guide (or
-        None) and, if it binds none, why, in the customer's words (None: nothing to say)."""
-        if launch is None:
-            return None, None
-        connection = self.connections.get(launch.connection_id)
-        if connection is None:
-            log.warning("a launch token names connection %r, which is not configured",
-                        launch.connection_id)
-            return None, _l("We can't check your connection live right now, so we'll go "
-                            "through the steps by hand.")
-        if connection.system != flow.system:
-            return None, _l("Your link lets us check %(label)s, which this guide is not "
-                            "about, so we'll go through the steps by hand.",
-                            label=connection.label)
-        return connection, None
+        """See :func:`.launching.launch_connection`."""
+        return launch_connection(launch, flow, self.connections)
 
     def start(self, flow_id: str, *, launch: Launch | None = None,
               connection_id: str | None = None, guided_by: int | None = None,
