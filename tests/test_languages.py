@@ -15,7 +15,7 @@ from assistant.probes.diagnosis import cause_explanation, cause_title, causes_fo
 from assistant.probes.ruleset import load_catalogue_texts, load_rules
 from assistant.resources import PACKAGE
 from assistant.web.handoff import queue
-from conftest import REPO, Walker, forms, heading, login, past_checks
+from conftest import REPO, Walker, answer_form, forms, heading, login, past_checks
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}
 
@@ -159,3 +159,39 @@ def test_a_broken_spanish_catalogue_is_refused(monkeypatch, tmp_path, edit, mess
             ruleset.load_catalogue_texts("es")
     finally:
         ruleset.load_catalogue_texts.cache_clear()
+
+
+def _spanish(msgid: str) -> str:
+    """The Spanish catalogue's text for ``msgid``."""
+    po = PACKAGE / "translations" / "es" / "LC_MESSAGES" / "messages.po"
+    return read_po(io.BytesIO(po.read_bytes())).get(msgid).string
+
+
+def test_the_application_layers_refusals_are_in_the_sessions_language(client):
+    """The application layer says why it refused in English (it imports no Flask); the page
+    of a Spanish session says it in Spanish: a stale answer, an answer that is no choice, a
+    typed answer left empty, feedback too long, a forged launch link."""
+    from assistant.conversation import errors
+    walker = Walker(client, "salesforce")
+    switch = next(f for f in forms(walker.html) if f["action"].endswith("/language"))
+    client.post(switch["action"], data={**switch["fields"], "lang": "es"})
+    walker.go(walker.url)
+    form = answer_form(walker.html)
+    walker.answer("disconnected")
+    stale = _page(client.post(form["action"], data={**form["fields"], "answer": "disconnected"}))
+    assert _spanish(str(errors.Stale.message)) in stale and str(errors.Stale.message) not in stale
+    form = answer_form(walker.html)
+    wrong = _page(client.post(form["action"], data={**form["fields"], "answer": "nonsense"}))
+    assert _spanish(str(errors.NotAChoice.message)) in wrong
+    assert _spanish("Please choose one of the answers below.") in wrong
+    say = next(f for f in forms(walker.html) if f["action"].endswith("/say"))
+    empty = _page(client.post(say["action"], data={**say["fields"], "text": "  "}))
+    assert _spanish("Type your answer, or choose one of the answers.") in empty
+    for answer in ("connected", "not-connected"):
+        walker.answer(answer)
+    feedback = next(f for f in forms(walker.html) if f["action"].endswith("/feedback"))
+    long = _page(client.post(feedback["action"], data={**feedback["fields"], "reaction": "no",
+                                                       "comment": "x" * 5000}))
+    assert "Tu comentario tiene 5.000 caracteres y el límite es 1.000" in long  # es numbers
+    refused = _page(client.get("/flows/salesforce?launch=forged.token.here", headers=SPANISH))
+    assert _spanish("This link can't be used to check your connection.") in refused

@@ -295,8 +295,10 @@ class Conversations:
         try:
             move = compiled.answer(position, answer_id)
         except InvalidAnswer:
-            raise errors.NotAChoice(errors.NotAChoice.message + (
-                "" if step.is_end else " Please choose one of the answers below.")) from None
+            raise errors.NotAChoice(errors.NotAChoice.message if step.is_end else
+                                    errors.NotAChoice.message.then(
+                                        _l("Please choose one of the answers below."))
+                                    ) from None
         outcome = compiled.flow.steps[move.to.step].outcome
         try:
             row = self.store.record_answer(row, compiled.flow.version, n, move.from_step,
