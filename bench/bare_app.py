@@ -31,6 +31,7 @@ from assistant.flow import Flow, load_flows
 from assistant.resources import templates_dir
 from assistant.web import HTMX_FILE, security_headers
 from assistant.web.form_token import form_token
+from assistant.web.i18n import install as install_languages
 from assistant.web.wizard import TRANSCRIPT_TAIL, render_step
 
 
@@ -88,6 +89,7 @@ def create_app() -> Flask:
     pages = walk(flow)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     app.jinja_env.globals["csrf_token"] = form_token  # as the wizard's forms have it
+    install_languages(app)  # the wizard's pages are rendered through Flask-Babel
 
     bp = Blueprint("wizard", __name__)
 
