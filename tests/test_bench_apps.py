@@ -1,0 +1,47 @@
+"""The benchmark's baseline stays comparable: bench/bare_app.py renders the same step fragment
+the wizard answers an htmx POST with (a baseline that errors or renders less would make every
+ratio bench.py prints meaningless)."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from conftest import REPO, Walker, answer_form
+
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench import ANSWER_ID, BARE_SID, FLOWS, SMALL, flow_yaml  # noqa: E402
+
+
+def _text(html: str) -> str:
+    """The fragment's visible words, without form tokens, ids and addresses."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_bare_app_renders_the_fragment_the_wizard_answers_with(tmp_path, monkeypatch,
+                                                                   make_app):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / f"{SMALL}.yaml").write_text(flow_yaml(SMALL, FLOWS[SMALL]))
+    monkeypatch.setenv("FLOWS_PATH", str(flows))
+    monkeypatch.setenv("BENCH_BARE_FLOW", SMALL)
+    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "bare"))
+    from bare_app import create_app
+    bare = create_app().test_client().post(f"/s/{BARE_SID}/0", data={"answer": ANSWER_ID},
+                                           headers={"HX-Request": "true"})
+    assert bare.status_code == 200 and bare.headers["HX-Push-Url"] == f"/s/{BARE_SID}/1"
+
+    client = make_app(FLOWS_PATH=[str(flows)]).test_client()
+    walker = Walker(client, SMALL)
+    form = answer_form(walker.html)
+    real = client.post(form["action"], data={**form["fields"], "answer": ANSWER_ID},
+                       headers={"HX-Request": "true"})
+    assert real.status_code == 200
+    # the same page but for what differs per session: its share code, form token, times
+    def same(html):
+        html = re.sub(r'(value|content|datetime|title)="[^"]*"', "", html)
+        html = re.sub(r"/s/[A-Za-z0-9_-]{22}/", "/s/SID/", html)
+        return _text(re.sub(r'<p class="tell-support.*?</p>', "", html, flags=re.S))
+    assert same(bare.get_data(as_text=True)) == same(real.get_data(as_text=True))
