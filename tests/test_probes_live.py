@@ -327,7 +327,7 @@ def test_secrets_are_not_stored_shown_or_handed_off(sim, live_app, db_url, store
 
 def answer_form_or_feedback(html):
     from conftest import forms
-    return next(f for f in forms(html) if "csrf_token" in f["fields"])["fields"]
+    return next(f for f in forms(html) if "revision" in f["fields"])["fields"]
 
 
 def test_a_slow_poller_gets_the_check_it_waited_for(sim, conns, db_url, tmp_path):

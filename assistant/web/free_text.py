@@ -27,9 +27,9 @@ from ..conversation import errors as refused
 from . import services
 from .embed import link_reaction
 from .handoff import sent_handoffs
-from .i18n import current_language, localized, translated
+from .i18n import current_language, localized, translated, use_session_language
 from .starting import _verified, start
-from .wizard import _form_text, _is_htmx, _load, _refused, _render, _revision, _show, bp, private
+from .wizard import _form_text, _is_htmx, _refused, _render, _revision, _show, bp, private
 
 
 def _guides_page(text: str, route=None, *, token: str | None = None, notice: str | None = None,
@@ -81,7 +81,6 @@ describe.form_scope = start.form_scope = "guides"
 @bp.post("/s/<sid>/<int:n>/say")
 def say(sid: str, n: int):
     """Free text typed at the step at position ``n`` (form: ``text``, ``revision``)."""
-    _load(sid)
     text = _form_text("text")
     try:
         said = services().conversations.say(sid, n, text, _revision(), sent=sent_handoffs())
@@ -89,7 +88,7 @@ def say(sid: str, n: int):
         return _refused(sid, e, n, values={"text": text})
     except refused.ConversationError as e:
         return _refused(sid, e)
-    row, compiled = _load(sid)
     if said.applied:
-        return _show(row, compiled, said.show)
-    return _render(row, compiled, n, values={"text": text}, ask=said.candidates)
+        return _show(said.session, said.show)
+    use_session_language(said.session.language)
+    return _render(said.session, n, values={"text": text}, ask=said.candidates)

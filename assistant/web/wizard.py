@@ -312,7 +312,7 @@ def private(response):
     return response
 
 
-def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
+def _render(row: FlowSession, n: int, status: int = 200,
             notice: str | None = None, errors: dict | None = None, values: dict | None = None,
             ask: tuple[str, ...] = ()):
     """The step at path index ``n`` of the session (at most its current position); ``ask``:
@@ -338,16 +338,18 @@ def _render(row: FlowSession, compiled: CompiledFlow, n: int, status: int = 200,
 def _refused(sid: str, error: refused.ConversationError, n: int | None = None,
              values: dict | None = None):
     """A refused request: the step where the session is now (or ``n``) with the reason."""
-    row, compiled = _load(sid)
-    return _render(row, compiled, row.position if n is None else n, error.status,
+    row, _ = _load(sid)
+    return _render(row, row.position if n is None else n, error.status,
                    error.message if not error.errors else None, errors=error.errors or None,
                    values=values)
 
 
-def _show(row: FlowSession, compiled: CompiledFlow, n: int):
-    """After a successful POST: 303 to the step's URL, or for htmx the fragment and its URL."""
+def _show(row: FlowSession, n: int):
+    """After a successful POST (``row``: the session as it left it): 303 to the step's URL,
+    or for htmx the fragment and its URL."""
+    use_session_language(row.language)
     if _is_htmx():
-        response = _render(row, compiled, n)
+        response = _render(row, n)
         response.headers.setdefault("HX-Push-Url", _step_url(row, n))
         return response
     return redirect(_step_url(row, n), 303)
@@ -385,10 +387,10 @@ def current(sid: str):
 def step(sid: str, n: int):
     """The step at position ``n`` as last seen; past the current position, the current step.
     Changes no session (at a probe step, "Checking…" or "Checked", see :func:`poll`)."""
-    row, compiled = _load(sid)
+    row, _ = _load(sid)
     if n > row.position:
         return redirect(_step_url(row, row.position), 303)
-    return _render(row, compiled, n)
+    return _render(row, n)
 
 
 @bp.post("/s/<sid>/<int:n>/check")
@@ -400,27 +402,29 @@ def poll(sid: str, n: int):
     the step it leads to shown (htmx: in the whole step area, with its URL). A poll from a
     page the session has left (another tab's poll applied the check) shows where it is now.
     """
-    _load(sid)
     try:
         polled = conversations().poll(sid, n, _revision(), _check_id())
     except (refused.Stale, refused.NotAProbeStep, refused.Incomplete):
-        row, compiled = _load(sid)
-        return _moved_on(row, compiled)
-    row, compiled = _load(sid)
+        row, _ = _load(sid)
+        return _moved_on(row)
+    except refused.ConversationError as e:
+        return _refused(sid, e)  # no such session (404), its flow gone (410)
+    row = polled.session
+    use_session_language(row.language)
     if not polled.applied:
         if _is_htmx():
             return private(make_response(render_template(
                 "_probe_wait.html", session=row, n=n, check=polled.check,
                 previous=polled.previous, ttl=current_app.config["PROBE_TTL_SECONDS"])))
         return redirect(url_for("wizard.step", sid=sid, n=n, check=polled.check.id), 303)
-    return _moved_on(row, compiled)
+    return _moved_on(row)
 
 
-def _moved_on(row: FlowSession, compiled: CompiledFlow):
+def _moved_on(row: FlowSession):
     """The session's current step after a poll: for htmx in the whole step area rather than
     inside the poller, with its URL; otherwise 303 to it."""
     if _is_htmx():
-        response = _render(row, compiled, row.position)
+        response = _render(row, row.position)
         response.headers.update({"HX-Retarget": "#step", "HX-Reswap": "innerHTML",
                                  "HX-Push-Url": _step_url(row, row.position)})
         return response
@@ -431,7 +435,6 @@ def _moved_on(row: FlowSession, compiled: CompiledFlow):
 def answer(sid: str, n: int):
     """Apply the posted answer to the step at position ``n`` (``said``: the words the
     customer typed, when they chose it after being asked which answer those meant)."""
-    _load(sid)
     try:
         row, show = conversations().answer(sid, n, request.form.get("answer", ""),
                                            _revision(), sent=sent_handoffs(),
@@ -440,8 +443,7 @@ def answer(sid: str, n: int):
         return _refused(sid, e, n)
     except refused.ConversationError as e:
         return _refused(sid, e)
-    row, compiled = _load(sid)
-    return _show(row, compiled, show)
+    return _show(row, show)
 
 
 def _form_text(name: str) -> str:
@@ -460,15 +462,13 @@ def feedback(sid: str):
     The form names its end step; feedback is taken while the session is ended at that step,
     even if the session was changed in between (another tab walked back to the same end).
     """
-    _load(sid)
     values = _feedback_values()
     try:
-        conversations().give_feedback(sid, request.form.get("end_step"), values["reaction"],
-                                      values["comment"], _revision())
+        row = conversations().give_feedback(sid, request.form.get("end_step"),
+                                            values["reaction"], values["comment"], _revision())
     except refused.ConversationError as e:
         return _refused(sid, e, values=values)
-    row, compiled = _load(sid)
-    return _show(row, compiled, row.position)
+    return _show(row, row.position)
 
 
 def _support_values() -> dict:
@@ -559,6 +559,6 @@ def render_csrf_error(error):
         if request.endpoint == "wizard.support":
             return _support_page(row, compiled, _support_values(), notice=message, status=400)
         values = _feedback_values() if request.endpoint == "wizard.feedback" else None
-        return _render(row, compiled, row.position, 400, message, values=values)
+        return _render(row, row.position, 400, message, values=values)
     return render_template("error.html", fragment=_is_htmx(), title=_("Form expired"),
                            message=message), 400
