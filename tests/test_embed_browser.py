@@ -103,8 +103,19 @@ def session_of(page, selector) -> str:
 def press_start(guide) -> None:
     """The guide's start page in the frame: press its button, as a reader does (loading the
     frame starts nothing)."""
-    expect(guide.locator("#step-heading")).to_have_text("Reset your Salesforce connection")
-    guide.get_by_role("button", name=re.compile(r"^(Start|Check my connection)$")).click()
+    heading = guide.locator("#step-heading")
+    expect(heading).to_have_text("Reset your Salesforce connection")
+    for attempt in range(2):
+        # The other guides' frames above this one take their own heights as they load, which
+        # can move this frame between Playwright's aim and its click: a reader whose click
+        # missed presses again (CI saw the click land nowhere, and no request made).
+        guide.get_by_role("button", name=re.compile(r"^(Start|Check my connection)$")).click()
+        try:
+            expect(heading).not_to_have_text("Reset your Salesforce connection", timeout=4000)
+            return
+        except AssertionError:
+            if attempt:
+                raise
 
 
 def test_the_inline_guide_walked_to_the_end_with_feedback(context, sites):
