@@ -1,5 +1,5 @@
-"""What the observations of one connection mean: ``diagnose(system, observations)``, and what a
-piece of pasted error text means: ``diagnose_text(text)``.
+"""What the observations of one connection mean: ``diagnose(system, observations)``. (Pasted
+error text is read into observations for these same rules by :mod:`assistant.routing.signals`.)
 
 Pure functions: no I/O besides reading the packaged rules once. Each observation is classified
 by its vendor's module (``desktop``, ``online``, ``salesforce``, sharing ``findings``) with the
@@ -17,7 +17,6 @@ Every text the diagnosis returns (explanation, evidence strings) is free of cont
 from ..observations import SYSTEMS
 from .combine import cause_explanation, diagnose
 from .result import OUTCOMES_EXTRA, SYSTEM_NAMES, Diagnosis, cause_title, causes_for
-from .text import diagnose_text
 
 __all__ = ["SYSTEMS", "SYSTEM_NAMES", "OUTCOMES_EXTRA", "Diagnosis", "diagnose",
-           "diagnose_text", "causes_for", "cause_title", "cause_explanation"]
+           "causes_for", "cause_title", "cause_explanation"]
