@@ -18,7 +18,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, format_decimal, get_locale, gettext
+from flask_babel import Babel, format_decimal, get_locale, get_translations, gettext
 
 from ..conversation.text import Text
 from ..flow import Flow
@@ -105,6 +105,21 @@ def use_session_language(language: str | None) -> None:
     g.session_language = normalize(language)
 
 
+def _translations():
+    """The request's catalogue, looked up once per locale per request: Flask-Babel's own
+    lookup walks several context objects on each of the ~20 strings of a step page."""
+    ctx = getattr(g, "_flask_babel", None)
+    locale = getattr(ctx, "babel_locale", None)
+    cached = getattr(ctx, "translations_for", None)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    ctx = getattr(g, "_flask_babel", None)  # made by the lookup when missing
+    if ctx is not None:
+        ctx.translations_for = (getattr(ctx, "babel_locale", None), translations)
+    return translations
+
+
 def install(app: Flask) -> None:
     """Set Flask-Babel up on ``app``: catalogues compiled into the instance folder, the
     locale selector, and for templates ``current_language()``, ``language_names`` and
@@ -116,6 +131,11 @@ def install(app: Flask) -> None:
                                  languages=languages())
     app.jinja_env.filters["number"] = format_decimal  # 15,000 / 15.000 by language
     app.jinja_env.filters["translated"] = translated  # the application layer's texts
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n), newstyle=True)
 
     @app.url_defaults
     def _keep_lang(endpoint: str, values: dict) -> None:
