@@ -136,6 +136,35 @@ def test_a_session_walked_through_the_api_keeps_every_rule_of_the_wizard(api):
     assert page.headers["Location"] == f"/s/{sid}/{ended['position']}"
 
 
+def test_a_spanish_session_answers_in_spanish_whoever_asks(api):
+    client, app = api
+    # The browser's language picks it when the body does not say.
+    r = client.post("/sessions", json={"flow": "salesforce"},
+                    headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert r.status_code == 201 and r.json()["session"]["language"] == "es"
+    sid = r.json()["session"]["id"]
+    polled = client.post(f"/sessions/{sid}/poll", json={"revision": 0}).json()["session"]
+    assert polled["step"]["title"] == "Desconecta Salesforce"
+    assert "Inicia sesión en Autofy" in polled["step"]["text"]
+    assert polled["transcript"][0]["answer_label"].startswith("Revisado automáticamente")
+    assert polled["finding"]["title"] != "Live check unavailable"  # the catalogue's Spanish
+    # Its refusals too, even to a client that asks for English.
+    stale = client.post(f"/sessions/{sid}/poll", json={"revision": 0},
+                        headers={"Accept-Language": "en"})
+    assert stale.status_code == 409
+    assert stale.json()["error"]["message"].startswith("Esta página estaba desactualizada")
+    # Said in the body, it wins over the browser's; the session keeps it.
+    r = client.post("/sessions", json={"flow": "salesforce", "language": "es"},
+                    headers={"Accept-Language": "en-US"})
+    assert r.json()["session"]["language"] == "es"
+    assert app.extensions["assistant"].store.get_session(
+        r.json()["session"]["id"]).language == "es"
+    english = client.post("/sessions", json={"flow": "salesforce"}).json()["session"]
+    assert english["language"] == "en"
+    refused = client.post("/sessions", json={"flow": "salesforce", "language": "fr"})
+    assert refused.status_code == 400 and "language" in refused.json()["error"]["fields"]
+
+
 def test_free_text_starts_the_right_guide_or_says_none_fits(api):
     client, _ = api
     r = client.post("/sessions", json={"text": "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit "

@@ -18,7 +18,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, format_decimal, get_locale, get_translations, gettext
+from flask_babel import Babel, format_decimal, get_locale, get_translations, gettext, refresh
 
 from ..conversation.text import Text
 from ..flow import Flow
@@ -103,6 +103,7 @@ def translated_errors(errors: dict | None) -> dict:
 def use_session_language(language: str | None) -> None:
     """The page shows a session: its stored language applies unless ``?lang=`` says other."""
     g.session_language = normalize(language)
+    refresh()  # a locale already chosen for this request (an error, a route) is chosen again
 
 
 def _translations():

@@ -249,7 +249,7 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
     """
     flow = localized(flow)  # the page's language (texts only: ids and branches are the same)
     step = flow.steps.get(step.id, step)
-    transcript = _in_language(transcript, flow)
+    transcript = in_language(transcript, flow)
     chat = is_chat()
     html = render_template(
         "chat.html" if chat else "step.html", fragment=fragment, ask=ask,
@@ -268,7 +268,7 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
     return private(make_response(html, status))
 
 
-def _in_language(transcript: list[dict], flow: Flow) -> list[dict]:
+def in_language(transcript: list[dict], flow: Flow) -> list[dict]:
     """Transcript lines (see :func:`assistant.conversation.labelled`) with their step titles
     and answer labels from ``flow`` in the page's language; English lines come back as they
     are."""

@@ -33,7 +33,8 @@ from ...conversation import errors as refused
 from ...store.health import is_unavailable
 from ...store.repository import normalize_share_code
 from .. import csrf, services
-from ..wizard import customer_explanation
+from ..i18n import current_language, localized, translated, use_session_language
+from ..wizard import customer_explanation, customer_title, in_language
 from . import schemas
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -88,7 +89,10 @@ def _refusal(e: Refusal):
 
 @bp.errorhandler(refused.ConversationError)
 def _refused(e: refused.ConversationError):
-    return error(e.status, e.code, e.message, e.errors or None)
+    """The application layer's refusal, its messages in the session's language (once the
+    session was read) or the request's ``Accept-Language``."""
+    fields = {k: translated(v) for k, v in (e.errors or {}).items()}
+    return error(e.status, e.code, translated(e.message), fields or None)
 
 
 @bp.errorhandler(SQLAlchemyError)
@@ -117,11 +121,15 @@ def conversations():
 
 
 def session_out(view: StepView) -> schemas.SessionOut:
-    """The API's picture of a :class:`StepView` (customer words only: no evidence)."""
-    row, step, flow = view.session, view.step, view.flow
+    """The API's picture of a :class:`StepView` (customer words only: no evidence), in the
+    session's language."""
+    row = view.session
+    use_session_language(row.language)
+    flow = localized(view.flow)  # texts only: ids and branches are the same
+    step = flow.steps.get(view.step.id, view.step)
     finding = view.previous or view.finding
     return schemas.SessionOut(
-        id=row.id, code=row.code,
+        id=row.id, code=row.code, language=current_language(),
         flow=schemas.FlowOut(id=flow.id, title=flow.title, version=flow.version),
         revision=row.revision, position=row.position, status=row.status,
         outcome=row.outcome, closed=view.closed,
@@ -134,11 +142,11 @@ def session_out(view: StepView) -> schemas.SessionOut:
             check=schemas.CheckOut(id=view.checking.id, done=view.ready)
             if view.checking is not None else None),
         finding=schemas.FindingOut(outcome=finding.outcome, cause=finding.cause,
-                                   title=finding.title,
+                                   title=customer_title(finding),
                                    explanation=customer_explanation(finding))
         if finding is not None else None,
         transcript=[schemas.LineOut(**{k: line[k] for k in schemas.LineOut.model_fields})
-                    for line in view.transcript],
+                    for line in in_language(view.transcript, flow)],
         earlier=view.earlier,
         feedback=schemas.FeedbackOut(reaction=view.feedback.reaction,
                                      comment=view.feedback.comment)
@@ -164,12 +172,13 @@ def start():
         raise Refusal(400, "invalid", "Send either flow or text.",
                       {"flow": "give flow or text, not both or neither"})
     c = conversations()
+    language = body.language or current_language()
     if body.flow is not None:
         launch = c.verify_launch(body.launch, c.flow(body.flow).flow)
-        found, started = None, c.start(body.flow, launch=launch)
+        found, started = None, c.start(body.flow, launch=launch, language=language)
     else:
         launch = c.verify_launch(body.launch, None)
-        found, started = c.start_from_text(body.text, launch=launch)
+        found, started = c.start_from_text(body.text, launch=launch, language=language)
     if started is None:
         return _ok(schemas.StartOut(session=None, route=_route_out(found)))
     return _ok(schemas.StartOut(session=session_out(c.view(started.session)),
@@ -188,6 +197,7 @@ def answer(sid: str):
     body = _body(schemas.AnswerRequest)
     c = conversations()
     row, _ = c.load(sid)
+    use_session_language(row.language)  # its refusals in its language
     n = row.position if body.position is None else body.position
     row, _ = c.answer(sid, n, body.answer, body.revision)
     return _ok(session_out(c.view(row)))
@@ -205,6 +215,7 @@ def poll(sid: str):
     body = _body(schemas.PollRequest)
     c = conversations()
     row, _ = c.load(sid)
+    use_session_language(row.language)  # its refusals in its language
     polled = c.poll(sid, row.position, body.revision, body.check)
     return _ok(schemas.PollOut(applied=polled.applied, session=session_out(c.view(
         polled.session, waiting_for=polled.check.id))))
@@ -215,6 +226,7 @@ def feedback(sid: str):
     body = _body(schemas.FeedbackRequest)
     c = conversations()
     row, _ = c.load(sid)
+    use_session_language(row.language)  # its refusals in its language
     if body.revision != row.revision:
         raise refused.Stale()
     c.give_feedback(sid, row.step, body.reaction, body.comment.strip(), body.revision)

@@ -9,10 +9,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from ..i18n import languages
+
 # No NUL (PostgreSQL text cannot hold it), bounded lengths, row-sized integers.
 Text = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")]
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Revision = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Language = Literal[languages()]  # the languages the UI catalogues and flows are shipped in
 
 
 class _Request(BaseModel):
@@ -21,11 +24,15 @@ class _Request(BaseModel):
 
 class StartRequest(_Request):
     """Start a session: ``flow`` (a guide's id) or ``text`` (the customer's words or a pasted
-    error, routed to a guide and step); ``launch``: a launch token binding a connection."""
+    error, routed to a guide and step); ``launch``: a launch token binding a connection;
+    ``language``: the language the customer reads (default: the request's
+    ``Accept-Language``, else English). The session's texts and refusals come in it."""
 
     flow: Id | None = None
     text: Text | None = None
     launch: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] | None = None
+    language: Language | None = None
+
 
 
 class AnswerRequest(_Request):
@@ -140,6 +147,7 @@ class SessionOut(BaseModel):
 
     id: str
     code: str
+    language: Language
     flow: FlowOut
     revision: int
     position: int
