@@ -227,6 +227,29 @@ def test_a_valid_token_binds_its_connection_and_the_session_keeps_it(site, sim, 
         assert store.get_session(w.sid).connection_id == "acme-salesforce"
 
 
+def test_start_again_on_a_launched_session_checks_the_same_connection(site, sim, store):
+    from conftest import forms
+    app = site()
+    client = app.test_client()
+    w = Walker(client, "salesforce", launch=launch_token(app, "acme-salesforce"))
+    settle(w)
+    # Long after the link expired, the visitor presses "Start again" mid-guide.
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=2)):
+        page = client.get(w.url).get_data(as_text=True)
+        [again] = [f for f in forms(page) if f["action"] == f"/s/{w.sid}/again"]
+        assert "<a class=\"restart-link\"" not in page  # not a link that starts unbound
+        started = client.post(again["action"], data=again["fields"])
+        assert started.status_code == 303, started.get_data(as_text=True)[-3000:]
+        new = store.get_session(started.headers["Location"].split("/")[2])
+    assert new.id != w.sid and (new.connection_id, new.customer_ref) == \
+        ("acme-salesforce", CUSTOMER)
+    # Without a bound connection "Start again" stays a plain link to the guide's start.
+    plain = Walker(client, "salesforce")
+    settle(plain)
+    assert '<a class="restart-link" href="/flows/salesforce' in plain.html
+    assert f"/s/{plain.sid}/again" not in plain.html
+
+
 def test_a_token_for_a_with_connection_b_in_the_address_checks_only_a(site, sim, store):
     app = site()
     client = app.test_client()
