@@ -84,6 +84,9 @@ def test_login_limits_and_log_redaction_hold_across_gunicorn_workers(gunicorn):
         assert client.get(step_url, headers={"Referer": base + step_url},
                           follow_redirects=True).status_code == 200
         spoofed = client.get("/", headers={"X-Forwarded-Proto": "https"})
+        launch = "eyJhbGciOiJIUzI1NiJ9.eyJjb25uZWN0aW9uIjoiYWNtZSJ9.c2lnbmF0dXJl"
+        client.get(f"/flows/salesforce?launch={launch}", headers={
+            "Referer": f"{base}/flows/salesforce?lang=es&launch={launch}"})
     assert statuses == [401] * 10 + [429] * 50, statuses
     assert right.status_code == 429
     # No HSTS for a forwarded scheme nobody configured the app to trust.
@@ -94,3 +97,5 @@ def test_login_limits_and_log_redaction_hold_across_gunicorn_workers(gunicorn):
     login_pids = set(re.findall(r'^<(\d+)> "POST /console/login', log, re.M))
     assert len(login_pids) >= 2, "the failures were not spread over several workers"
     assert sid not in log and f"/s/{sid[:4]}…" in log
+    assert launch not in log and '"GET /flows/salesforce?launch=… HTTP/1.1"' in log
+    assert "?lang=es&launch=…" in log  # the Referer too

@@ -9,7 +9,7 @@ import threading
 import httpx
 from werkzeug.serving import make_server
 
-from conftest import STAFF_PASSWORD, Walker, csrf_token, start_form
+from conftest import STAFF_PASSWORD, Walker, csrf_token, launch_token, start_form
 
 HSTS = "Strict-Transport-Security"
 
@@ -75,11 +75,16 @@ def test_the_development_servers_request_log_holds_no_session_id(make_app, caplo
             started = httpx.post(base + start["action"], data=start["fields"])
             sid = started.headers["Location"].split("/")[2]
             httpx.get(base + started.headers["Location"])
+            token = launch_token(app, "acme-salesforce")
+            assert httpx.get(f"{base}/flows/salesforce?launch={token}&lang=en"
+                             ).status_code == 200
     finally:
         http.shutdown()
         thread.join(5)
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "werkzeug")
     assert f"/s/{sid[:4]}…" in logged and sid not in logged
+    # A launch token (the key to the customer's connection until it expires) neither.
+    assert "/flows/salesforce?launch=…&lang=en" in logged and token not in logged
 
 
 def test_a_successful_login_gives_its_counted_attempt_back(make_app):
