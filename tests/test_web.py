@@ -332,7 +332,17 @@ def test_a_session_whose_step_left_the_flow_is_gone_not_an_error(app, client, st
                         "removed-step", {}, None)
     response = client.get(f"/s/{w.sid}/1")
     assert response.status_code == 410
-    assert "has been changed or removed" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "has been changed or removed" in html
+    # The customer can still tell support which session it was.
+    code = store.get_session(w.sid).code
+    assert f'<span class="share-code">{code}</span>' in html
+    # An answer posted from the old page gets the same page; the session stays as it was.
+    before = store.get_session(w.sid).revision
+    posted = client.post(f"/s/{w.sid}/1", data={**answer_form(w.html)["fields"],
+                                                "answer": "connected", "revision": before})
+    assert posted.status_code == 410 and code in posted.get_data(as_text=True)
+    assert store.get_session(w.sid).revision == before
 
 
 def test_an_earlier_step_that_left_the_flow_shows_the_current_one(client, store):

@@ -204,10 +204,16 @@ def conversations() -> Conversations:
     return services().conversations
 
 
-def _gone():
+def _gone(sid: str):
+    """The 410 page of a session whose flow version (with its step) is no longer to be
+    found: in the session's language, with its share code so that support can still find
+    what the customer did."""
+    row = services().store.get_session(sid)
+    if row is not None:
+        use_session_language(row.language)
     return private(make_response(render_template(
         "error.html", fragment=_is_htmx(), title=_("This guide has changed"),
-        message=translated(refused.FlowChanged.message)), 410))
+        message=translated(refused.FlowChanged.message), ended_session=row), 410))
 
 
 def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
@@ -218,7 +224,7 @@ def _load(sid: str) -> tuple[FlowSession, CompiledFlow]:
     except refused.SessionNotFound:
         abort(404)
     except refused.FlowChanged:
-        abort(_gone())
+        abort(_gone(sid))
     use_session_language(row.language)
     return row, compiled
 
@@ -323,7 +329,7 @@ def _render(row: FlowSession, n: int, status: int = 200,
                                     or is_chat(),
                                     sent=sent_handoffs())
     except refused.FlowChanged:
-        return _gone()
+        return _gone(row.id)
     response = render_step(view.flow, view.step, view.session, view.n, view.transcript,
                            chosen=view.chosen, feedback=view.feedback, notice=notice,
                            errors=errors, values=values, status=status, fragment=_is_htmx(),
