@@ -61,7 +61,7 @@ KIND_LABELS = {"question": "Question", "instruction": "Instruction", "probe": "L
                "end": "End"}
 
 
-FILTERS = ("flow", "version", "language", "from", "to")
+FILTERS = ("flow", "version", "from", "to", "language")
 
 
 class BadFilter(ValueError):
