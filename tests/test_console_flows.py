@@ -92,8 +92,7 @@ def test_a_broken_translation_and_a_failing_test_show_as_such(make_app, admin, t
 
 
 def salesforce_row(page: str) -> str:
-    found = re.search(r'<tr data-flow="salesforce">(.*?)</tr>', page, re.S)
-    return found.group(1)
+    return row_html(page, "salesforce")
 
 
 def test_the_shipped_flows_pass_everything(admin_client, app):
@@ -119,7 +118,7 @@ def test_a_refused_flow_file_is_listed_with_file_and_line(make_app, admin, tmp_p
     assert f"{folder / 'broken.yaml'}:" in page
 
 
-def test_versions_show_the_sessions_pinned_to_each(make_app, admin, tmp_path, db_url):
+def test_versions_show_the_sessions_pinned_to_each(make_app, admin, tmp_path):
     before = make_app()
     old = before.extensions["assistant"].flows["salesforce"].version
     store = Store(before.extensions["assistant"].store.engine)
