@@ -282,7 +282,7 @@ def _start_help_center(url: str, assistant_url: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 def validate(paths: tuple[str, ...]) -> None:
     """Check flow files (default: the shipped flows). Prints each problem as FILE:LINE: KEY: ..."""
-    from .flow.translate import load_translations, translation_language
+    from .flow.translate import translation_language
     files = flow_files(list(paths) or [flows_dir()])
     for path in paths:
         if not os.path.isdir(path) and Path(path) not in files \
@@ -293,26 +293,20 @@ def validate(paths: tuple[str, ...]) -> None:
         click.echo("no flow files found", err=True)
         sys.exit(1)
     from .config import _positive_int
+    from .flow_status import validate_flows
     max_bytes = _positive_int(os.environ, "FLOW_MAX_BYTES", 1_000_000)
-    # The server's own rules: duplicate flow ids and FLOW_MAX_BYTES included.
-    flows, errors = load_flows(files, max_bytes)
-    for flow in flows.values():
+    # The server's own rules (duplicate flow ids and FLOW_MAX_BYTES included), the
+    # translations (NAME.LANG.yaml beside each flow) and the routing data (which names them).
+    checked = validate_flows(files, max_bytes)
+    for flow in checked.flows.values():
         click.echo(f"ok   {flow.file}  ({flow.id}, {len(flow.steps)} steps, "
                    f"version {flow.version})")
-    translations, refused = load_translations(flows)  # NAME.LANG.yaml beside each flow
-    for t in translations.values():
+    for t in checked.translations.values():
         click.echo(f"{t.language:<4} {t.file}  ({len(t.texts)} texts of {t.flow_id}, all there)")
-    errors.extend(refused)
-    if flows and not errors:  # the routing data (routing/ beside the flows) names them
-        from .flow import FlowError
-        from .routing import load_routing, routing_folders
-        folders = routing_folders(flows)
-        try:
-            data = load_routing(flows, folders)
-            click.echo(f"routing data checked for {len(data.flows)} flow(s) "
-                       f"in {', '.join(str(f) for f in folders if f.is_dir()) or 'no folder'}")
-        except FlowError as e:
-            errors.append(e)
+    if checked.routing_checked:
+        click.echo(f"routing data checked for {checked.routing_flows} flow(s) in "
+                   f"{', '.join(map(str, checked.routing_folders)) or 'no folder'}")
+    errors = checked.errors
     for error in errors:
         click.echo(str(error), err=True)
     if errors:

@@ -102,6 +102,7 @@ def test_no_console_page_is_kept_in_a_cache(app, store, admin):
     login(client, admin)
     version = app.extensions["assistant"].flows["salesforce"].version
     flow_pages = {"console.flow_versions": "/console/flows/salesforce/versions",
+                  "console.flows_detail": "/console/flows/salesforce",
                   "console.flow_diff": f"/console/flows/salesforce/versions/{version}/{version}"}
     pages = {flow_pages.get(endpoint) or url.replace("/x", f"/{row.id}")
              for endpoint, method, url in _console_urls(app)

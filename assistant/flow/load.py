@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -25,12 +25,15 @@ Path_ = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class FlowProblem:
-    """One thing wrong with a flow file. ``line`` is 1-based; ``key`` is a dotted key path."""
+    """One thing wrong with a flow file. ``line`` is 1-based; ``key`` is a dotted key path;
+    ``kind`` sorts some problems for a summary (a translation's ``missing`` and ``extra``
+    keys), empty for the rest."""
 
     file: str
     line: int
     key: str
     message: str
+    kind: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         where = f" {self.key}:" if self.key else ""
@@ -113,7 +116,7 @@ class _Locator:
         self.positions = positions
         self.texts = texts
 
-    def problem(self, path: Path_, message: str) -> FlowProblem:
+    def problem(self, path: Path_, message: str, kind: str = "") -> FlowProblem:
         """A problem at the deepest part of ``path`` that exists in the file."""
         known = [p for p in path if isinstance(p, (str, int))]
         while known and tuple(known) not in self.positions:
@@ -121,7 +124,7 @@ class _Locator:
         line = self.positions.get(tuple(known), 1)
         # Name keys as written: pydantic reports the key `no` (False) as 0.
         shown = tuple(self.texts.get(tuple(path[:i + 1]), part) for i, part in enumerate(path))
-        return FlowProblem(self.file, line, key_path(shown), message)
+        return FlowProblem(self.file, line, key_path(shown), message, kind)
 
 
 def _schema_problems(err: ValidationError, loc: _Locator) -> list[FlowProblem]:

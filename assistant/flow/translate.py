@@ -124,7 +124,7 @@ def parse_translation(raw: bytes, file: str, flow: Flow, language: str) -> FlowT
                          if path[:i] not in prefixes or i == len(path))
             if first not in unknown:
                 unknown.add(first)
-                problems.append(loc.problem(first, _unknown(first, flow)))
+                problems.append(loc.problem(first, _unknown(first, flow), "extra"))
         elif not isinstance(text, str) or not text.strip():
             problems.append(loc.problem(path, "expected the translated text"
                                         + (f", found {type(text).__name__}"
@@ -137,7 +137,8 @@ def parse_translation(raw: bytes, file: str, flow: Flow, language: str) -> FlowT
     for path in wanted:
         if path not in given:
             problems.append(loc.problem(path, f"missing the {language} text of "
-                                        f"{key_path(path)} (“{_short(wanted[path])}”)"))
+                                        f"{key_path(path)} (“{_short(wanted[path])}”)",
+                                        "missing"))
     problems.sort(key=lambda p: p.line)
     if problems:
         raise FlowError(problems)

@@ -4,7 +4,9 @@ Every figure is about the sessions **in scope** (:class:`Scope`): the sessions o
 (``FlowSession.flow_id``), optionally of one version (``FlowSession.flow_version``, the version
 of the flow file of the session's last answer, or of its start), whose start
 (``FlowSession.created_at``) falls on a UTC date from ``first_day`` to ``last_day``, both
-included (None: no bound). ``now`` and ``abandoned_after`` (the app's
+included (None: no bound), optionally read in one language (``FlowSession.language``, the
+language the session is read in now; sessions from before languages, with none, count as
+:data:`UNSTATED_LANGUAGE`). ``now`` and ``abandoned_after`` (the app's
 ``ABANDONED_AFTER_MINUTES``) decide which active sessions count as abandoned.
 
 Sessions (:class:`FlowReport`):
@@ -47,10 +49,10 @@ Diagnosis, feedback, handoffs:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, desc, exists, false, func, literal, select
+from sqlalchemy import and_, case, desc, exists, false, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from .models import Event, Feedback, FlowSession, Handoff
@@ -59,6 +61,7 @@ from .repository import as_utc
 TOP_CAUSES = 10
 LATEST_COMMENTS = 10
 REACTIONS = ("yes", "partly", "no")
+UNSTATED_LANGUAGE = "en"  # sessions stored before languages were read in English
 OUTCOMES = ("resolved", "unresolved", "escalated")
 
 _s = FlowSession.__table__
@@ -70,12 +73,14 @@ _h = Handoff.__table__
 @dataclass(frozen=True)
 class Scope:
     """Which sessions a report is about: one flow, optionally one version, started on a UTC
-    date from ``first_day`` to ``last_day`` (both included; None: no bound)."""
+    date from ``first_day`` to ``last_day`` (both included; None: no bound), optionally read
+    in one ``language`` (``"es"``; None: any)."""
 
     flow_id: str
     version: str | None = None
     first_day: date | None = None
     last_day: date | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +101,9 @@ class StepFigures:
 
 @dataclass(frozen=True)
 class Comment:
-    """A feedback comment: when (UTC), the reaction, the end step it was given at, and the
-    session's id and share code."""
+    """A feedback comment: when (UTC), the reaction, the end step it was given at, the
+    session's id and share code, and the language the session was read in when it was given
+    (None: English, from before languages)."""
 
     at: datetime
     reaction: str
@@ -105,6 +111,7 @@ class Comment:
     end_step: str
     session_id: str
     code: str | None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,17 @@ class VersionInfo:
     sessions: int
     first: datetime
     last: datetime
+
+
+@dataclass(frozen=True)
+class LanguageFigures:
+    """The sessions of a scope read in one language: started, resolved, and the "Did this
+    answer your question?" replies given in them."""
+
+    language: str
+    started: int = 0
+    resolved: int = 0
+    feedback: int = 0
 
 
 @dataclass(frozen=True)
@@ -200,17 +218,22 @@ class Analytics:
         where = [_s.c.flow_id == scope.flow_id]
         if scope.version is not None:
             where.append(_s.c.flow_version == scope.version)
+        if scope.language is not None:
+            where.append(_in_language(scope.language))
         where += _started(_s.c.created_at, scope)
         return where
 
     def _of_sessions_where(self, table, scope: Scope) -> list:
         """Conditions on ``events``, ``feedback`` or ``handoffs`` (``table``) for the rows of
         the sessions in scope, by the session's flow, start and version copied onto each
-        row."""
+        row; a language filter looks the session up (a session may change language)."""
         where = [table.c.flow_id == scope.flow_id,
                  *_started(table.c.session_started_at, scope)]
         if scope.version is not None:
             where.append(table.c.session_version == scope.version)
+        if scope.language is not None:
+            where.append(table.c.session_id.in_(select(_s.c.id).where(
+                _s.c.flow_id == scope.flow_id, _in_language(scope.language))))
         return where
 
     def report(self, scope: Scope, *, now: datetime, abandoned_after: timedelta,
@@ -243,7 +266,7 @@ class Analytics:
         reactions = (select(_f.c.reaction, func.count())
                      .where(*self._of_sessions_where(_f, scope)).group_by(_f.c.reaction))
         comments = (select(_f.c.created_at, _f.c.reaction, _f.c.comment, _f.c.end_step,
-                           _s.c.id, _s.c.code)
+                           _s.c.id, _s.c.code, _f.c.language)
                     .join_from(_f, _s, _f.c.session_id == _s.c.id)
                     .where(*self._of_sessions_where(_f, scope), _f.c.comment.is_not(None),
                            _f.c.comment != "")
@@ -282,7 +305,7 @@ class Analytics:
             counted = dict.fromkeys(REACTIONS, 0)
             for reaction, count in conn.execute(reactions):
                 counted[reaction] = count
-            latest = [Comment(as_utc(r[0]), r[1], r[2], r[3], r[4], r[5])
+            latest = [Comment(as_utc(r[0]), r[1], r[2], r[3], r[4], r[5], r[6])
                       for r in conn.execute(comments)]
             handed_off = conn.execute(handoffs).scalar_one()
         return FlowReport(
@@ -299,6 +322,35 @@ class Analytics:
                   .order_by(_e.c.spent_ms).offset((count - 1) // 2).limit(2 - count % 2))
         values = conn.execute(middle).scalars().all()
         return sum(values) / len(values)
+
+    def reactions(self, scope: Scope) -> dict[str, int]:
+        """The "Did this answer your question?" replies in ``scope`` per reaction, as
+        :meth:`report` counts them (without the rest of the report)."""
+        query = (select(_f.c.reaction, func.count())
+                 .where(*self._of_sessions_where(_f, scope)).group_by(_f.c.reaction))
+        counted = dict.fromkeys(REACTIONS, 0)
+        with self.engine.connect() as conn:
+            counted.update(dict(conn.execute(query).all()))
+        return counted
+
+    def languages(self, scope: Scope) -> list[LanguageFigures]:
+        """Per language the sessions of ``scope`` are read in (its own ``language`` is left
+        aside), most sessions first: started, resolved, feedback replies. Each row's figures
+        are those :meth:`report` gives with that language as the scope's."""
+        scope = replace(scope, language=None)
+        language = func.coalesce(_s.c.language, UNSTATED_LANGUAGE)
+        sessions = (select(language, func.count(),
+                           func.sum(case((_s.c.outcome == "resolved", 1), else_=0)))
+                    .where(*self._where(scope)).group_by(language))
+        replies = (select(language, func.count())
+                   .join_from(_f, _s, _f.c.session_id == _s.c.id)
+                   .where(*self._of_sessions_where(_f, scope)).group_by(language))
+        with self.engine.connect() as conn:
+            started = {lang: (n, resolved or 0) for lang, n, resolved in conn.execute(sessions)}
+            feedback = dict(conn.execute(replies).all())
+        rows = [LanguageFigures(lang, *started.get(lang, (0, 0)), feedback.get(lang, 0))
+                for lang in set(started) | set(feedback)]
+        return sorted(rows, key=lambda r: (-r.started, r.language))
 
     def versions(self, flow_id: str) -> list[VersionInfo]:
         """The versions of ``flow_id`` its sessions have, most recently started first."""
@@ -334,6 +386,13 @@ class Analytics:
                 yield SessionRow(r[0], as_utc(r[1]), as_utc(r[2]),
                                  as_utc(r[3]) if r[3] else None, r[4], r[5], r[6], r[7],
                                  r[8], r[9], r[10], r[11], r[12], r[13] is not None)
+
+def _in_language(language: str):
+    """The condition on ``sessions`` for sessions read in ``language``."""
+    if language == UNSTATED_LANGUAGE:
+        return or_(_s.c.language.is_(None), _s.c.language == language)
+    return _s.c.language == language
+
 
 def _started(column, scope: Scope) -> list:
     """Conditions on a session-start ``column`` for the scope's dates."""

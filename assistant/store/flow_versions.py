@@ -18,12 +18,14 @@ from .repository import as_utc
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """A stored version of a flow: when a server first served it and how many sessions were
-    started on it."""
+    """A stored version of a flow: when a server first served it, how many sessions were
+    started on it (``sessions``, each pinned to it to its end) and how many of those have not
+    ended yet (``open``: active or abandoned, so still walking it if they come back)."""
 
     version: str
     first_served_at: datetime
     sessions: int
+    open: int = 0
 
 
 class FlowVersions:
@@ -63,12 +65,15 @@ class FlowVersions:
                 FlowVersion.flow_id == flow_id, FlowVersion.version == version)).scalar()
 
     def of(self, flow_id: str) -> list[VersionInfo]:
-        """The flow's stored versions, newest first, with the sessions started on each."""
-        sessions = (select(func.count()).where(FlowSession.flow_id == FlowVersion.flow_id,
-                                               FlowSession.flow_version == FlowVersion.version)
-                    .scalar_subquery())
-        query = (select(FlowVersion.version, FlowVersion.first_served_at, sessions)
+        """The flow's stored versions, newest first, with the sessions started on each and
+        those of them not ended yet."""
+        on_it = (FlowSession.flow_id == FlowVersion.flow_id,
+                 FlowSession.flow_version == FlowVersion.version)
+        sessions = select(func.count()).where(*on_it).scalar_subquery()
+        still_open = (select(func.count()).where(*on_it, FlowSession.status != "ended")
+                      .scalar_subquery())
+        query = (select(FlowVersion.version, FlowVersion.first_served_at, sessions, still_open)
                  .where(FlowVersion.flow_id == flow_id)
                  .order_by(FlowVersion.first_served_at.desc(), FlowVersion.version))
         with self.engine.connect() as conn:
-            return [VersionInfo(v, as_utc(at), n) for v, at, n in conn.execute(query)]
+            return [VersionInfo(v, as_utc(at), n, o) for v, at, n, o in conn.execute(query)]

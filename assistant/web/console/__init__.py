@@ -9,7 +9,8 @@ Views marked :func:`admin_only` answer 403 to an agent. Only the login page itse
 Modules: :mod:`.auth` (login, logout, the login manager and rate limits), :mod:`.home`
 (the first address),
 :mod:`.sessions` (session list, session view, notes, guided mode), :mod:`.handoffs` (the
-queue), :mod:`.analytics`, :mod:`.staff` (accounts, admin only).
+queue), :mod:`.analytics`, :mod:`.flows` (the flows' state, admin only), :mod:`.staff` (accounts,
+admin only).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ OPEN_ENDPOINTS = {"console.login"}
 # (endpoint, label, admin only): the console's navigation, shown for views that exist.
 NAV = [("console.sessions", "Sessions", False), ("console.guided_start", "Guide a call", False),
        ("console.handoffs", "Handoffs", False),
-       ("console.analytics", "Analytics", True), ("console.staff", "Staff", True)]
+       ("console.analytics", "Analytics", True), ("console.flows", "Flows", True),
+       ("console.staff", "Staff", True)]
 
 
 def admin_only(view):
@@ -77,4 +79,4 @@ def staff_id() -> int:
 __all__ = ["admin_only", "bp", "staff_id"]
 
 from . import analytics, auth, guided, handoffs, home, sessions, staff  # noqa: E402,F401,I001
-from . import versions  # noqa: E402,F401,I001
+from . import flows, versions  # noqa: E402,F401,I001

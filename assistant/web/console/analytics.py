@@ -12,9 +12,11 @@ URLs (every one takes the same GET filters; all admin only):
 
 Filters: ``flow`` (a flow id; default the first flow), ``version`` (a flow version; empty: all),
 ``from`` and ``to`` (UTC dates ``YYYY-MM-DD``, both included, on the session's start; default
-the last 30 days up to today; an empty one is no bound). A flow that does not exist, a version
-that cannot be one, a date that is not a date, or ``from`` after ``to`` answer 400 with the
-reason. The figures are defined in :mod:`assistant.store.analytics`.
+the last 30 days up to today; an empty one is no bound), ``language`` (a language the
+sessions are read in, e.g. ``es``; empty: all). A flow that does not exist, a version
+that cannot be one, a language the wizard does not speak, a date that is not a date, or
+``from`` after ``to`` answer 400 with the reason. The figures are defined in
+:mod:`assistant.store.analytics`.
 
 The charts are pygal SVG documents served on their own (``image/svg+xml``), shown with
 ``<img>``: the page's CSP allows no inline style, and a pygal chart carries its own ``<style>``,
@@ -41,6 +43,7 @@ from ...flow.model import OTHERWISE
 from ...probes.diagnosis import cause_title
 from ...store.analytics import REACTIONS, Analytics, FlowReport, Scope, StepFigures
 from .. import services
+from ..i18n import languages
 from . import admin_only, bp
 from .diagram import Shade, flow_svg
 
@@ -58,6 +61,9 @@ KIND_LABELS = {"question": "Question", "instruction": "Instruction", "probe": "L
                "end": "End"}
 
 
+FILTERS = ("flow", "version", "from", "to", "language")
+
+
 class BadFilter(ValueError):
     """A filter cannot be used; the message says which and why, for the person who typed it."""
 
@@ -72,8 +78,7 @@ class Filters:
 
     def query(self) -> dict[str, str]:
         """The filters as URL query arguments (for the charts' and exports' links)."""
-        return {"flow": self.values["flow"], "version": self.values["version"],
-                "from": self.values["from"], "to": self.values["to"]}
+        return {key: self.values[key] for key in FILTERS}
 
 
 def today() -> date:
@@ -102,17 +107,21 @@ def parse_filters(args) -> Filters:
         # e.g. the version list of another flow, kept when the flow was changed
         raise BadFilter(f"No session of {flows[flow_id].title!r} has version {version!r}. "
                         "Choose a version from the list, or all versions.")
+    language = args.get("language", "").strip()
+    if language and language not in languages():
+        raise BadFilter(f"{language[:16]!r} is not a language sessions are read in. Choose "
+                        "one from the list, or all languages.")
     end = today()
     first = _date(args, "from", "From", end - timedelta(days=DEFAULT_DAYS - 1))
     last = _date(args, "to", "To", end)
     if first and last and first > last:
         raise BadFilter(f"The From date ({first}) is after the To date ({last}).")
-    values = {"flow": flow_id, "version": version,
+    values = {"flow": flow_id, "version": version, "language": language,
               "from": first.isoformat() if first else "", "to": last.isoformat() if last else ""}
     # One version: its own steps, titles and main path (an earlier version's, if stored).
     shown = services().library.get(flow_id, version) if version else None
     return Filters(shown.flow if shown else flows[flow_id],
-                   Scope(flow_id, version or None, first, last), values)
+                   Scope(flow_id, version or None, first, last, language or None), values)
 
 
 def _date(args, key: str, label: str, default: date) -> date | None:
@@ -220,10 +229,10 @@ def analytics():
     try:
         filters = parse_filters(request.args)
     except BadFilter as e:
-        values = {k: request.args.get(k, "") for k in ("flow", "version", "from", "to")}
+        values = {k: request.args.get(k, "") for k in FILTERS}
         return _private(Response(render_template(
             "console/analytics.html", error=str(e), values=values, flows=flows,
-            versions=[]), 400))
+            versions=[], languages=languages()), 400))
     report = _report(filters)
     flow = filters.flow
     order = step_order(flow, report)
@@ -232,6 +241,7 @@ def analytics():
     html = render_template(
         "console/analytics.html", error=None, values=filters.values, flows=flows,
         versions=_analytics().versions(flow.id), flow=flow, report=report, order=order,
+        languages=languages(), by_language=_analytics().languages(filters.scope),
         on_main=on_main, title=lambda s: _title(flow, s), kinds=KIND_LABELS,
         cause=_cause, reactions=REACTIONS, query=filters.query(), diagram=diagram,
         abandoned_minutes=current_app.config["ABANDONED_AFTER_MINUTES"],
@@ -321,7 +331,7 @@ def analytics_dropoff():
 
 def _filename(filters: Filters, what: str) -> str:
     v = filters.values
-    parts = [filters.flow.id] + ([v["version"]] if v["version"] else [])
+    parts = [filters.flow.id] + [v[k] for k in ("version", "language") if v[k]]
     parts += [v["from"] or "start", v["to"] or today().isoformat(), what]
     return "-".join(parts) + ".csv"
 
