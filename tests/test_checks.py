@@ -16,8 +16,9 @@ import pytest
 import yaml
 from simserver import IDS, PROBE_OF, SECRETS, Simulator
 
-from assistant.probes.checks import PROBES, ProbeUnavailable, run_check, transport_error
+from assistant.probes.checks import PROBES, run_check
 from assistant.probes.connections import ConnectionsError, MissingSecret, load_connections
+from assistant.probes.recording import ProbeUnavailable, transport_error
 from assistant.probes.tokens import TokenStore
 from assistant.simulator.scenarios import available
 

@@ -4,48 +4,35 @@
 ``run_check(probe_name, connection, tokens=..., client=...)`` never raises for upstream trouble:
 a timeout, a refused connection, a DNS or TLS failure becomes a ``transport`` observation and
 every HTTP answer (any status, any body up to 64 KiB) an ``http`` one. A secret missing from the
-environment raises :class:`ProbeUnavailable`.
+environment raises :class:`~.recording.ProbeUnavailable`.
 
-Secrets never reach an observation: a successful token response's body is replaced by its
-non-secret fields, ``Set-Cookie`` is dropped, and as a last guard every secret and token value
-the check used is replaced by ``[redacted]`` wherever it would appear.
+Each vendor's check here says which calls to make, in which order, and how tokens are
+refreshed; :class:`~.recording.Recorder` makes the calls and keeps secrets out of what is
+recorded: a successful token response's body is replaced by its non-secret fields,
+``Set-Cookie`` is dropped, and as a last guard every secret and token value the check used is
+replaced by ``[redacted]`` wherever it would appear.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import json
 import re
-import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import httpx
 
 from .connections import Connection, MissingSecret
-from .redact import Secrets, redact
+from .recording import Answer, ProbeUnavailable, Recorder, check_budget
 from .tokens import LockTimeout, TokenState, TokenStore
 
-MAX_BODY = 64 * 1024
-REDACTED = "[redacted]"
-_TOKEN_PUBLIC_FIELDS = ("token_type", "expires_in", "instance_url", "issued_at", "scope",
-                        "x_refresh_token_expires_in")
 # InstanceName names the org's instance (NA135) for the Trust status when a My Domain host
 # (acme.my.salesforce.com) does not:
 # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm
 _SOQL_PROBE = "SELECT Id, InstanceName FROM Organization LIMIT 1"
-
-
-class ProbeUnavailable(Exception):
-    """The check cannot run at all (e.g. a secret is not configured); ``reason`` says why."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -53,156 +40,7 @@ class ProbeSpec:
     name: str
     system: str
     title: str
-    function: Callable[[Connection, _Recorder, TokenStore], None] = field(repr=False)
-
-
-@dataclass
-class _Answer:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    def json(self):
-        try:
-            return json.loads(self.text)
-        except ValueError:
-            return None
-
-
-def transport_error(exc: httpx.TransportError) -> str:
-    """The observation's ``error`` for an httpx transport exception."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.ConnectError):
-        seen: set[int] = set()
-        e: BaseException | None = exc
-        while e is not None and id(e) not in seen:
-            seen.add(id(e))
-            if isinstance(e, socket.gaierror):
-                return "dns"
-            if isinstance(e, ssl.SSLError | ssl.CertificateError):
-                return "tls"
-            e = e.__cause__ or e.__context__
-        text = str(exc).lower()
-        if re.search(r"name or service not known|nodename nor servname|getaddrinfo|"
-                     r"name resolution|no address associated", text):
-            return "dns"
-        if "ssl" in text or "certificate" in text or "tls" in text:
-            return "tls"
-    return "connection_refused"
-
-
-def secret_forms(secrets: Iterable[str]) -> list[str]:
-    """Every form in which these secrets may come back from an upstream that echoes a request:
-    as is, URL-encoded (``%2F``, ``+``), JSON-escaped, base64, and base64 of each
-    ``a:b`` pair (HTTP Basic credentials). Longest first; values under 4 characters are left
-    out (they would match everywhere)."""
-    values = [v for v in dict.fromkeys(secrets) if v and len(v) >= 4]
-    forms: set[str] = set()
-    for v in values:
-        forms.update({v, quote(v, safe=""), quote_plus(v), json.dumps(v)[1:-1],
-                      base64.b64encode(v.encode()).decode()})
-    for a in values:
-        for b in values:
-            if a != b:
-                forms.add(base64.b64encode(f"{a}:{b}".encode()).decode())
-    return sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
-
-
-def headers_seen(response: httpx.Response) -> dict[str, str]:
-    """A response's headers as an observation keeps them: repeated ones joined, cookies left
-    out."""
-    headers: dict[str, str] = {}
-    for raw_key, raw_value in response.headers.raw:
-        key = raw_key.decode("latin-1")
-        if key.lower() == "set-cookie":
-            continue
-        value = raw_value.decode("latin-1")
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
-
-
-def check_budget(connection: Connection) -> float:
-    """Seconds one check of ``connection`` may take in all: twice its connect + read timeouts
-    (a check makes up to six calls; later calls get what is left, then count as timeouts)."""
-    return 2 * (connection.connect_timeout + connection.read_timeout)
-
-
-class _Recorder:
-    """Makes the calls of one check and records what each returned."""
-
-    def __init__(self, connection: Connection, client: httpx.Client, deadline: float):
-        self.connection = connection
-        self.client = client
-        self.deadline = deadline  # time.monotonic() by which the whole check ends
-        self.observations: list[dict] = []
-        self.secrets: set[str] = set()
-
-    def left(self) -> float:
-        """Seconds left of the check's budget (negative once spent)."""
-        return self.deadline - time.monotonic()
-
-    def _timeout(self) -> httpx.Timeout:
-        left = max(0.05, self.left())
-        c = self.connection
-        return httpx.Timeout(connect=min(c.connect_timeout, left), read=min(c.read_timeout, left),
-                             write=min(c.read_timeout, left), pool=min(c.connect_timeout, left))
-
-    def secret(self, name: str) -> str:
-        value = self.connection.secret(name)
-        self.secrets.add(value)
-        return value
-
-    def call(self, endpoint: str, method: str, url: str, *, redact_token: bool = False,
-             **kwargs) -> _Answer | None:
-        """One HTTP call; its observation is appended. ``None`` when no response came (also
-        when the check's time budget is spent, before or while reading: a ``timeout``)."""
-        if self.left() <= 0:
-            self.observations.append({"kind": "transport", "endpoint": endpoint,
-                                      "error": "timeout"})
-            return None
-        headers = {"Accept-Encoding": "identity", **kwargs.pop("headers", {})}
-        try:
-            with self.client.stream(method, url, timeout=self._timeout(), headers=headers,
-                                    follow_redirects=False, **kwargs) as response:
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) >= MAX_BODY:
-                        break
-                    if self.left() <= 0:  # an upstream trickling bytes: stop waiting
-                        raise httpx.ReadTimeout("check budget spent", request=response.request)
-                text = bytes(body[:MAX_BODY]).decode(response.encoding or "utf-8",
-                                                     errors="replace")
-                answer = _Answer(response.status_code, headers_seen(response), text)
-        except httpx.TransportError as e:
-            self.observations.append({"kind": "transport", "endpoint": endpoint,
-                                      "error": transport_error(e)})
-            return None
-        except httpx.DecodingError:  # a body that does not match its Content-Encoding
-            answer = _Answer(response.status_code, headers_seen(response), "")
-        shown = answer.text
-        if redact_token and answer.status == 200:
-            payload = answer.json()
-            if isinstance(payload, dict):
-                for key in ("access_token", "refresh_token", "id_token"):
-                    if isinstance(payload.get(key), str):
-                        self.secrets.add(payload[key])
-                shown = json.dumps({k: payload[k] for k in _TOKEN_PUBLIC_FIELDS if k in payload})
-            else:
-                shown = REDACTED if answer.text.strip() else answer.text
-        self.observations.append({"kind": "http", "endpoint": endpoint, "status": answer.status,
-                                  "headers": answer.headers, "body": shown})
-        return answer
-
-    def redacted(self) -> list[dict]:
-        """The observations with any secret value used in this check replaced, also in the
-        forms an upstream may echo back: encoded (see :func:`secret_forms`), re-cased, cut
-        short, base64 or hex (see :mod:`.redact`)."""
-        secrets = Secrets(self.secrets, secret_forms(self.secrets))
-        if not secrets:
-            return self.observations
-        return [redact(o, secrets) for o in self.observations]
+    function: Callable[[Connection, Recorder, TokenStore], None] = field(repr=False)
 
 
 def _bearer(token: str, **extra: str) -> dict[str, str]:
@@ -236,7 +74,7 @@ def salesforce_instance_key(connection: Connection, instance_url: str | None,
     return None
 
 
-def _refresh(rec: _Recorder, tokens: TokenStore, endpoint_url: str,
+def _refresh(rec: Recorder, tokens: TokenStore, endpoint_url: str,
              form: Callable[[TokenState], dict], refused: str | None = None,
              **kwargs) -> tuple[TokenState, dict | None]:
     """POST the refresh-token grant under the connection's lock; store what comes back (the
@@ -252,7 +90,7 @@ def _refresh(rec: _Recorder, tokens: TokenStore, endpoint_url: str,
         return TokenState(rec.connection.id), None
 
 
-def _refresh_locked(rec: _Recorder, tokens: TokenStore, state: TokenState, endpoint_url: str,
+def _refresh_locked(rec: Recorder, tokens: TokenStore, state: TokenState, endpoint_url: str,
                     form: Callable[[TokenState], dict], refused: str | None,
                     **kwargs) -> tuple[TokenState, dict | None]:
     """The refresh itself, with the connection's token lock held."""
@@ -283,7 +121,7 @@ REUSE_MARGIN = 120
 """Seconds before its stated expiry after which a stored access token is refreshed anyway."""
 
 
-def _access(rec: _Recorder, tokens: TokenStore,
+def _access(rec: Recorder, tokens: TokenStore,
             refresh: Callable[[], tuple[TokenState, dict | None]]
             ) -> tuple[TokenState, bool, bool]:
     """An access token for the API calls: the stored one while it has more than
@@ -314,7 +152,7 @@ def _fresh(state: TokenState) -> bool:
                 and time.time() - state.issued_at < state.expires_in - REUSE_MARGIN)
 
 
-def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
+def check_salesforce(conn: Connection, rec: Recorder, tokens: TokenStore) -> None:
     """Get an access token (the stored one while valid, else a refresh), read the org's
     limits, run one tiny query only while API requests remain (or when /limits is refused:
     its Sforce-Limit-Info header then tells the quota), and read the instance's Trust status
@@ -377,14 +215,14 @@ def check_salesforce(conn: Connection, rec: _Recorder, tokens: TokenStore) -> No
         trust_status(conn, rec, key)
 
 
-def _instance_status(answer: _Answer | None) -> bool:
+def _instance_status(answer: Answer | None) -> bool:
     """True when a Trust answer is a readable instance status: 200 with a JSON object whose
     ``status`` is a string (``"OK"``, ``"MAJOR_INCIDENT_CORE"``, …)."""
     data = answer.json() if answer is not None and answer.status == 200 else None
     return isinstance(data, dict) and isinstance(data.get("status"), str)
 
 
-def trust_status(conn: Connection, rec: _Recorder, key: str) -> None:
+def trust_status(conn: Connection, rec: Recorder, key: str) -> None:
     """Read the instance ``key``'s status (a ``status_page`` observation per call): from the My
     Trust Center API when the connection configures ``endpoints.trust_center``, and from the
     Trust status API (``endpoints.trust``, ``GET /v1/instances/{key}/status``) when that is not
@@ -408,7 +246,7 @@ def trust_status(conn: Connection, rec: _Recorder, key: str) -> None:
                  f"{conn.endpoints['trust']}/v1/instances/{quote(key)}/status", headers=headers)
 
 
-def check_quickbooks_online(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
+def check_quickbooks_online(conn: Connection, rec: Recorder, tokens: TokenStore) -> None:
     """Get an access token (the stored one while valid; else a refresh — Intuit rotates the
     refresh token, and the new one is stored first), read the company's info, and read the
     status page.
@@ -444,7 +282,7 @@ def check_quickbooks_online(conn: Connection, rec: _Recorder, tokens: TokenStore
                  headers={"Accept": "application/json"})
 
 
-def check_quickbooks_desktop(conn: Connection, rec: _Recorder, tokens: TokenStore) -> None:
+def check_quickbooks_desktop(conn: Connection, rec: Recorder, tokens: TokenStore) -> None:
     """Read the desktop agent's status (the product's own contract, ``fixtures/README.md``:
     ``{"connected", "last_seen", "last_error": {"hresult", "message"} | null}``)."""
     url = conn.endpoints["agent_status"].replace("{agent_id}", quote(conn.agent_id or "",
@@ -480,7 +318,7 @@ def run_check(probe_name: str, connection: Connection, *, tokens: TokenStore,
                          f"'{connection.id}' is {connection.system}")
     own = client is None
     http = client if client is not None else httpx.Client(verify=_tls_context())
-    rec = _Recorder(connection, http, time.monotonic() + check_budget(connection))
+    rec = Recorder(connection, http, time.monotonic() + check_budget(connection))
     try:
         spec.function(connection, rec, tokens)
     except MissingSecret as e:

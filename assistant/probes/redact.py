@@ -5,7 +5,7 @@ sent it: as is, upper- or lower-cased, cut short, URL- or JSON-escaped, base64- 
 hex-encoded. :func:`redact` replaces, in every string of a JSON-like value:
 
 - any run of :data:`FRAGMENT` or more characters that also occurs in a secret or in one of its
-  encodings (:func:`~assistant.probes.checks.secret_forms`), compared without regard to case —
+  encodings (:func:`~assistant.probes.recording.secret_forms`), compared without regard to case —
   so a truncated or re-cased copy goes too;
 - any base64 or hex run that decodes to text holding such a fragment of a secret (whatever
   its case or where the encoding started);

@@ -27,8 +27,9 @@ from datetime import datetime
 
 from ..store import CheckRecord, ProbeChecks
 from ..store.health import is_unavailable
-from .checks import PROBES, ProbeUnavailable, check_budget, run_check, secret_forms
+from .checks import PROBES, run_check
 from .diagnosis import cause_title, diagnose
+from .recording import ProbeUnavailable, check_budget, secret_forms
 from .redact import Secrets, redact
 
 log = logging.getLogger(__name__)
