@@ -32,6 +32,7 @@ from assistant.resources import templates_dir
 from assistant.web import HTMX_FILE, security_headers
 from assistant.web.form_token import form_token
 from assistant.web.i18n import install as install_languages
+from assistant.web.presenting import bp as presenting_bp
 from assistant.web.wizard import TRANSCRIPT_TAIL, render_step
 
 
@@ -111,6 +112,7 @@ def create_app() -> Flask:
     bp.add_url_rule("/s/<sid>/feedback", "feedback")
     bp.add_url_rule("/s/<sid>/support", "support")
     app.register_blueprint(bp)
+    app.register_blueprint(presenting_bp)  # the template filters the step page uses
 
     app.after_request(security_headers)  # the real app's headers: responses alike in size
     return app

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from assistant.web.wizard import ago, with_times
+from assistant.web.presenting import ago, with_times
 from conftest import FLOWS, Walker, answer_form, forms, heading, past_checks, poll_form
 
 

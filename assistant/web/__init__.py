@@ -258,7 +258,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .console import bp as console_bp
     from .console.auth import login_limits, login_manager
     from .embed import bp as embed_bp
+    from .presenting import bp as presenting_bp
     from .wizard import bp, render_csrf_error
+    app.register_blueprint(presenting_bp)
     app.register_blueprint(bp)
     app.register_blueprint(embed_bp)
     from .api import bp as api_bp

@@ -34,7 +34,7 @@ from ...store.health import is_unavailable
 from ...store.repository import normalize_share_code
 from .. import csrf, services
 from ..i18n import current_language, localized, translated, use_session_language
-from ..wizard import customer_explanation, customer_title, in_language
+from ..presenting import customer_explanation, customer_title, in_language
 from . import schemas
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
