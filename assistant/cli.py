@@ -305,14 +305,15 @@ def validate(paths: tuple[str, ...]) -> None:
     errors.extend(refused)
     if flows and not errors:  # the routing data (routing/ beside the flows) names them
         from .flow import FlowError
-        from .routing import load_routing, routing_folders
+        from .routing import load_routing, routing_folders, routing_languages
         folders = routing_folders(flows)
-        try:
-            data = load_routing(flows, folders)
-            click.echo(f"routing data checked for {len(data.flows)} flow(s) "
-                       f"in {', '.join(str(f) for f in folders if f.is_dir()) or 'no folder'}")
-        except FlowError as e:
-            errors.append(e)
+        for language in routing_languages(folders):
+            try:
+                data = load_routing(flows, folders, language)
+                click.echo(f"routing data ({language}) checked for {len(data.flows)} flow(s) "
+                           f"in {', '.join(str(f) for f in folders if f.is_dir()) or 'no folder'}")
+            except FlowError as e:
+                errors.append(e)
     for error in errors:
         click.echo(str(error), err=True)
     if errors:
@@ -659,7 +660,10 @@ ROUTE_MAX_BYTES = 256 * 1024   # as much as the web app accepts in one request
 
 @main.command()
 @click.argument("text", default="-", metavar="[TEXT|-]")
-def route(text: str) -> None:
+@click.option("--lang", "language", type=click.Choice(["en", "es"]), default="en",
+              show_default=True, help="The language the customer writes in: their words, "
+              "and what the router answers, are read and said in it.")
+def route(text: str, language: str) -> None:
     """Route free text (a description, or a pasted error) to a guide: TEXT, or stdin for -.
 
     Prints one JSON object: flow (or null), step, cause (or null), confidence (0-1), question
@@ -694,7 +698,7 @@ def route(text: str) -> None:
     if not flows:
         raise click.ClickException("no flow could be loaded")
     try:
-        router = load_router(flows)
+        router = load_router(flows, language)
     except FlowError as e:
         raise click.ClickException(f"the routing data is broken:\n{e}") from None
     click.echo(json.dumps(router.route(text).to_json(), indent=2, ensure_ascii=False))
