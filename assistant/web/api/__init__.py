@@ -4,14 +4,15 @@ a ticket sidebar, a mobile app), over the same application layer
 
 | method | path | what |
 |---|---|---|
-| POST | ``/sessions`` | start: ``flow`` or ``text`` (routed), ``launch`` (a launch token) |
+| POST | ``/sessions`` | start: ``flow`` or ``text`` (routed), ``launch`` (a launch token), |
+|      |                 | ``language`` (``en``, ``es``: the customer's)                  |
 | GET | ``/sessions/<sid>`` | where it is: step, answers, finding, transcript tail, revision |
 | POST | ``/sessions/<sid>/answers`` | ``answer``, ``revision`` (409 when stale), ``position`` |
 | POST | ``/sessions/<sid>/match`` | free ``text`` → an answer of the current step (no change) |
 | POST | ``/sessions/<sid>/poll`` | a probe step's check; a finished one is applied, once |
 | POST | ``/sessions/<sid>/feedback`` | ``reaction``, ``comment``, ``revision`` |
 | POST | ``/sessions/<sid>/handoff`` | ``revision``, ``contact``, ``message`` |
-| POST | ``/route`` | free ``text`` → guide, step, cause, or a question |
+| POST | ``/route`` | free ``text`` (in ``language``) → guide, step, cause, or a question |
 | GET | ``/staff/sessions/<sid or code>`` | staff (Bearer token): the session |
 | GET | ``/staff/sessions/<sid or code>/transcript`` | staff: the whole transcript, evidence |
 | GET | ``/openapi.json`` | the OpenAPI 3.1 document, generated from :mod:`.schemas` |
@@ -166,10 +167,10 @@ def start():
     c = conversations()
     if body.flow is not None:
         launch = c.verify_launch(body.launch, c.flow(body.flow).flow)
-        found, started = None, c.start(body.flow, launch=launch)
+        found, started = None, c.start(body.flow, launch=launch, language=body.language)
     else:
         launch = c.verify_launch(body.launch, None)
-        found, started = c.start_from_text(body.text, launch=launch)
+        found, started = c.start_from_text(body.text, launch=launch, language=body.language)
     if started is None:
         return _ok(schemas.StartOut(session=None, route=_route_out(found)))
     return _ok(schemas.StartOut(session=session_out(c.view(started.session)),
@@ -232,7 +233,7 @@ def handoff(sid: str):
 @bp.post("/route")
 def route():
     body = _body(schemas.RouteRequest)
-    return _ok(_route_out(conversations().route(body.text)))
+    return _ok(_route_out(conversations().route(body.text, body.language)))
 
 
 def _staff():

@@ -13,6 +13,8 @@ from pydantic.json_schema import models_json_schema
 Text = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")]
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Revision = Annotated[int, Field(ge=0, le=2**31 - 1)]
+# The customer's language: free text is read in it, and the router answers in it.
+Language = Literal["en", "es"]
 
 
 class _Request(BaseModel):
@@ -21,11 +23,14 @@ class _Request(BaseModel):
 
 class StartRequest(_Request):
     """Start a session: ``flow`` (a guide's id) or ``text`` (the customer's words or a pasted
-    error, routed to a guide and step); ``launch``: a launch token binding a connection."""
+    error, routed to a guide and step); ``launch``: a launch token binding a connection;
+    ``language``: the customer's (``text`` is read in it; the session keeps it; none: the
+    text is read as English and the session's pages follow the browser's language)."""
 
     flow: Id | None = None
     text: Text | None = None
     launch: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] | None = None
+    language: Language | None = None
 
 
 class AnswerRequest(_Request):
@@ -66,7 +71,10 @@ class HandoffRequest(_Request):
 
 
 class RouteRequest(_Request):
+    """Free ``text`` written in ``language``; the route's sentences are in it too."""
+
     text: Text
+    language: Language = "en"
 
 
 class ErrorBody(BaseModel):
