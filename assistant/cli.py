@@ -303,8 +303,8 @@ def validate(paths: tuple[str, ...]) -> None:
                    f"version {flow.version})")
     for t in checked.translations.values():
         click.echo(f"{t.language:<4} {t.file}  ({len(t.texts)} texts of {t.flow_id}, all there)")
-    if checked.routing_checked:
-        click.echo(f"routing data checked for {checked.routing_flows} flow(s) in "
+    for language, count in checked.routing_flows.items():
+        click.echo(f"routing data ({language}) checked for {count} flow(s) in "
                    f"{', '.join(map(str, checked.routing_folders)) or 'no folder'}")
     errors = checked.errors
     for error in errors:
@@ -653,7 +653,10 @@ ROUTE_MAX_BYTES = 256 * 1024   # as much as the web app accepts in one request
 
 @main.command()
 @click.argument("text", default="-", metavar="[TEXT|-]")
-def route(text: str) -> None:
+@click.option("--lang", "language", type=click.Choice(["en", "es"]), default="en",
+              show_default=True, help="The language the customer writes in: their words, "
+              "and what the router answers, are read and said in it.")
+def route(text: str, language: str) -> None:
     """Route free text (a description, or a pasted error) to a guide: TEXT, or stdin for -.
 
     Prints one JSON object: flow (or null), step, cause (or null), confidence (0-1), question
@@ -688,7 +691,7 @@ def route(text: str) -> None:
     if not flows:
         raise click.ClickException("no flow could be loaded")
     try:
-        router = load_router(flows)
+        router = load_router(flows, language)
     except FlowError as e:
         raise click.ClickException(f"the routing data is broken:\n{e}") from None
     click.echo(json.dumps(router.route(text).to_json(), indent=2, ensure_ascii=False))

@@ -325,7 +325,8 @@ def test_routing_data_must_name_a_loaded_flow_and_quote_yaml_booleans(flow_copy)
 def test_validate_checks_the_routing_data(flow_copy):
     runner = CliRunner()
     ok = runner.invoke(main, ["validate", str(flow_copy)])
-    assert ok.exit_code == 0 and "routing data checked for 3 flow(s)" in ok.output
+    assert ok.exit_code == 0 and "routing data (en) checked for 3 flow(s)" in ok.output
+    assert "routing data (es) checked for 3 flow(s)" in ok.output
     common = flow_copy / "routing" / "_common.yaml"
     common.write_text(common.read_text().replace("flows: [quickbooks-desktop,",
                                                  "flows: [quickbooks-dekstop,"))

@@ -75,14 +75,14 @@ class Conversations:
         self.launch_secret = launch_secret
         self.comment_max = comment_max
         self.message_max = message_max
-        self._router = None
+        self._routers: dict = {}   # language → Router, each built on first use
         self._router_lock = threading.Lock()
 
     def serve(self, flows: dict[str, Flow], compiled: dict[str, CompiledFlow]) -> None:
         """Serve these flows to new sessions from now on (the preview, after each good save);
         sessions already started stay on their pinned versions."""
         self.flows, self.compiled = flows, compiled
-        self._router = None
+        self._routers = {}
 
     # -- finding things ------------------------------------------------------------------------
 
@@ -425,20 +425,31 @@ class Conversations:
 
     @property
     def router(self):
-        """The :class:`~assistant.routing.Router` over the served flows, built on first use
-        (its index takes a moment to build)."""
-        if self._router is None:
-            with self._router_lock:
-                if self._router is None:
-                    from ..routing import load_router
-                    self._router = load_router(self.flows)
-        return self._router
+        """The English :class:`~assistant.routing.Router` (see :meth:`router_for`)."""
+        return self.router_for(None)
 
-    def route(self, text: str):
-        """Where free ``text`` (a description or a pasted error) leads: a
-        :class:`~assistant.routing.Route` (a guide and the step to open, a clarifying
-        question, or no guide). Never raises for any text."""
-        return self.router.route(text)
+    def router_for(self, language: str | None):
+        """The :class:`~assistant.routing.Router` over the served flows for customers writing
+        in ``language`` (``"es"``; None or a language the routing does not speak: English),
+        built on first use (its index takes a moment to build)."""
+        from ..routing.data import BASE_LANGUAGE
+        from ..routing.text import STEMMERS
+        language = language if language in STEMMERS else BASE_LANGUAGE
+        router = self._routers.get(language)
+        if router is None:
+            with self._router_lock:
+                router = self._routers.get(language)
+                if router is None:
+                    from ..routing import load_router
+                    router = self._routers[language] = load_router(self.flows, language)
+        return router
+
+    def route(self, text: str, language: str | None = None):
+        """Where free ``text`` (a description or a pasted error) written in ``language``
+        leads: a :class:`~assistant.routing.Route` (a guide and the step to open, a
+        clarifying question, or no guide), whose sentences are in that language. Never raises
+        for any text."""
+        return self.router_for(language).route(text)
 
     def start_from_text(self, text: str, *, launch: Launch | None = None,
                         chosen: str | None = None, language: str | None = None):
@@ -449,8 +460,9 @@ class Conversations:
         ``chosen``: the guide the customer picked after a clarifying question about ``text``
         (one of the route's alternatives, or any served guide): that guide is started at its
         start. ``launch`` as for :meth:`start`; without one, in demo mode, the guide's first
-        demo connection is bound (as the demo's start page preselects it). ``language`` as
-        for :meth:`start`.
+        demo connection is bound (as the demo's start page preselects it). ``language``: the
+        customer's, as for :meth:`start`; ``text`` is routed in it (see :meth:`route`) and what
+        the router said is kept in it.
 
         Raises:
             LaunchRefused: the launch token is for another guide than the one routed to.
@@ -462,7 +474,7 @@ class Conversations:
             found = None
             flow_id, step, note = flow.id, None, None
         else:
-            found = self.route(text)
+            found = self.route(text, language)
             if found.flow is None:
                 return found, None
             flow_id, step, note = found.flow, found.step, found.message
@@ -485,7 +497,19 @@ class Conversations:
         row, compiled = self.load(sid)
         _, position, _ = self.position_at(row, compiled, row.position if n is None
                                           else max(0, min(n, row.position)))
-        return self.router.match_answer(compiled.flow.steps[position.step], text)
+        return self._match(row, compiled, position.step, text)
+
+    def _match(self, row: FlowSession, compiled: CompiledFlow, step_id: str, text: str):
+        """The answer of the session's step ``step_id`` that ``text`` means, read in the
+        session's language against the step's answers as the customer sees them (the served
+        flow's translation, when the session is on the served version)."""
+        router = self.router_for(row.language)
+        step = compiled.flow.steps[step_id]
+        shown = router.flows.get(compiled.flow.id)
+        if shown is not None and shown.version == compiled.flow.version \
+                and step_id in shown.steps:
+            step = shown.steps[step_id]
+        return router.match_answer(step, text)
 
     def say(self, sid: str, n: int, text: str, revision: int | None,
             sent: Collection[int] = ()) -> Said:
@@ -513,7 +537,7 @@ class Conversations:
         step = compiled.flow.steps[position.step]
         if step.is_probe:
             raise errors.CheckedAutomatically()
-        match = self.router.match_answer(step, text)
+        match = self._match(row, compiled, position.step, text)
         if match.answer is None:
             return Said(row, n, False, match.candidates
                         or tuple(a.id for a in step.answers))

@@ -17,6 +17,9 @@ Two kinds of file, both checked by pydantic and reported as ``FILE:LINE: KEY: me
     stop_words: [please, …]                          # besides the English and Spanish lists
     keep_words: [not, down, …]                       # stop words that phrases need
     answers: {"yes": [yes, yeah, sí, …], "no": [no, still, todavía, …]}
+    messages:                                        # the router's sentences (defaults: English)
+      recognised: "We recognised {signal}: {cause}"  # {signal}: a code; {cause}: a cause sentence
+      …                                              # see :class:`Messages`
 
 ``routing/<flow id>.yaml`` (one per flow, optional)::
 
@@ -28,6 +31,15 @@ Two kinds of file, both checked by pydantic and reported as ``FILE:LINE: KEY: me
         recognised: your org has used up its daily Salesforce API requests  # to the customer
         phrases: [api limit, daily limit, límite diario]                     # the cause in words
 
+**Other languages** (``es``): ``routing/_common.es.yaml`` and ``routing/<flow id>.es.yaml``, the
+same keys, for customers who write in that language. They add to the base files: names,
+synonyms, phrases and word lists are the base's plus theirs (customers mix in English words and
+vendors' messages stay English), while what is said to the customer (questions, ``no_guide``,
+``messages``, each cause's ``recognised``) is theirs, and must be complete: a family, a
+message or a cause sentence of the base without one in the language is refused, so the
+customer never reads a sentence in another language. A flow without a file in the language
+keeps its base words, as a flow without a translation keeps its text.
+
 Phrases are matched as whole words in any order after normalising (lower case, accents
 removed, typos corrected, stems), so ``"api limit"`` matches "limit of API calls".
 """
@@ -36,16 +48,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Formatter
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..flow import Flow, FlowError, FlowProblem
 from ..flow.schema import CAUSE_PATTERN, IDENTIFIER_PATTERN
+from ..flow.translate import translation_language
 
 COMMON_FILE = "_common.yaml"
 ROUTING_DIR = "routing"
+BASE_LANGUAGE = "en"   # the language of the files without a language in their name
 
 Phrase = Annotated[str, Field(min_length=1, max_length=120)]
 Phrases = list[Phrase]
@@ -70,6 +85,35 @@ class Answers(_Strict):
     no: Phrases = Field(min_length=1)
 
 
+class Messages(_Strict):
+    """The router's own sentences, with ``{name}`` fields filled in by the router."""
+
+    recognised: str = Field("We recognised {signal}: {cause}", min_length=1, max_length=300,
+                            description="{signal}: the code; {cause}: the cause's sentence")
+    recognised_open: str = Field(
+        "We recognised {signal}, but not which problem it points to: the guide's check will "
+        "find out.", min_length=1, max_length=300)
+    this_message: str = Field("this message", min_length=1, max_length=100,
+                              description="{signal} when only a vendor's wording was known")
+    sounds_like: str = Field("It sounds like {cause}", min_length=1, max_length=300)
+    guide: str = Field("This guide should help: {title}.", min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _fields_known(self):
+        allowed = {"recognised": {"signal", "cause"}, "recognised_open": {"signal"},
+                   "this_message": set(), "sounds_like": {"cause"}, "guide": {"title"}}
+        for key, names in allowed.items():
+            try:
+                used = {f for _, f, _, _ in Formatter().parse(getattr(self, key)) if f}
+            except ValueError as e:
+                raise ValueError(f"{key}: {e}") from None
+            if used - names:
+                fields = ", ".join("{" + n + "}" for n in sorted(names)) or "none"
+                raise ValueError(f"{key}: unknown field {{{sorted(used - names)[0]}}} "
+                                 f"(it may use {fields})")
+        return self
+
+
 class CommonFile(_Strict):
     families: list[Family] = Field(default_factory=list)
     question_any: str = Field(min_length=1, max_length=300)
@@ -81,6 +125,7 @@ class CommonFile(_Strict):
     stop_words: Phrases = Field(default_factory=list)
     keep_words: Phrases = Field(default_factory=list)
     answers: Answers
+    messages: Messages = Field(default_factory=Messages)
 
 
 class CauseWords(_Strict):
@@ -99,10 +144,12 @@ class FlowWords(_Strict):
 
 @dataclass(frozen=True)
 class RoutingData:
-    """Everything the router reads besides the flows: ``common`` and ``flows`` by flow id."""
+    """Everything the router reads besides the flows: ``common`` and ``flows`` by flow id,
+    for customers writing in ``language``."""
 
     common: CommonFile
     flows: dict[str, FlowWords] = field(default_factory=dict)
+    language: str = BASE_LANGUAGE
 
 
 def _line_of(node: yaml.Node | None, loc: tuple) -> int:
@@ -165,7 +212,7 @@ def read_file(path: Path, model: type[_Strict]):
 
 
 def _cross_check(path: Path, words: FlowWords, flow: Flow | None,
-                 system_causes: tuple[str, ...]) -> list[FlowProblem]:
+                 system_causes: tuple[str, ...], suffix: str = "") -> list[FlowProblem]:
     """A flow's words must name a loaded flow whose file name they share, and only causes of
     that flow's system."""
     name = str(path)
@@ -174,10 +221,10 @@ def _cross_check(path: Path, words: FlowWords, flow: Flow | None,
         return [FlowProblem(name, _line_of(node, ("flow",)), "flow",
                             f"no flow '{words.flow}' is loaded")]
     problems = []
-    if path.stem != words.flow:
+    if path.name != f"{words.flow}{suffix}.yaml":
         problems.append(FlowProblem(name, _line_of(node, ("flow",)), "flow",
                                     f"the file of flow '{words.flow}' must be named "
-                                    f"{words.flow}.yaml"))
+                                    f"{words.flow}{suffix}.yaml"))
     for cause in words.causes:
         if cause not in system_causes:
             problems.append(FlowProblem(name, _line_of(node, ("causes", cause)),
@@ -187,24 +234,36 @@ def _cross_check(path: Path, words: FlowWords, flow: Flow | None,
     return problems
 
 
-def load_routing(flows: dict[str, Flow], folders: list[Path]) -> RoutingData:
-    """The routing data of ``flows``: the first ``_common.yaml`` found in ``folders`` (each a
-    ``routing/`` folder beside flow files) and every ``<flow id>.yaml`` there.
+def _language_of(path: Path) -> str:
+    """``'es'`` for ``salesforce.es.yaml`` and ``_common.es.yaml``; the base language else."""
+    return translation_language(path) or BASE_LANGUAGE
 
-    Raises FlowError with every problem (bad YAML, unknown keys, a file naming a flow that is
-    not loaded, a cause of another system, a family naming an unknown flow, no common file)."""
+
+def _common_file(language: str) -> str:
+    """``_common.yaml``, ``_common.es.yaml``."""
+    return COMMON_FILE if language == BASE_LANGUAGE else f"_common.{language}.yaml"
+
+
+def _read_language(flows: dict[str, Flow], folders: list[Path], language: str
+                   ) -> tuple[CommonFile | None, Path | None, dict[str, tuple[FlowWords, Path]],
+                              list[FlowProblem]]:
+    """The files of one ``language`` in ``folders``: the first common file, each flow's words
+    (with its file) and the problems found."""
     from ..probes.diagnosis import causes_for
 
     common: CommonFile | None = None
     common_path: Path | None = None
-    per_flow: dict[str, FlowWords] = {}
+    per_flow: dict[str, tuple[FlowWords, Path]] = {}
     problems: list[FlowProblem] = []
+    suffix = "" if language == BASE_LANGUAGE else f".{language}"
     for folder in folders:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.yaml")):
+            if _language_of(path) != language:
+                continue
             try:
-                if path.name == COMMON_FILE:
+                if path.name == _common_file(language):
                     if common_path is None:
                         common_path = path
                         common = read_file(path, CommonFile)
@@ -218,10 +277,96 @@ def load_routing(flows: dict[str, Flow], folders: list[Path]) -> RoutingData:
                 system_causes = causes_for(flow.system) if flow else ()
             except ValueError:
                 system_causes = ()
-            found = _cross_check(path, words, flow, system_causes)
+            found = _cross_check(path, words, flow, system_causes, suffix)
             problems.extend(found)
             if not found:
-                per_flow.setdefault(words.flow, words)
+                per_flow.setdefault(words.flow, (words, path))
+    return common, common_path, per_flow, problems
+
+
+def _check_families(common: CommonFile, path: Path, flows: dict[str, Flow]
+                    ) -> list[FlowProblem]:
+    """The families of a common file beside these flows must name them."""
+    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    return [FlowProblem(str(path), _line_of(node, ("families", i, "flows", j)),
+                        f"families[{i}].flows[{j}]", f"no flow '{flow_id}' is loaded")
+            for i, family in enumerate(common.families)
+            for j, flow_id in enumerate(family.flows) if flow_id not in flows]
+
+
+def _merged(base: RoutingData, common: CommonFile, common_path: Path,
+            per_flow: dict[str, tuple[FlowWords, Path]], language: str
+            ) -> tuple[RoutingData | None, list[FlowProblem]]:
+    """``base`` with a language's files added (see the module docstring), or the sentences
+    for customers the language's files lack."""
+    problems: list[FlowProblem] = []
+    node = yaml.compose(common_path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    if "messages" not in common.model_fields_set or \
+            common.messages.model_fields_set != set(Messages.model_fields):
+        missing = sorted(set(Messages.model_fields) - (
+            common.messages.model_fields_set if "messages" in common.model_fields_set else set()))
+        problems.append(FlowProblem(str(common_path), _line_of(node, ("messages",)), "messages",
+                                    f"no {language} text for: {', '.join(missing)}"))
+    families = []
+    for family in base.common.families:
+        own = [f for f in common.families if set(f.flows) == set(family.flows)]
+        if not own:
+            problems.append(FlowProblem(str(common_path), _line_of(node, ("families",)),
+                                        "families", f"no {language} question for the family of "
+                                        f"{', '.join(family.flows)}"))
+            continue
+        names = list(dict.fromkeys([*family.names, *own[0].names]))
+        families.append(own[0].model_copy(update={"names": names, "flows": family.flows}))
+
+    def both(key: str) -> list[str]:
+        return list(dict.fromkeys([*getattr(base.common, key), *getattr(common, key)]))
+
+    merged_common = common.model_copy(update={
+        "families": families,
+        **{key: both(key) for key in ("other_products", "problem_words", "healthy_words",
+                                      "contrast_words", "stop_words", "keep_words")},
+        "answers": Answers(yes=list(dict.fromkeys([*base.common.answers.yes,
+                                                   *common.answers.yes])),
+                           no=list(dict.fromkeys([*base.common.answers.no,
+                                                  *common.answers.no])))})
+    flows: dict[str, FlowWords] = {}
+    for flow_id, words in base.flows.items():
+        own, path = per_flow.get(flow_id, (None, None))
+        if own is None:   # not translated: its words and sentences as they are, like its text
+            flows[flow_id] = words
+            continue
+        own_node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        causes = {}
+        for cause, entry in words.causes.items():
+            mine = own.causes.get(cause)
+            if mine is None:
+                problems.append(FlowProblem(str(path), _line_of(own_node, ("causes",)), "causes",
+                                            f"no {language} sentence for the cause {cause}"))
+                continue
+            causes[cause] = mine.model_copy(update={
+                "phrases": list(dict.fromkeys([*entry.phrases, *mine.phrases]))})
+        for cause, mine in own.causes.items():
+            causes.setdefault(cause, mine)
+        flows[flow_id] = own.model_copy(update={
+            "names": list(dict.fromkeys([*words.names, *own.names])),
+            "synonyms": list(dict.fromkeys([*words.synonyms, *own.synonyms])),
+            "causes": causes})
+    if problems:
+        return None, problems
+    return RoutingData(merged_common, flows, language), []
+
+
+def load_routing(flows: dict[str, Flow], folders: list[Path],
+                 language: str = BASE_LANGUAGE) -> RoutingData:
+    """The routing data of ``flows`` for customers writing in ``language``: the first
+    ``_common.yaml`` found in ``folders`` (each a ``routing/`` folder beside flow files) and
+    every ``<flow id>.yaml`` there; for another language, those with its files added
+    (``_common.es.yaml``, ``<flow id>.es.yaml``; see the module docstring).
+
+    Raises FlowError with every problem (bad YAML, unknown keys, a file naming a flow that is
+    not loaded, a cause of another system, a family naming an unknown flow, no common file,
+    a sentence for the customer missing in ``language``)."""
+    common, common_path, found, problems = _read_language(flows, folders, BASE_LANGUAGE)
     if common_path is None:
         # flows elsewhere (FLOWS_PATH) without their own: the shipped common words
         from ..resources import flows_dir
@@ -230,26 +375,39 @@ def load_routing(flows: dict[str, Flow], folders: list[Path]) -> RoutingData:
             common = read_file(common_path, CommonFile)
         except FlowError as e:
             problems.extend(e.problems)
-        own = False
-    else:
-        own = True
-    if common is not None and common_path is not None and own:
-        # the families of a common file beside these flows must name them; the shipped one
-        # used for other flows keeps only the families whose flows are loaded
-        node = yaml.compose(common_path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        for i, family in enumerate(common.families):
-            for j, flow_id in enumerate(family.flows):
-                if flow_id not in flows:
-                    problems.append(FlowProblem(
-                        str(common_path), _line_of(node, ("families", i, "flows", j)),
-                        f"families[{i}].flows[{j}]", f"no flow '{flow_id}' is loaded"))
+    elif common is not None:
+        # the shipped one used for other flows keeps only the families whose flows are loaded
+        problems.extend(_check_families(common, common_path, flows))
     if problems:
         raise FlowError(problems)
     assert common is not None
+    common = _loaded_families(common, flows)
+    data = RoutingData(common, {fid: words for fid, (words, _) in found.items()})
+    if language == BASE_LANGUAGE:
+        return data
+    common_l, common_l_path, found_l, problems = _read_language(flows, folders, language)
+    if common_l_path is None and not problems:
+        from ..resources import flows_dir
+        common_l_path = flows_dir() / ROUTING_DIR / _common_file(language)
+        try:
+            common_l = read_file(common_l_path, CommonFile)
+        except FlowError as e:
+            problems.extend(e.problems)
+    elif common_l is not None:
+        problems.extend(_check_families(common_l, common_l_path, flows))
+    if not problems:
+        merged, problems = _merged(data, _loaded_families(common_l, flows), common_l_path,
+                                   found_l, language)
+    if problems:
+        raise FlowError(problems)
+    return merged
+
+
+def _loaded_families(common: CommonFile, flows: dict[str, Flow]) -> CommonFile:
+    """``common`` with only the families, and their flows, that are loaded."""
     families = [f for f in common.families if sum(1 for i in f.flows if i in flows) >= 2]
-    common = common.model_copy(update={"families": [
+    return common.model_copy(update={"families": [
         f.model_copy(update={"flows": [i for i in f.flows if i in flows]}) for f in families]})
-    return RoutingData(common, per_flow)
 
 
 def routing_folders(flows: dict[str, Flow]) -> list[Path]:
@@ -260,3 +418,9 @@ def routing_folders(flows: dict[str, Flow]) -> list[Path]:
         if folder not in out:
             out.append(folder)
     return out
+
+
+def routing_languages(folders: list[Path]) -> list[str]:
+    """The base language and each language with a routing file in ``folders``."""
+    found = {_language_of(p) for f in folders if f.is_dir() for p in f.glob("*.yaml")}
+    return [BASE_LANGUAGE, *sorted(found - {BASE_LANGUAGE})]

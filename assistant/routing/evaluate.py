@@ -1,4 +1,8 @@
-"""Measure routing on an evaluation set: ``python -m assistant.routing.evaluate FILE…``.
+"""Measure routing on an evaluation set: ``python -m assistant.routing.evaluate [--lang LANG]
+FILE…`` (no FILE: every set in ``tests/fixtures/routing``).
+
+A set is routed for customers writing in ``--lang``; without it, in the language its folder is
+named for (``routing/es/*.yaml``: Spanish), else English.
 
 A set is a YAML list of ``{text, flow, cause?, among?, kind}`` (see
 ``tests/fixtures/routing/heldout.yaml``): ``flow`` is a flow id, ``none`` (no guide fits: no
@@ -70,6 +74,14 @@ def flow_right(case: dict, route: Route) -> bool:
     return route.flow == expected
 
 
+def set_language(path: str | Path) -> str:
+    """The language a set is written in: its folder's name when that is a language the
+    routing speaks (``routing/es/tuning.yaml`` → ``"es"``), else English."""
+    from .text import STEMMERS
+    folder = Path(path).resolve().parent.name
+    return folder if folder in STEMMERS else "en"
+
+
 def evaluate(router: Router, cases: list[dict]) -> Report:
     """Route every case and count (see the module docstring)."""
     report = Report()
@@ -96,13 +108,21 @@ def main(argv: list[str]) -> int:
     from ..flow import load_flows
     from ..resources import flows_dir
     from . import load_router
+    language = None
+    if argv[:1] == ["--lang"] and len(argv) > 1:
+        language, argv = argv[1], argv[2:]
+    argv = argv or [str(p) for p in sorted(
+        (Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "routing").glob("**/*.yaml"))]
     flows, errors = load_flows([flows_dir()])
     for error in errors:
         print(error, file=sys.stderr)
-    router = load_router(flows)
+    routers = {}
     for path in argv:
-        report = evaluate(router, read_cases(path))
-        print(path)
+        lang = language or set_language(path)
+        if lang not in routers:
+            routers[lang] = load_router(flows, lang)
+        report = evaluate(routers[lang], read_cases(path))
+        print(f"{path} ({lang})")
         for line in report.lines():
             print("  " + line)
         for case, route in report.misses:
@@ -115,5 +135,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(sys.argv[1:] or [str(p) for p in sorted(
-        (Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "routing").glob("*.yaml"))]))
+    sys.exit(main(sys.argv[1:]))

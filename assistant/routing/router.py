@@ -111,19 +111,28 @@ class Router:
     #                       can stand alone: a name (1), or two distinctive terms (2 × 0.5)
     PHRASE_BONUS = 0.5    # per word beyond the first of a matched phrase, in distinctive names
 
-    def __init__(self, flows: dict[str, Flow], data: RoutingData):
+    def __init__(self, flows: dict[str, Flow], data: RoutingData,
+                 also: dict[str, Flow] | None = None):
+        """``flows`` in the language of ``data`` (their titles are shown); ``also``: the same
+        flows in their own language, whose text is indexed too (a Spanish message often
+        carries English words: "el token expired", "sync")."""
         self.flows = flows
         self.data = data
+        self.language = data.language
         self.ids = list(flows)
         common = data.common
         texts = {fid: self._flow_texts(flow) for fid, flow in flows.items()}
+        for fid, flow in (also or {}).items():
+            if fid in texts and flow is not flows[fid]:
+                texts[fid]["text"] += self._flow_texts(flow)["text"]
         phrase_texts = [p for w in data.flows.values()
                         for p in (*w.names, *w.synonyms,
                                   *(q for c in w.causes.values() for q in c.phrases))]
         family_names = [n for f in common.families for n in f.names]
         vocabulary = [t for parts in texts.values() for group in parts.values() for t in group]
         vocabulary += phrase_texts + family_names + common.other_products
-        self.analyser = Analyser(vocabulary, common.stop_words, keep=common.keep_words)
+        self.analyser = Analyser(vocabulary, common.stop_words, keep=common.keep_words,
+                                 language=data.language)
         a = self.analyser
         docs = {name: [[t for text in texts[fid][name] for t in a.terms(text, correct=False)]
                        for fid in self.ids] for name in _WEIGHTS}
@@ -327,12 +336,13 @@ class Router:
                 # a few words of the customer's own, not a vendor message: the guide's more
                 # specific phrase wins ("refresh token expired" over "token expired")
                 best = Signal(best.system, said, None, False)
-            shown = best.label or "this message"
+            said_as = self.data.common.messages
+            shown = best.label or said_as.this_message
             if best.cause:
-                message = f"We recognised {shown}: {self._recognised(flow_id, best.cause)}"
+                message = said_as.recognised.format(
+                    signal=shown, cause=self._recognised(flow_id, best.cause))
             else:
-                message = (f"We recognised {shown}, but not which problem it points to: the "
-                           "guide's check will find out.")
+                message = said_as.recognised_open.format(signal=shown)
                 confidence = min(confidence, 0.9)
             confidences = {**confidences, flow_id: confidence}
             return Route(flow_id, self.cause_step(flow_id, best.cause), best.cause,
@@ -386,10 +396,11 @@ class Router:
             candidates = close if len(close) > 1 else ranked
             return self._ask(self._question_for(candidates), candidates, confidences)
         cause = self._word_cause(top, ev.terms)
+        said_as = self.data.common.messages
         if cause:
-            message = f"It sounds like {self._recognised(top, cause)}"
+            message = said_as.sounds_like.format(cause=self._recognised(top, cause))
         else:
-            message = f"This guide should help: {self.flows[top].title}."
+            message = said_as.guide.format(title=self.flows[top].title)
         return Route(top, self.cause_step(top, cause), cause, round(confidences[top], 2), None,
                      message, self._alternatives(confidences, exclude=top))
 

@@ -8,8 +8,10 @@
 data's) are dropped, a word that is not known is corrected to the closest known one
 (Damerau-Levenshtein by rapidfuzz: one edit for words of 4–9 letters, two from 10, so
 "conect" → ``connect``, "salesfroce" → ``salesforce``; words of 4 letters or fewer are neither
-corrected nor corrected into) and every word is stemmed (Snowball,
-English; Spanish words keep their form and are matched by the same correction).
+corrected nor corrected into) and every word is stemmed by the Snowball stemmer of the
+analyser's language (PyStemmer: English, or Spanish for customers writing Spanish, so that
+"desconectó", "desconectado" and "desconecta" are one term). Index and query of one router use
+one analyser, so English words in a Spanish message still meet the flows' English words.
 """
 
 from __future__ import annotations
@@ -41,19 +43,26 @@ def _normalised(items: Iterable[str]) -> set[str]:
     return {w for item in items for w in words(item)}
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
+# the Snowball stemmer of each language the routing speaks (ISO 639-1 → PyStemmer's name)
+STEMMERS = {"en": "english", "es": "spanish"}
+
+
+@lru_cache(maxsize=len(STEMMERS))
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(STEMMERS[language])
 
 
 class Analyser:
     """Terms of a text against a known vocabulary (the words of the flows and routing data).
 
     ``stop_words`` are dropped on top of bm25s's English and Spanish lists; ``keep`` are words
-    never dropped (words a phrase needs, like "not" in "not running")."""
+    never dropped (words a phrase needs, like "not" in "not running"); ``language``: the
+    stemmer's (a key of :data:`STEMMERS`; KeyError for another)."""
 
     def __init__(self, vocabulary: Iterable[str], stop_words: Iterable[str] = (),
-                 keep: Iterable[str] = ()):
+                 keep: Iterable[str] = (), language: str = "en"):
+        self.language = language
+        _stemmer(language)   # an unknown language fails here, not at the first message
         keep_words = _normalised(keep)
         self.stop = (_normalised(STOPWORDS_EN_PLUS) | _normalised(STOPWORDS_SPANISH)
                      | _normalised(stop_words)) - keep_words
@@ -90,7 +99,7 @@ class Analyser:
 
     def terms(self, text: str, *, correct: bool = True) -> list[str]:
         """Stems of :meth:`words`: what is indexed and matched."""
-        return _stemmer().stemWords(self.words(text, correct=correct))
+        return _stemmer(self.language).stemWords(self.words(text, correct=correct))
 
     def phrase(self, text: str) -> tuple[str, ...]:
         """A data phrase as the terms a text must contain, in this order, to match it."""

@@ -28,7 +28,7 @@ from ..resources import PACKAGE
 CATALOGUES = PACKAGE / "translations"
 DEFAULT = "en"
 # Pages without a session that a page opened with ?lang= links to (session pages have theirs).
-LINKED = frozenset({"wizard.start", "wizard.begin", "wizard.start_session"})
+LINKED = frozenset({"wizard.start", "wizard.begin", "wizard.start_session", "wizard.describe"})
 NAMES = {"en": "English", "es": "Español"}  # each language's name in itself, for the switcher
 
 

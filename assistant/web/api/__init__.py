@@ -4,14 +4,15 @@ a ticket sidebar, a mobile app), over the same application layer
 
 | method | path | what |
 |---|---|---|
-| POST | ``/sessions`` | start: ``flow`` or ``text`` (routed), ``launch`` (a launch token) |
+| POST | ``/sessions`` | start: ``flow`` or ``text`` (routed), ``launch`` (a launch token), |
+|      |                 | ``language`` (``en``, ``es``: the customer's)                  |
 | GET | ``/sessions/<sid>`` | where it is: step, answers, finding, transcript tail, revision |
 | POST | ``/sessions/<sid>/answers`` | ``answer``, ``revision`` (409 when stale), ``position`` |
 | POST | ``/sessions/<sid>/match`` | free ``text`` → an answer of the current step (no change) |
 | POST | ``/sessions/<sid>/poll`` | a probe step's check; a finished one is applied, once |
 | POST | ``/sessions/<sid>/feedback`` | ``reaction``, ``comment``, ``revision`` |
 | POST | ``/sessions/<sid>/handoff`` | ``revision``, ``contact``, ``message`` |
-| POST | ``/route`` | free ``text`` → guide, step, cause, or a question |
+| POST | ``/route`` | free ``text`` (in ``language``) → guide, step, cause, or a question |
 | GET | ``/staff/sessions/<sid or code>`` | staff (Bearer token): the session |
 | GET | ``/staff/sessions/<sid or code>/transcript`` | staff: the whole transcript, evidence |
 | GET | ``/openapi.json`` | the OpenAPI 3.1 document, generated from :mod:`.schemas` |
@@ -244,7 +245,7 @@ def handoff(sid: str):
 @bp.post("/route")
 def route():
     body = _body(schemas.RouteRequest)
-    return _ok(_route_out(conversations().route(body.text)))
+    return _ok(_route_out(conversations().route(body.text, body.language)))
 
 
 def _staff():

@@ -15,7 +15,9 @@ from ..i18n import languages
 Text = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")]
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Revision = Annotated[int, Field(ge=0, le=2**31 - 1)]
-Language = Literal[languages()]  # the languages the UI catalogues and flows are shipped in
+# The customer's language (the UI catalogues and flows shipped): free text is read in it, and
+# the router and the session answer in it.
+Language = Literal[languages()]
 
 
 class _Request(BaseModel):
@@ -25,8 +27,8 @@ class _Request(BaseModel):
 class StartRequest(_Request):
     """Start a session: ``flow`` (a guide's id) or ``text`` (the customer's words or a pasted
     error, routed to a guide and step); ``launch``: a launch token binding a connection;
-    ``language``: the language the customer reads (default: the request's
-    ``Accept-Language``, else English). The session's texts and refusals come in it."""
+    ``language``: the customer's (default: the request's ``Accept-Language``, else English):
+    ``text`` is read in it, the session keeps it, its texts and refusals come in it."""
 
     flow: Id | None = None
     text: Text | None = None
@@ -73,7 +75,10 @@ class HandoffRequest(_Request):
 
 
 class RouteRequest(_Request):
+    """Free ``text`` written in ``language``; the route's sentences are in it too."""
+
     text: Text
+    language: Language = "en"
 
 
 class ErrorBody(BaseModel):
