@@ -363,3 +363,14 @@ def test_route_command_refuses_unreadable_input_with_exit_2(data):
     result = CliRunner().invoke(main, ["route", "-"], input=data)
     assert result.exit_code == 2
     assert "assistant route:" in result.output
+
+
+def test_the_evaluation_command_prints_figures_and_refuses_a_missing_set(capsys):
+    from assistant.routing.evaluate import main as evaluate_main
+    assert evaluate_main(["--lang", "es", str(EVAL / "es" / "heldout.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "(es)" in out and "flow accuracy" in out and "confidently wrong guides: 0" in out
+    with pytest.raises(SystemExit) as refused:
+        evaluate_main([str(EVAL / "no-such-set.yaml")])
+    assert refused.value.code == 2
+    assert "no such evaluation set" in capsys.readouterr().err

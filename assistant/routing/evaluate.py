@@ -105,14 +105,27 @@ def evaluate(router: Router, cases: list[dict]) -> Report:
 
 
 def main(argv: list[str]) -> int:
+    """``python -m assistant.routing.evaluate [--lang LANG] [FILE…]``: each evaluation set's
+    figures and misses (default: the sets in tests/fixtures/routing, each in the language of
+    its folder). Exit 0, or 2 (argparse's) for unusable arguments or an unreadable set."""
+    import argparse
+
     from ..flow import load_flows
     from ..resources import flows_dir
     from . import load_router
-    language = None
-    if argv[:1] == ["--lang"] and len(argv) > 1:
-        language, argv = argv[1], argv[2:]
-    argv = argv or [str(p) for p in sorted(
+    parser = argparse.ArgumentParser(prog="python -m assistant.routing.evaluate",
+                                     description="Route each message of evaluation sets and "
+                                                 "print the figures and the misses.")
+    parser.add_argument("--lang", help="read every set in this language (default: the set's "
+                                       "folder's, else English)")
+    parser.add_argument("files", nargs="*", help="evaluation sets (YAML)")
+    args = parser.parse_args(argv)
+    language = args.lang
+    argv = args.files or [str(p) for p in sorted(
         (Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "routing").glob("**/*.yaml"))]
+    for path in argv:
+        if not Path(path).is_file():
+            parser.error(f"no such evaluation set: {path}")
     flows, errors = load_flows([flows_dir()])
     for error in errors:
         print(error, file=sys.stderr)
