@@ -95,10 +95,14 @@ def test_answers_follow_the_revision_rules(conv):
         conv.answer(sid, 1, "nope", 1)
     with pytest.raises(errors.CheckedAutomatically):
         conv.answer(sid, 0, "connected", 1)
-    row, show = conv.answer(sid, 1, "disconnected", 1)
-    assert (row.step, row.revision, show) == ("connect", 2, 2)
-    row, show = conv.answer(sid, 1, "disconnected", 2)  # the same answer again: no change
-    assert (row.revision, show) == (2, 2)
+    view = conv.answer(sid, 1, "disconnected", 1)
+    assert (view.session.step, view.session.revision, view.n) == ("connect", 2, 2)
+    # The step it leads to, as a view would show it: the answers so far under it.
+    assert view.step.id == "connect" and view.current
+    assert [line["answer"] for line in view.transcript] == [
+        line["answer"] for line in conv.view(sid).transcript] and len(view.transcript) == 2
+    view = conv.answer(sid, 1, "disconnected", 2)  # the same answer again: no change
+    assert (view.session.revision, view.n) == (2, 2)
     with pytest.raises(errors.SessionNotFound):
         conv.answer("no-such-session", 0, "x", 0)
 
@@ -107,8 +111,8 @@ def test_feedback_and_handoff_close_a_session(conv):
     flows = conv.flows
     sid = conv.start("salesforce").session.id
     past_check(conv, sid)
-    row, _ = conv.answer(sid, 1, "disconnected", 1)
-    row, _ = conv.answer(sid, 2, flows["salesforce"].steps["connect"].answers[0].id, 2)
+    conv.answer(sid, 1, "disconnected", 1)
+    conv.answer(sid, 2, flows["salesforce"].steps["connect"].answers[0].id, 2)
     while not conv.view(sid).step.is_end:  # the verify check, then the first answers
         view = conv.view(sid)
         if view.step.is_probe:

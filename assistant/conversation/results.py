@@ -67,15 +67,16 @@ class Polled:
 
 @dataclass
 class Said:
-    """Free text typed at a step: ``applied`` when it clearly meant one answer (``session``
-    and ``show`` as from :meth:`~.service.Conversations.answer`); otherwise ``candidates``,
-    the answer ids it may mean (best first; every answer when none fits), to ask which
-    one."""
+    """Free text typed at a step: ``applied`` when it clearly meant one answer (``view``:
+    the step to show next, as from :meth:`~.service.Conversations.answer`; ``session`` and
+    ``show`` its session and index); otherwise ``candidates``, the answer ids it may mean
+    (best first; every answer when none fits), to ask which one."""
 
     session: FlowSession
     show: int
     applied: bool
     candidates: tuple[str, ...] = ()
+    view: StepView | None = None
 
 
 @dataclass

@@ -114,7 +114,11 @@ class Conversations:
         ``sent``: handoff ids this visitor sent the contact form for."""
         if row.status != "ended":
             return False
-        if self.store.feedback_for(row) is not None:
+        return self._closed(row, sent, self.store.feedback_for(row))
+
+    def _closed(self, row: FlowSession, sent: Collection[int], feedback) -> bool:
+        """:meth:`closed` for an ended session whose ``feedback`` (or None) was read."""
+        if feedback is not None:
             return True
         handoff = self.store.handoff_at(row)
         return handoff is not None and (handoff.reason == "agent"
@@ -220,27 +224,34 @@ class Conversations:
         """The session (a row or its id) at path index ``n`` (None or past the position: its
         current step). Changes no session; at the current probe step it may start the check
         (at most one per connection and TTL). ``waiting_for``: the check id a page waits for;
-        ``everything``: the whole transcript rather than its tail.
+        ``everything``: the whole transcript rather than its tail. Its reads share one
+        connection (:meth:`~assistant.store.Store.unit`).
 
         Raises:
             SessionNotFound, FlowChanged: see :meth:`load`.
         """
-        if isinstance(session, str):
-            row, compiled = self.load(session)
-        else:
-            row = session
-            compiled = self.library.for_session(row.flow_id, row.flow_version, row.step)
-            if compiled is None:
-                raise errors.FlowChanged()
-        n, position, chosen = self.position_at(
-            row, compiled, row.position if n is None else min(n, row.position))
+        with self.store.unit():
+            if isinstance(session, str):
+                row, compiled = self.load(session)
+            else:
+                row = session
+                compiled = self.library.for_session(row.flow_id, row.flow_version, row.step)
+                if compiled is None:
+                    raise errors.FlowChanged()
+            view = self._read_view(row, compiled, row.position if n is None
+                                   else min(n, row.position), everything, sent)
+        return self._with_check(view, waiting_for)
+
+    def _read_view(self, row: FlowSession, compiled: CompiledFlow, n: int, everything: bool,
+                   sent: Collection[int]) -> StepView:
+        """The session at path index ``n`` (≤ its position) as the store has it; no check
+        is started (see :meth:`_with_check`)."""
+        n, position, chosen = self.position_at(row, compiled, n)
         step = compiled.flow.steps[position.step]
-        checking = previous = None
-        if step.is_probe and n == row.position:
-            checking, previous = self._check(row, step, waiting_for)
         tail = self.store.transcript(row.id, upto=n,
                                      last=None if everything else TRANSCRIPT_TAIL)
-        feedback = self.store.feedback_for(row) if step.is_end and n == row.position else None
+        ended = row.status == "ended"
+        feedback = self.store.feedback_for(row) if ended else None
         finding = None
         if tail and tail[-1].position == n and tail[-1].probe_check_id is not None:
             finding = self.probes.checks.get(tail[-1].probe_check_id)
@@ -249,8 +260,16 @@ class Conversations:
             if nxt and nxt[0].probe_check_id is not None:
                 finding = self.probes.checks.get(nxt[0].probe_check_id)
         return StepView(row, compiled, n, step, chosen, labelled(compiled, tail),
-                        finding=finding, checking=checking, previous=previous,
-                        feedback=feedback, closed=self.closed(row, sent))
+                        finding=finding,
+                        feedback=feedback if step.is_end and n == row.position else None,
+                        closed=ended and self._closed(row, sent, feedback))
+
+    def _with_check(self, view: StepView, waiting_for: int | None) -> StepView:
+        """``view`` with, at the session's current probe step, the check it waits for
+        (started now if none is usable). Outside any store unit: a check is written."""
+        if view.step.is_probe and view.current:
+            view.checking, view.previous = self._check(view.session, view.step, waiting_for)
+        return view
 
     def transcript(self, sid: str) -> tuple[FlowSession, list[dict]]:
         """The session and its whole current path in words, each live check's line with what
@@ -263,20 +282,40 @@ class Conversations:
     # -- changing it ---------------------------------------------------------------------------
 
     def answer(self, sid: str, n: int, answer_id: str, revision: int | None,
-               sent: Collection[int] = (), said: str | None = None
-               ) -> tuple[FlowSession, int]:
+               sent: Collection[int] = (), said: str | None = None, *,
+               everything: bool = False) -> StepView:
         """Apply ``answer_id`` to the step at path index ``n``, seen at ``revision``; below
         the current position it changes an earlier answer (the later path is kept, marked
-        superseded). Returns the session and the index to show next (the same answer again
-        changes nothing and shows the step after ``n``). ``said``: the free text the answer
-        was chosen by (:meth:`say`), kept with it.
+        superseded). Returns the step to show next, as :meth:`view` with ``everything``
+        would (the same answer again changes nothing and shows the step after ``n``).
+        ``said``: the free text the answer was chosen by (:meth:`say`), kept with it.
+
+        One connection and one transaction (:meth:`~assistant.store.Store.unit`): read the
+        session, guard the revision, write the answer and its event, read what the next
+        step shows. An unresolved end's handoff and a probe step's check come after it.
 
         Raises:
             Incomplete: no revision. Closed: the session is finished. Stale: another
             revision, or ``n`` past the position or no longer in the flow.
             CheckedAutomatically: a probe step. NotAChoice: not an answer of the step.
         """
-        row, compiled = self.load(sid)
+        with self.store.unit():
+            row, compiled = self.load(sid)
+            changed = self._apply(row, compiled, n, answer_id, revision, sent, said)
+            if changed is not None:
+                row = changed
+            view = self._read_view(row, compiled,
+                                   n + 1 if changed is None else changed.position,
+                                   everything, sent)
+        if changed is not None:
+            self.handoffs.after_answer(row, compiled)
+        return self._with_check(view, None)
+
+    def _apply(self, row: FlowSession, compiled: CompiledFlow, n: int, answer_id: str,
+               revision: int | None, sent: Collection[int], said: str | None
+               ) -> FlowSession | None:
+        """Record the answer (see :meth:`answer`, which raises what this raises): the
+        session as it is now, or None for the same answer again (nothing changed)."""
         if revision is None:
             raise errors.Incomplete()
         if self.closed(row, sent):
@@ -287,7 +326,7 @@ class Conversations:
         if at != n:  # that earlier step is no longer in the flow
             raise errors.Stale()
         if given == answer_id:
-            return row, n + 1  # the same answer again: nothing to change
+            return None  # the same answer again: nothing to change
         step = compiled.flow.steps[position.step]
         if step.is_probe:
             # Only the check itself decides a probe step: a posted "connected" is not believed.
@@ -301,13 +340,11 @@ class Conversations:
                                     ) from None
         outcome = compiled.flow.steps[move.to.step].outcome
         try:
-            row = self.store.record_answer(row, compiled.flow.version, n, move.from_step,
-                                           answer_id, move.to.step, move.to.counters, outcome,
-                                           said=said[:TEXT_MAX] if said else None)
+            return self.store.record_answer(row, compiled.flow.version, n, move.from_step,
+                                            answer_id, move.to.step, move.to.counters,
+                                            outcome, said=said[:TEXT_MAX] if said else None)
         except StaleRevision:
             raise errors.Stale() from None
-        self.handoffs.after_answer(row, compiled)
-        return row, row.position
 
     def poll(self, sid: str, n: int, revision: int | None, waiting_for: int | None = None
              ) -> Polled:
@@ -512,11 +549,11 @@ class Conversations:
         return router.match_answer(step, text)
 
     def say(self, sid: str, n: int, text: str, revision: int | None,
-            sent: Collection[int] = ()) -> Said:
+            sent: Collection[int] = (), *, everything: bool = False) -> Said:
         """Free ``text`` typed at the step at path index ``n``, seen at ``revision``: the
         answer it clearly means is applied as by :meth:`answer` (the same revision rules; the
         text is kept with the answer); otherwise nothing changes and the :class:`Said` names
-        the candidates to ask about.
+        the candidates to ask about. ``everything``: as :meth:`answer`.
 
         Raises:
             Invalid: ``errors["text"]``: nothing was typed. Otherwise as :meth:`answer`
@@ -541,5 +578,6 @@ class Conversations:
         if match.answer is None:
             return Said(row, n, False, match.candidates
                         or tuple(a.id for a in step.answers))
-        row, show = self.answer(sid, n, match.answer, revision, sent, said=text)
-        return Said(row, show, True)
+        view = self.answer(sid, n, match.answer, revision, sent, said=text,
+                           everything=everything)
+        return Said(view.session, view.n, True, view=view)

@@ -1,9 +1,10 @@
 """All reads and writes of the store. The web layer calls these; it never writes SQL itself.
 
-The three statements every answer runs (read the session, apply the answer, read the
-transcript tail) are SQLAlchemy Core statements built once at import with bound parameters:
-the ORM's unit of work and statement building cost more than the query itself at this size.
-Everything else uses ORM sessions.
+The statements every answer runs (read the session, apply the answer, read the transcript
+tail; at an end its feedback and handoff) are SQLAlchemy Core statements built once at import
+with bound parameters: the ORM's unit of work and statement building cost more than the query
+itself at this size. They run on one connection in one transaction when the caller opens a
+:meth:`Store.unit`. Everything else uses ORM sessions.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,7 +30,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -59,6 +62,12 @@ _SUPERSEDE = (update(_events)
                      _events.c.position > bindparam("after"), _events.c.superseded == false())
               .values(superseded=True))
 _ADD_EVENT = insert(_events)
+_feedback = Feedback.__table__
+_handoffs = Handoff.__table__
+_FEEDBACK_AT = select(_feedback).where(_feedback.c.session_id == bindparam("sid"),
+                                       _feedback.c.revision == bindparam("revision"))
+_HANDOFF_AT = select(_handoffs).where(_handoffs.c.session_id == bindparam("sid"),
+                                      _handoffs.c.revision == bindparam("revision"))
 # A session's version changed (its flow file was edited mid-session): its rows' copies follow.
 _NEW_VERSION = [update(t).where(t.c.session_id == bindparam("sid"))
                 .values(session_version=bindparam("version"))
@@ -153,15 +162,52 @@ class TranscriptLine:
     said: str | None = None
 
 
+# The connection of the unit open in this thread or task, with its engine (see Store.unit).
+_UNIT: ContextVar[tuple[Engine, Connection] | None] = ContextVar("store_unit", default=None)
+
+
 class Store:
     """Sessions, transcripts, feedback and handoffs in one SQL database.
 
-    Every method runs in its own transaction and returns detached objects.
+    Every method runs in its own transaction and returns detached objects, except that the
+    answer's statements (:meth:`get_session`, :meth:`transcript`, :meth:`record_answer`,
+    :meth:`feedback_for`, :meth:`handoff_at`) join the :meth:`unit` open around them.
     """
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self.Session = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """One connection and one transaction for the answer's statements called inside
+        (listed in the class docstring): committed when the block ends, rolled back if it
+        raises. A unit inside a unit of the same store is the outer one.
+
+        Only those statements join it: any other store call inside gets its own connection,
+        and on SQLite a write there would wait for this unit's write lock until its busy
+        timeout, so callers make other writes (handoffs, checks) after the block.
+        """
+        active = _UNIT.get()
+        if active is not None and active[0] is self.engine:
+            yield
+            return
+        with self.engine.begin() as conn:
+            token = _UNIT.set((self.engine, conn))
+            try:
+                yield
+            finally:
+                _UNIT.reset(token)
+
+    @contextmanager
+    def _connection(self, write: bool = False) -> Iterator[Connection]:
+        """The open unit's connection, else a new one (in a transaction if ``write``)."""
+        active = _UNIT.get()
+        if active is not None and active[0] is self.engine:
+            yield active[1]
+            return
+        with self.engine.begin() if write else self.engine.connect() as conn:
+            yield conn
 
     def create_session(self, flow_id: str, flow_version: str, step: str,
                        connection_id: str | None = None, guided_by: int | None = None,
@@ -225,7 +271,7 @@ class Store:
 
     def get_session(self, session_id: str) -> FlowSession | None:
         """The session with this id (a detached object), or None."""
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             row = conn.execute(_GET_SESSION, {"sid": session_id}).mappings().first()
         return FlowSession(**row) if row else None
 
@@ -238,7 +284,7 @@ class Store:
         """
         params = {"sid": session_id, "upto": _EVERYTHING if upto is None else upto,
                   "last": _EVERYTHING if last is None else last}
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(_PATH_TAIL, params).all()
         return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
                                dict(r.counters or {}), as_utc(r.at), r.probe_check_id,
@@ -267,7 +313,7 @@ class Store:
             StaleRevision: the session changed since it was read; nothing was changed.
         """
         now = utcnow()
-        with self.engine.begin() as conn:
+        with self._connection(write=True) as conn:
             updated = conn.execute(_ADVANCE, {
                 "sid": session.id, "seen_revision": session.revision, "new_step": to_step,
                 "new_flow_version": flow_version,
@@ -324,10 +370,10 @@ class Store:
 
     def feedback_for(self, session: FlowSession) -> Feedback | None:
         """Feedback given on the session's current end step, if any."""
-        with self.Session() as s:
-            return s.scalars(select(Feedback).where(Feedback.session_id == session.id,
-                                                    Feedback.revision == session.revision)
-                             ).one_or_none()
+        with self._connection() as conn:
+            row = conn.execute(_FEEDBACK_AT, {"sid": session.id, "revision": session.revision}
+                               ).mappings().first()
+        return Feedback(**row) if row else None
 
     def create_handoff(self, session: FlowSession, flow_version: str, reason: str,
                        transcript: list[dict], contact: str | None, message: str | None,
@@ -388,10 +434,10 @@ class Store:
 
     def handoff_at(self, session: FlowSession) -> Handoff | None:
         """The handoff made at the session's current revision, if any."""
-        with self.Session() as s:
-            return s.scalars(select(Handoff).where(Handoff.session_id == session.id,
-                                                   Handoff.revision == session.revision)
-                             ).one_or_none()
+        with self._connection() as conn:
+            row = conn.execute(_HANDOFF_AT, {"sid": session.id, "revision": session.revision}
+                               ).mappings().first()
+        return Handoff(**row) if row else None
 
     def handoffs_for(self, session_id: str) -> list[Handoff]:
         """The session's handoffs, oldest first."""

@@ -29,7 +29,17 @@ from .embed import link_reaction
 from .handoff import sent_handoffs
 from .i18n import current_language, localized, translated, use_session_language
 from .starting import _verified, start
-from .wizard import _form_text, _is_htmx, _refused, _render, _revision, _show, bp, private
+from .wizard import (
+    _everything,
+    _form_text,
+    _is_htmx,
+    _refused,
+    _render,
+    _revision,
+    _show,
+    bp,
+    private,
+)
 
 
 def _guides_page(text: str, route=None, *, token: str | None = None, notice: str | None = None,
@@ -83,12 +93,13 @@ def say(sid: str, n: int):
     """Free text typed at the step at position ``n`` (form: ``text``, ``revision``)."""
     text = _form_text("text")
     try:
-        said = services().conversations.say(sid, n, text, _revision(), sent=sent_handoffs())
+        said = services().conversations.say(sid, n, text, _revision(), sent=sent_handoffs(),
+                                           everything=_everything())
     except refused.Invalid as e:
         return _refused(sid, e, n, values={"text": text})
     except refused.ConversationError as e:
         return _refused(sid, e)
     if said.applied:
-        return _show(said.session, said.show)
+        return _show(said.session, said.show, said.view)
     use_session_language(said.session.language)
     return _render(said.session, n, values={"text": text}, ask=said.candidates)

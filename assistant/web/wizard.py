@@ -49,12 +49,18 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..conversation import REACTIONS, TRANSCRIPT_TAIL, Conversations, customer_has_written
+from ..conversation import (
+    REACTIONS,
+    TRANSCRIPT_TAIL,
+    Conversations,
+    StepView,
+    customer_has_written,
+)
 from ..conversation import errors as refused
 from ..engine import CompiledFlow
 from ..flow import Flow, Step
 from ..store import CheckRecord, Feedback, FlowSession
-from . import form_token, services
+from . import form_token, rendered, services
 from .chat import checks_of, is_chat, keep_chat
 from .handoff import mark_sent, sent_handoffs
 from .i18n import (
@@ -172,6 +178,11 @@ def private(response):
     return response
 
 
+def _everything() -> bool:
+    """The page shows the whole transcript (``?answers=all``, the chat) and not its tail."""
+    return request.args.get("answers") == "all" or is_chat()
+
+
 def _render(row: FlowSession, n: int, status: int = 200,
             notice: str | None = None, errors: dict | None = None, values: dict | None = None,
             ask: tuple[str, ...] = ()):
@@ -179,11 +190,16 @@ def _render(row: FlowSession, n: int, status: int = 200,
     the answers typed text may have meant."""
     try:
         view = conversations().view(row, n, waiting_for=_check_id(),
-                                    everything=request.args.get("answers") == "all"
-                                    or is_chat(),
-                                    sent=sent_handoffs())
+                                    everything=_everything(), sent=sent_handoffs())
     except refused.FlowChanged:
         return _gone(row.id)
+    return _render_view(view, status, notice, errors=errors, values=values, ask=ask)
+
+
+def _render_view(view: StepView, status: int = 200, notice: str | None = None,
+                 errors: dict | None = None, values: dict | None = None,
+                 ask: tuple[str, ...] = ()):
+    """The response showing ``view`` (see :func:`render_step`)."""
     response = render_step(view.flow, view.step, view.session, view.n, view.transcript,
                            chosen=view.chosen, feedback=view.feedback, notice=notice,
                            errors=errors, values=values, status=status, fragment=_is_htmx(),
@@ -204,15 +220,20 @@ def _refused(sid: str, error: refused.ConversationError, n: int | None = None,
                    values=values)
 
 
-def _show(row: FlowSession, n: int):
-    """After a successful POST (``row``: the session as it left it): 303 to the step's URL,
-    or for htmx the fragment and its URL."""
+def _show(row: FlowSession, n: int, view: StepView | None = None):
+    """After a successful POST (``row``: the session as it left it), the step at index
+    ``n``: for htmx the fragment and its URL, otherwise 303 to the step's URL. ``view``: that
+    step as the application layer returned it (not read again); its page, rendered here, is
+    kept for the 303's GET should it come to this process (:mod:`.rendered`)."""
     use_session_language(row.language)
+    url = _step_url(row, n)
     if _is_htmx():
-        response = _render(row, n)
-        response.headers.setdefault("HX-Push-Url", _step_url(row, n))
+        response = _render_view(view) if view is not None else _render(row, n)
+        response.headers.setdefault("HX-Push-Url", url)
         return response
-    return redirect(_step_url(row, n), 303)
+    if view is not None and rendered.keeps(view) and not _staff_view():
+        rendered.keep(url, row, _render_view(view).get_data())
+    return redirect(url, 303)
 
 
 def _check_id() -> int | None:
@@ -250,6 +271,8 @@ def step(sid: str, n: int):
     row, _ = _load(sid)
     if n > row.position:
         return redirect(_step_url(row, row.position), 303)
+    if not _is_htmx() and not _staff_view() and (page := rendered.take(row)) is not None:
+        return private(make_response(page))
     return _render(row, n)
 
 
@@ -296,14 +319,14 @@ def answer(sid: str, n: int):
     """Apply the posted answer to the step at position ``n`` (``said``: the words the
     customer typed, when they chose it after being asked which answer those meant)."""
     try:
-        row, show = conversations().answer(sid, n, request.form.get("answer", ""),
-                                           _revision(), sent=sent_handoffs(),
-                                           said=_form_text("said") or None)
+        view = conversations().answer(sid, n, request.form.get("answer", ""), _revision(),
+                                      sent=sent_handoffs(), said=_form_text("said") or None,
+                                      everything=_everything())
     except refused.NotAChoice as e:
         return _refused(sid, e, n)
     except refused.ConversationError as e:
         return _refused(sid, e)
-    return _show(row, show)
+    return _show(view.session, view.n, view)
 
 
 def _form_text(name: str) -> str:

@@ -200,8 +200,9 @@ def answer(sid: str):
     row, _ = c.load(sid)
     use_session_language(row.language)  # its refusals in its language
     n = row.position if body.position is None else body.position
-    row, _ = c.answer(sid, n, body.answer, body.revision)
-    return _ok(session_out(c.view(row)))
+    view = c.answer(sid, n, body.answer, body.revision)
+    # The same answer again shows the step after it; the API always shows where it is.
+    return _ok(session_out(view if view.current else c.view(view.session)))
 
 
 @bp.post("/sessions/<sid>/match")
