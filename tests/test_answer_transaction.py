@@ -156,3 +156,30 @@ def test_a_kept_page_is_not_served_to_another_address(client, engine):
     with Counted(engine) as db:
         page = client.get(response.headers["Location"] + "?answers=all")
     assert page.status_code == 200 and len(db.statements) > 1  # read and rendered
+
+
+def test_staff_following_the_address_see_their_own_page(client, app, agent):
+    from conftest import login
+    w = Walker(client, "salesforce")
+    response = _post(client, w.html, "disconnected")
+    staff = app.test_client()
+    login(staff, agent)
+    html = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Say to the customer" in html and "Staff view." in html
+    # The customer's page was kept for the customer, without the script.
+    customer = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Say to the customer" not in customer and "Staff view." not in customer
+    assert heading(customer) == heading(html) == "Connect to Salesforce again"
+
+
+def test_a_page_staff_answered_is_not_kept_for_the_customer(client, app, agent):
+    from conftest import login
+    w = Walker(client, "salesforce")
+    staff = app.test_client()
+    login(staff, agent)
+    page = staff.get(f"/s/{w.sid}/1").get_data(as_text=True)
+    response = _post(staff, page, "disconnected")
+    assert response.status_code == 303
+    customer = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert heading(customer) == "Connect to Salesforce again"
+    assert "Say to the customer" not in customer and "Staff view." not in customer
