@@ -64,7 +64,7 @@ from assistant.flow import load_flows  # noqa: E402
 from assistant.flow.model import OTHERWISE, Flow  # noqa: E402
 from assistant.store import upgrade  # noqa: E402
 from assistant.store.models import Event, Feedback, FlowSession, Handoff  # noqa: E402
-from assistant.store.repository import CODE_ALPHABET  # noqa: E402
+from assistant.store.share_codes import CODE_ALPHABET  # noqa: E402
 
 TARGET_S = 0.5  # the analytics page, at most
 EVENTS = 1_000_000

@@ -7,9 +7,10 @@ script or test builds one from the same parts (see ``tests/test_conversation.py`
 """
 
 from . import errors
+from .endings import REACTIONS
 from .handoffs import REASONS, Handoffs, customer_has_written, payload
 from .results import Polled, Said, Started, StepView
-from .service import REACTIONS, TEXT_MAX, TRANSCRIPT_TAIL, Conversations
+from .service import TEXT_MAX, TRANSCRIPT_TAIL, Conversations
 from .transcript import labelled, with_checks
 
 __all__ = ["REACTIONS", "REASONS", "TEXT_MAX", "TRANSCRIPT_TAIL", "Conversations", "Handoffs",

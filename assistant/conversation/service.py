@@ -20,36 +20,34 @@ finished session raises :class:`~.errors.Closed`.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Collection
 
 from ..engine import CompiledFlow, InvalidAnswer, Position
 from ..flow import Flow, Step
 from ..launch import Launch
-from ..store import CheckRecord, FlowSession, Handoff, StaleRevision
+from ..store import CheckRecord, FlowSession, StaleRevision
 from ..store.repository import as_utc
 from . import errors
+from .endings import Endings
 from .handoffs import Handoffs, customer_has_written
-from .launching import WITHOUT_CHECK, launch_connection, verify_launch
-from .results import Polled, Said, Started, StepView
+from .launching import launch_connection, verify_launch
+from .results import Polled, Started, StepView
 from .text import _l
 from .transcript import labelled
+from .typed import TypedText
 
 log = logging.getLogger(__name__)
 
-REACTIONS = {"yes": _l("Yes, it did"), "partly": _l("Partly"), "no": _l("No, it didn't")}
-"""The answers to "Did this answer your question?" (id → label)."""
 TRANSCRIPT_TAIL = 10
 """Answers shown under a step unless every one is asked for."""
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 TEXT_MAX = 2000
 """Characters of free text kept with a session or an answer (a pasted error, a sentence)."""
 
 
 
-class Conversations:
+class Conversations(TypedText, Endings):
     """The application layer over the flows, the store and the probe runner. Safe to share
     between threads.
 
@@ -380,204 +378,3 @@ class Conversations:
             raise errors.Stale() from None
         self.handoffs.after_answer(row, compiled)
         return Polled(row, check, True)
-
-    def give_feedback(self, sid: str, end_step: str | None, reaction: str, comment: str,
-                      revision: int | None) -> FlowSession:
-        """Store the answer to "Did this answer your question?" (``reaction``: a key of
-        :data:`REACTIONS`; ``comment``: up to ``comment_max`` characters, may be empty) for
-        the end step ``end_step``. Taken while the session is ended at that step, even if it
-        changed in between (another tab walked back to the same end); a second one at the
-        same revision replaces the first. *No* or *Partly* hands the session off.
-
-        Raises:
-            Incomplete: no revision. NotAtEnd: the session is not ended at ``end_step``.
-            Invalid: ``errors`` has ``reaction`` and/or ``comment``.
-        """
-        row, compiled = self.load(sid)
-        if revision is None:
-            raise errors.Incomplete(_l("The form was incomplete, so nothing was saved. "
-                                       "Please send it again."))
-        if row.status != "ended" or end_step != row.step:
-            raise errors.NotAtEnd()
-        problems = {}
-        if reaction not in REACTIONS:
-            problems["reaction"] = _l("Choose Yes, Partly or No.")
-        if len(comment) > self.comment_max:
-            problems["comment"] = _l("Your comment has %(count)s characters; the limit is "
-                                     "%(limit)s. Please shorten it.", count=len(comment),
-                                     limit=self.comment_max)
-        if problems:
-            raise errors.Invalid(errors=problems)
-        changed = self.store.save_feedback(row, compiled.flow.version, reaction,
-                                           comment or None)
-        self.handoffs.after_feedback(row, compiled, reaction, changed=changed)
-        return row
-
-    def hand_off(self, sid: str, revision: int | None, contact: str = "", message: str = ""
-                 ) -> Handoff:
-        """The customer asks for a person: a handoff carrying the transcript at the session's
-        revision (one per revision: a later request, e.g. from another tab, adds its
-        ``contact`` address and ``message`` to it, up to three times ``message_max``
-        characters of messages in all).
-
-        Raises:
-            Stale: the answers changed since ``revision``. Invalid: ``errors`` has
-            ``contact`` (not an email address) and/or ``message`` (too long).
-        """
-        row, compiled = self.load(sid)
-        if revision != row.revision:
-            raise errors.Stale(_l("Nothing was sent yet: your answers changed in another tab "
-                                  "or window since this page was shown. Check what you wrote "
-                                  "below and send it again."))
-        problems: dict[str, str] = {}
-        limit = self.message_max
-        if contact and (len(contact) > 254 or not EMAIL.match(contact)):
-            problems["contact"] = _l("Enter an email address like name@example.com, or "
-                                     "leave it empty.")
-        if len(message) > limit:
-            problems["message"] = _l("Your message has %(count)s characters; the limit is "
-                                     "%(limit)s. Please shorten it.", count=len(message),
-                                     limit=limit)
-        # Messages sent at one point are added to its handoff (another tab, the agent's
-        # comment), each addition announced with the whole text: keep the sum bounded.
-        existing = self.store.handoff_at(row)
-        held = (existing.message or "") if existing is not None else ""
-        if "message" not in problems and message and message not in held \
-                and len(held) + len(message) > 3 * limit:
-            problems["message"] = _l("Support has %(count)s characters from this point "
-                                     "already; at most %(limit)s are kept, so this was not "
-                                     "added. Please shorten it, or quote your reference when "
-                                     "you talk to us.", count=len(held), limit=3 * limit)
-        if problems:
-            raise errors.Invalid(errors=problems)
-        feedback = self.store.feedback_for(row)
-        reason = ("unresolved_end" if row.outcome in ("unresolved", "escalated")
-                  else "negative_feedback" if feedback and feedback.reaction != "yes"
-                  else "customer_request")
-        handoff, _ = self.handoffs.record(row, compiled, reason, contact=contact or None,
-                                          message=message or None)
-        return handoff
-
-    # -- free text -----------------------------------------------------------------------------
-
-    @property
-    def router(self):
-        """The English :class:`~assistant.routing.Router` (see :meth:`router_for`)."""
-        return self.router_for(None)
-
-    def router_for(self, language: str | None):
-        """The :class:`~assistant.routing.Router` over the served flows for customers writing
-        in ``language`` (``"es"``; None or a language the routing does not speak: English),
-        built on first use (its index takes a moment to build)."""
-        from ..routing.data import BASE_LANGUAGE
-        from ..routing.text import STEMMERS
-        language = language if language in STEMMERS else BASE_LANGUAGE
-        router = self._routers.get(language)
-        if router is None:
-            with self._router_lock:
-                router = self._routers.get(language)
-                if router is None:
-                    from ..routing import load_router
-                    router = self._routers[language] = load_router(self.flows, language)
-        return router
-
-    def route(self, text: str, language: str | None = None):
-        """Where free ``text`` (a description or a pasted error) written in ``language``
-        leads: a :class:`~assistant.routing.Route` (a guide and the step to open, a
-        clarifying question, or no guide), whose sentences are in that language. Never raises
-        for any text."""
-        return self.router_for(language).route(text)
-
-    def start_from_text(self, text: str, *, launch: Launch | None = None,
-                        chosen: str | None = None, language: str | None = None):
-        """Route ``text`` and, if it leads to a guide, start a session there (at the step of
-        the cause it names), keeping the text and what the router said (the first step shows
-        it). Returns ``(route, started or None)``.
-
-        ``chosen``: the guide the customer picked after a clarifying question about ``text``
-        (one of the route's alternatives, or any served guide): that guide is started at its
-        start. ``launch`` as for :meth:`start`; without one, in demo mode, the guide's first
-        demo connection is bound (as the demo's start page preselects it). ``language``: the
-        customer's, as for :meth:`start`; ``text`` is routed in it (see :meth:`route`) and what
-        the router said is kept in it.
-
-        Raises:
-            LaunchRefused: the launch token is for another guide than the one routed to.
-            FlowNotFound: ``chosen`` is not a served guide.
-        """
-        text = text.strip()
-        if chosen is not None:
-            flow = self.flow(chosen).flow
-            found = None
-            flow_id, step, note = flow.id, None, None
-        else:
-            found = self.route(text, language)
-            if found.flow is None:
-                return found, None
-            flow_id, step, note = found.flow, found.step, found.message
-        if launch is not None and launch.flow_id and launch.flow_id != flow_id:
-            raise errors.LaunchRefused(_l("This link is for another guide, so it can't be "
-                                          "used to check your connection here."
-                                          ).then(WITHOUT_CHECK))
-        connection_id = None
-        if launch is None and self.connections.demo:
-            choices = self.connections.for_system(self.flow(flow_id).flow.system)
-            connection_id = choices[0].id if choices else None
-        return found, self.start(flow_id, launch=launch, step=step, opened_with=text,
-                                 route_note=note, connection_id=connection_id,
-                                 language=language)
-
-    def match_answer(self, sid: str, text: str, n: int | None = None):
-        """The answer of the session's step at path index ``n`` (None: the current one) that
-        free ``text`` means: an :class:`~assistant.routing.AnswerMatch` (``answer``, or
-        ``candidates`` to ask about). Changes nothing; :meth:`say` applies it."""
-        row, compiled = self.load(sid)
-        _, position, _ = self.position_at(row, compiled, row.position if n is None
-                                          else max(0, min(n, row.position)))
-        return self._match(row, compiled, position.step, text)
-
-    def _match(self, row: FlowSession, compiled: CompiledFlow, step_id: str, text: str):
-        """The answer of the session's step ``step_id`` that ``text`` means, read in the
-        session's language against the step's answers as the customer sees them (the served
-        flow's translation, when the session is on the served version)."""
-        router = self.router_for(row.language)
-        step = compiled.flow.steps[step_id]
-        shown = router.flows.get(compiled.flow.id)
-        if shown is not None and shown.version == compiled.flow.version \
-                and step_id in shown.steps:
-            step = shown.steps[step_id]
-        return router.match_answer(step, text)
-
-    def say(self, sid: str, n: int, text: str, revision: int | None,
-            sent: Collection[int] = (), *, everything: bool = False) -> Said:
-        """Free ``text`` typed at the step at path index ``n``, seen at ``revision``: the
-        answer it clearly means is applied as by :meth:`answer` (the same revision rules; the
-        text is kept with the answer); otherwise nothing changes and the :class:`Said` names
-        the candidates to ask about. ``everything``: as :meth:`answer`.
-
-        Raises:
-            Invalid: ``errors["text"]``: nothing was typed. Otherwise as :meth:`answer`
-            (Incomplete, Closed, Stale, CheckedAutomatically).
-        """
-        text = text.strip()
-        row, compiled = self.load(sid)
-        if revision is None:
-            raise errors.Incomplete()
-        if self.closed(row, sent):
-            raise errors.Closed()
-        if revision != row.revision or n > row.position or n < 0:
-            raise errors.Stale()
-        if not text:
-            raise errors.Invalid(errors={"text": _l("Type your answer, or choose one of the "
-                                                    "answers.")})
-        _, position, _ = self.position_at(row, compiled, n)
-        step = compiled.flow.steps[position.step]
-        if step.is_probe:
-            raise errors.CheckedAutomatically()
-        match = self._match(row, compiled, position.step, text)
-        if match.answer is None:
-            return Said(row, n, False, match.candidates
-                        or tuple(a.id for a in step.answers))
-        view = self.answer(sid, n, match.answer, revision, sent, said=text,
-                           everything=everything)
-        return Said(view.session, view.n, True, view=view)

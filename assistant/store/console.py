@@ -29,7 +29,8 @@ from sqlalchemy.orm import aliased
 
 from .models import Event, Feedback, FlowSession, Handoff, ProbeCheck, Staff, StaffNote, utcnow
 from .probe_checks import CheckRecord, _record
-from .repository import Store, as_utc, normalize_share_code
+from .repository import Store, as_utc
+from .share_codes import normalize_share_code
 
 PAGE_SIZE = 25
 NOTE_MAX_CHARS = 4000

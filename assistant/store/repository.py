@@ -9,8 +9,6 @@ itself at this size. They run on one connection in one transaction when the call
 
 from __future__ import annotations
 
-import math
-import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +19,6 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     bindparam,
     case,
-    create_engine,
-    event,
     false,
     func,
     insert,
@@ -35,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from .models import Event, Feedback, FlowSession, Handoff, utcnow
+from .share_codes import new_share_code, normalize_share_code
 
 _sessions = FlowSession.__table__
 _events = Event.__table__
@@ -74,70 +71,8 @@ _NEW_VERSION = [update(t).where(t.c.session_id == bindparam("sid"))
                 for t in (_events, Feedback.__table__, Handoff.__table__)]
 
 
-# Share codes: no 0/O, 1/I/L, so a code read out over the phone is not misheard.
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_PATTERN = re.compile(rf"^[{CODE_ALPHABET}]{{2}}-[{CODE_ALPHABET}]{{3}}$")
-
-
-def new_share_code() -> str:
-    """A random share code like ``K7-4QX``: 5 characters from :data:`CODE_ALPHABET` (31⁵ ≈
-    28.6 million codes)."""
-    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
-    return f"{chars[:2]}-{chars[2:]}"
-
-
-def normalize_share_code(text: str) -> str | None:
-    """A share code as typed by an agent ("k7 4qx", "K74QX", " K7-4QX ") in its stored form
-    ``K7-4QX``, or None if it cannot be one."""
-    chars = re.sub(r"[\s\-–—]", "", text or "").upper()
-    code = f"{chars[:2]}-{chars[2:]}"
-    return code if CODE_PATTERN.match(code) else None
-
-
 class StaleRevision(Exception):
     """The session changed since the page was shown (another tab, a double click, Back)."""
-
-
-DEFAULT_TIMEOUT = 0.75
-"""Seconds a statement waits for the database before giving up (see :func:`make_engine`)."""
-
-
-def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
-    """A SQLAlchemy engine for ``url`` whose waits for the database are bounded by
-    ``timeout`` seconds, so that a busy or unreachable database costs a request that long and
-    an error :func:`assistant.store.health.is_unavailable` recognises, not a stalled worker.
-
-    SQLite gets WAL mode with ``synchronous=NORMAL`` (a crash can lose the last commits but
-    never corrupts the file; see https://www.sqlite.org/wal.html), foreign keys and a busy
-    timeout of ``timeout`` (a write lock held longer by another process gives "database is
-    locked"). PostgreSQL gets ``lock_timeout`` = ``timeout``, libpq's ``connect_timeout``
-    (whole seconds, at least 2: libpq's minimum) and a ping when a pooled connection is
-    taken (after a server restart the pool's old connections are replaced, not used). Every
-    engine waits at most ``timeout`` (at least 1 s) for a free pooled connection. Its
-    failures and recoveries are logged once each (:mod:`assistant.store.health`).
-    """
-    from .health import health_of
-    busy_ms = max(1, round(timeout * 1000))
-    if url.startswith("sqlite"):
-        engine = create_engine(url, pool_timeout=max(1.0, timeout))
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
-            cur = dbapi_connection.cursor()
-            cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # before anything that may wait
-            cur.execute("PRAGMA journal_mode=WAL")
-            # Safe with WAL (no corruption); skips an fsync per commit.
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-    elif url.startswith("postgresql"):
-        engine = create_engine(url, pool_timeout=max(1.0, timeout), pool_pre_ping=True,
-                               connect_args={"connect_timeout": max(2, math.ceil(timeout)),
-                                             "options": f"-c lock_timeout={busy_ms}"})
-    else:
-        engine = create_engine(url, pool_timeout=max(1.0, timeout), pool_pre_ping=True)
-    health_of(engine)
-    return engine
 
 
 def as_utc(moment: datetime) -> datetime:

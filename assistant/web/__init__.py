@@ -252,6 +252,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.url_map.converters["int"] = RowIdConverter  # before any view's rule is added
     from . import (
+        endings,  # noqa: F401 - its views join the wizard's blueprint
         free_text,  # noqa: F401 - its views join the wizard's blueprint
         starting,  # noqa: F401 - its views join the wizard's blueprint
     )

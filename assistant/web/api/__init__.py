@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...conversation import StepView
 from ...conversation import errors as refused
 from ...store.health import is_unavailable
-from ...store.repository import normalize_share_code
+from ...store.share_codes import normalize_share_code
 from .. import csrf, services
 from ..i18n import current_language, localized, translated, use_session_language
 from ..presenting import customer_explanation, customer_title, in_language
