@@ -19,6 +19,7 @@ from assistant.probes.diagnosis import causes_for
 from assistant.resources import flows_dir
 from assistant.routing import load_router, load_routing, routing_folders
 from assistant.routing.evaluate import evaluate, flow_right, read_cases
+from assistant.routing.text import contains
 
 EVAL = Path(__file__).parent / "fixtures" / "routing"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -221,6 +222,19 @@ def test_cause_steps_follow_the_flow_data(router, flows):
 ])
 def test_typos_still_find_the_guide(router, text, flow):
     assert router.route(text).flow == flow
+
+
+def test_a_phrase_matches_its_words_in_order_with_at_most_two_other_terms_between(router):
+    """The window is counted in terms (stop words left out): Spanish puts the system inside a
+    phrase ("el token de actualización de quickbooks online está vencido"), so a smaller one
+    loses causes; order always counts."""
+    terms, phrase = router.analyser.terms, router.analyser.phrase
+    limit = phrase("api limit")
+    assert contains(terms("api limit"), limit)
+    assert contains(terms("api request limit"), limit)
+    assert contains(terms("api daily request limit"), limit)
+    assert not contains(terms("api daily request usage limit"), limit)
+    assert not contains(terms("limit of the api"), limit)
 
 
 def test_a_name_several_flows_share_asks_which(router):

@@ -40,8 +40,10 @@ message or a cause sentence of the base without one in the language is refused, 
 customer never reads a sentence in another language. A flow without a file in the language
 keeps its base words, as a flow without a translation keeps its text.
 
-Phrases are matched as whole words in any order after normalising (lower case, accents
-removed, typos corrected, stems), so ``"api limit"`` matches "limit of API calls".
+Phrases are matched as whole words after normalising (lower case, accents removed, typos
+corrected, stems, stop words left out), in order, with at most two other terms between two of
+them (:func:`.text.contains`), so ``"api limit"`` matches "API request limit" but not "limit of
+API calls".
 """
 
 from __future__ import annotations
