@@ -27,7 +27,8 @@ import pytest
 import time_machine
 from analytics_scenario import DAILY, NOW, OLD_VERSION, seed
 
-from assistant.store.analytics import Analytics, Scope
+from assistant.store.analytics import Analytics
+from assistant.store.analytics_figures import Scope
 from conftest import login
 
 MARCH = {"flow": "salesforce", "version": "", "from": "2026-03-01", "to": "2026-03-31"}

@@ -41,7 +41,8 @@ from pygal.style import Style
 from ...flow import Flow
 from ...flow.model import OTHERWISE
 from ...probes.diagnosis import cause_title
-from ...store.analytics import REACTIONS, Analytics, FlowReport, Scope, StepFigures
+from ...store.analytics import Analytics
+from ...store.analytics_figures import REACTIONS, FlowReport, Scope, StepFigures
 from .. import services
 from ..i18n import languages
 from . import admin_only, bp
