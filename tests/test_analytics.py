@@ -476,7 +476,7 @@ def test_a_session_counts_under_its_current_version_with_all_its_rows(store, ana
 def test_a_chart_of_a_few_sessions_counts_in_whole_sessions():
     import re as _re
 
-    from assistant.web.console.analytics import _bar_chart
+    from assistant.web.console.analytics_charts import _bar_chart
     svg = _bar_chart("Where abandoned sessions stopped", ["Step 1", "Step 2"], [2, 1],
                      "#b3261e")
     # The count axis: each tick is a guide line with its label.
