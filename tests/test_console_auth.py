@@ -297,7 +297,7 @@ def test_serve_prints_how_to_log_into_the_demo(monkeypatch, db_url, tmp_path):
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.delenv("CONNECTIONS_PATH", raising=False)
     monkeypatch.setattr("flask.Flask.run", lambda *a, **k: None)
-    monkeypatch.setattr(servers, "_start_simulator", lambda url: None)
+    monkeypatch.setattr(servers, "start_simulator", lambda url: None)
     monkeypatch.setattr(servers, "_demo_login", lambda app: ("demo-admin@example.com", "pw-123"))
     result = CliRunner().invoke(main, ["serve", "--port", "5999", "--no-help-center"])
     assert result.exit_code == 0, result.output

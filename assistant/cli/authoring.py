@@ -13,7 +13,7 @@ import click
 
 from ..flow import flow_files, flow_json_schema
 from ..resources import flows_dir
-from .servers import _start_simulator
+from .servers import start_simulator
 
 
 @click.command()
@@ -175,7 +175,7 @@ def preview(file: str, host: str, port: int) -> None:
     with tempfile.TemporaryDirectory(prefix="assistant-preview-") as tmp:
         # The demo connections read the simulator's address from the environment; a free
         # port keeps a preview beside `make run` (which uses 5001) or another preview.
-        os.environ["SIMULATOR_URL"] = _start_simulator("http://127.0.0.1:0")
+        os.environ["SIMULATOR_URL"] = start_simulator("http://127.0.0.1:0")
         url = f"sqlite:///{Path(tmp) / 'preview.db'}"
         upgrade(url)
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),

@@ -29,7 +29,7 @@ def serve(host: str, port: int, debug: bool, simulator: bool, help_center: bool)
     services = app.extensions["assistant"]
     connections = services.connections
     if connections.demo and simulator and not os.environ.get("WERKZEUG_RUN_MAIN"):
-        _start_simulator(connections.simulator_url)
+        start_simulator(connections.simulator_url)
     if connections.demo and help_center:
         url = app.config["DEMO_HELP_CENTER_URL"]
         if not os.environ.get("WERKZEUG_RUN_MAIN"):
@@ -97,7 +97,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _start_simulator(url: str) -> str:
+def start_simulator(url: str) -> str:
     """Serve the simulator at ``url`` (loopback only; port 0: any free port) on a daemon
     thread. Returns its URL."""
     import threading
