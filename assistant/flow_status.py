@@ -29,7 +29,8 @@ from .flow.translate import (
     translation_files,
     translation_language,
 )
-from .store.analytics import Analytics, Scope
+from .store.analytics import Analytics
+from .store.analytics_figures import Scope
 from .store.flow_versions import FlowVersions, VersionInfo
 
 TRAFFIC_DAYS = 30

@@ -27,7 +27,8 @@ import pytest
 import time_machine
 from analytics_scenario import DAILY, NOW, OLD_VERSION, seed
 
-from assistant.store.analytics import Analytics, Scope
+from assistant.store.analytics import Analytics
+from assistant.store.analytics_figures import Scope
 from conftest import login
 
 MARCH = {"flow": "salesforce", "version": "", "from": "2026-03-01", "to": "2026-03-31"}
@@ -475,7 +476,7 @@ def test_a_session_counts_under_its_current_version_with_all_its_rows(store, ana
 def test_a_chart_of_a_few_sessions_counts_in_whole_sessions():
     import re as _re
 
-    from assistant.web.console.analytics import _bar_chart
+    from assistant.web.console.analytics_charts import _bar_chart
     svg = _bar_chart("Where abandoned sessions stopped", ["Step 1", "Step 2"], [2, 1],
                      "#b3261e")
     # The count axis: each tick is a guide line with its label.

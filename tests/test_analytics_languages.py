@@ -17,7 +17,8 @@ import pytest
 import time_machine
 from analytics_scenario import NOW, seed
 
-from assistant.store.analytics import Analytics, LanguageFigures, Scope
+from assistant.store.analytics import Analytics
+from assistant.store.analytics_figures import LanguageFigures, Scope
 from conftest import login
 
 MARCH = {"flow": "salesforce", "version": "", "from": "2026-03-01", "to": "2026-03-31"}

@@ -275,7 +275,7 @@ def test_demo_mode_makes_a_demo_admin_and_keeps_its_password(make_app, tmp_path)
     import os
     import stat
 
-    from assistant.cli import DEMO_PASSWORD_FILE, _demo_login
+    from assistant.cli.servers import DEMO_PASSWORD_FILE, _demo_login
     app = make_app()
     app.instance_path = str(tmp_path)  # not the checkout's instance folder
     email, password = _demo_login(app)
@@ -293,12 +293,12 @@ def test_demo_mode_makes_a_demo_admin_and_keeps_its_password(make_app, tmp_path)
 
 
 def test_serve_prints_how_to_log_into_the_demo(monkeypatch, db_url, tmp_path):
-    from assistant import cli
+    from assistant.cli import servers
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.delenv("CONNECTIONS_PATH", raising=False)
     monkeypatch.setattr("flask.Flask.run", lambda *a, **k: None)
-    monkeypatch.setattr(cli, "_start_simulator", lambda url: None)
-    monkeypatch.setattr(cli, "_demo_login", lambda app: ("demo-admin@example.com", "pw-123"))
+    monkeypatch.setattr(servers, "start_simulator", lambda url: None)
+    monkeypatch.setattr(servers, "_demo_login", lambda app: ("demo-admin@example.com", "pw-123"))
     result = CliRunner().invoke(main, ["serve", "--port", "5999", "--no-help-center"])
     assert result.exit_code == 0, result.output
     assert ("Staff console: http://127.0.0.1:5999/console/ — log in as "

@@ -358,6 +358,20 @@ def _merged(base: RoutingData, common: CommonFile, common_path: Path,
     return RoutingData(merged_common, flows, language), []
 
 
+def _shipped_common(language: str, problems: list[FlowProblem]
+                   ) -> tuple[CommonFile | None, Path]:
+    """The common file of ``language`` shipped with the package, and its path: for flows
+    elsewhere (FLOWS_PATH) without their own. Its problems (missing, bad YAML, unknown keys)
+    are added to ``problems`` and the file is then None."""
+    from ..resources import flows_dir
+    path = flows_dir() / ROUTING_DIR / _common_file(language)
+    try:
+        return read_file(path, CommonFile), path
+    except FlowError as e:
+        problems.extend(e.problems)
+        return None, path
+
+
 def load_routing(flows: dict[str, Flow], folders: list[Path],
                  language: str = BASE_LANGUAGE) -> RoutingData:
     """The routing data of ``flows`` for customers writing in ``language``: the first
@@ -370,13 +384,7 @@ def load_routing(flows: dict[str, Flow], folders: list[Path],
     a sentence for the customer missing in ``language``)."""
     common, common_path, found, problems = _read_language(flows, folders, BASE_LANGUAGE)
     if common_path is None:
-        # flows elsewhere (FLOWS_PATH) without their own: the shipped common words
-        from ..resources import flows_dir
-        common_path = flows_dir() / ROUTING_DIR / COMMON_FILE
-        try:
-            common = read_file(common_path, CommonFile)
-        except FlowError as e:
-            problems.extend(e.problems)
+        common, common_path = _shipped_common(BASE_LANGUAGE, problems)
     elif common is not None:
         # the shipped one used for other flows keeps only the families whose flows are loaded
         problems.extend(_check_families(common, common_path, flows))
@@ -389,12 +397,7 @@ def load_routing(flows: dict[str, Flow], folders: list[Path],
         return data
     common_l, common_l_path, found_l, problems = _read_language(flows, folders, language)
     if common_l_path is None and not problems:
-        from ..resources import flows_dir
-        common_l_path = flows_dir() / ROUTING_DIR / _common_file(language)
-        try:
-            common_l = read_file(common_l_path, CommonFile)
-        except FlowError as e:
-            problems.extend(e.problems)
+        common_l, common_l_path = _shipped_common(language, problems)
     elif common_l is not None:
         problems.extend(_check_families(common_l, common_l_path, flows))
     if not problems:

@@ -80,3 +80,4 @@ __all__ = ["admin_only", "bp", "staff_id"]
 
 from . import analytics, auth, guided, handoffs, home, sessions, staff  # noqa: E402,F401,I001
 from . import flows, versions  # noqa: E402,F401,I001
+from . import analytics_charts, analytics_exports  # noqa: E402,F401,I001

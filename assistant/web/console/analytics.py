@@ -18,45 +18,32 @@ that cannot be one, a language the wizard does not speak, a date that is not a d
 ``from`` after ``to`` answer 400 with the reason. The figures are defined in
 :mod:`assistant.store.analytics`.
 
-The charts are pygal SVG documents served on their own (``image/svg+xml``), shown with
-``<img>``: the page's CSP allows no inline style, and a pygal chart carries its own ``<style>``,
-so each chart response has its own CSP allowing just that (and no script: pygal's JavaScript is
-not loaded, ``js=[]``). The steps table is every chart's text alternative.
+The charts are drawn by :mod:`.analytics_charts`, the CSV exports by
+:mod:`.analytics_exports`.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import pygal
-from defusedcsv import csv
-from flask import Response, current_app, render_template, request, stream_with_context
+from flask import Response, current_app, render_template, request
 from markupsafe import Markup
-from pygal.etree import etree as _pygal_etree
-from pygal.style import Style
 
 from ...flow import Flow
 from ...flow.model import OTHERWISE
 from ...probes.diagnosis import cause_title
-from ...store.analytics import REACTIONS, Analytics, FlowReport, Scope, StepFigures
+from ...store.analytics import Analytics
+from ...store.analytics_figures import REACTIONS, FlowReport, Scope
 from .. import services
 from ..i18n import languages
 from . import admin_only, bp
 from .diagram import Shade, flow_svg
 
-# pygal writes with lxml when it happens to be installed (a vendor client library's dependency
-# in the test environment) and with the standard library otherwise: one writer, one output.
-_pygal_etree.to_etree()
-
 DEFAULT_DAYS = 30
 VERSION = re.compile(r"^[0-9A-Za-z]{1,12}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-CHART_LABEL_CHARS = 42
-DROPOFF_BARS = 12
 KIND_LABELS = {"question": "Question", "instruction": "Instruction", "probe": "Live check",
                "end": "End"}
 
@@ -103,7 +90,7 @@ def parse_filters(args) -> Filters:
         raise BadFilter(f"{version[:32]!r} is not a flow version: versions are up to 12 "
                         "letters and digits, such as the ones in the list.")
     if version and version != flows[flow_id].version and version not in {
-            v.version for v in _analytics().versions(flow_id)}:
+            v.version for v in analytics_queries().versions(flow_id)}:
         # e.g. the version list of another flow, kept when the flow was changed
         raise BadFilter(f"No session of {flows[flow_id].title!r} has version {version!r}. "
                         "Choose a version from the list, or all versions.")
@@ -164,18 +151,23 @@ def step_order(flow: Flow, report: FlowReport) -> list[str]:
     return order
 
 
-def _analytics() -> Analytics:
+def analytics_queries() -> Analytics:
+    """The analytics queries over the app's store."""
     return Analytics(services().store.engine)
 
 
-def _report(filters: Filters, traffic_only: bool = False) -> FlowReport:
+def flow_report(filters: Filters, traffic_only: bool = False) -> FlowReport:
+    """The figures of the filters' scope (sessions abandoned after the app's
+    ``ABANDONED_AFTER_MINUTES``)."""
     minutes = current_app.config["ABANDONED_AFTER_MINUTES"]
-    return _analytics().report(filters.scope, now=datetime.now(UTC),
-                               abandoned_after=timedelta(minutes=minutes),
-                               traffic_only=traffic_only)
+    return analytics_queries().report(filters.scope, now=datetime.now(UTC),
+                                      abandoned_after=timedelta(minutes=minutes),
+                                      traffic_only=traffic_only)
 
 
-def _title(flow: Flow, step_id: str) -> str:
+def step_title(flow: Flow, step_id: str) -> str:
+    """The step's title in ``flow``, else in the latest stored earlier version that has it
+    (said so), else its id (said so)."""
     step = flow.steps.get(step_id)
     if step is not None:
         return step.title
@@ -201,7 +193,8 @@ def _bad(error: BadFilter):
     return Response(f"{error}\n", 400, mimetype="text/plain")
 
 
-def _private(response: Response) -> Response:
+def not_cached(response: Response) -> Response:
+    """``response`` marked ``Cache-Control: no-store`` (the figures are private)."""
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -230,19 +223,19 @@ def analytics():
         filters = parse_filters(request.args)
     except BadFilter as e:
         values = {k: request.args.get(k, "") for k in FILTERS}
-        return _private(Response(render_template(
+        return not_cached(Response(render_template(
             "console/analytics.html", error=str(e), values=values, flows=flows,
             versions=[], languages=languages()), 400))
-    report = _report(filters)
+    report = flow_report(filters)
     flow = filters.flow
     order = step_order(flow, report)
     on_main = {step_id: i + 1 for i, step_id in enumerate(main_path(flow))}
     diagram = _diagram(flow, report)
     html = render_template(
         "console/analytics.html", error=None, values=filters.values, flows=flows,
-        versions=_analytics().versions(flow.id), flow=flow, report=report, order=order,
-        languages=languages(), by_language=_analytics().languages(filters.scope),
-        on_main=on_main, title=lambda s: _title(flow, s), kinds=KIND_LABELS,
+        versions=analytics_queries().versions(flow.id), flow=flow, report=report, order=order,
+        languages=languages(), by_language=analytics_queries().languages(filters.scope),
+        on_main=on_main, title=lambda s: step_title(flow, s), kinds=KIND_LABELS,
         cause=_cause, reactions=REACTIONS, query=filters.query(), diagram=diagram,
         abandoned_minutes=current_app.config["ABANDONED_AFTER_MINUTES"],
         reaction_total=sum(report.reactions.values()),
@@ -251,7 +244,7 @@ def analytics():
         dropped_total=sum(f.dropped for f in report.steps.values()),
         session_endpoint="console.session" if "console.session" in current_app.view_functions
         else None)
-    return _private(Response(html))
+    return not_cached(Response(html))
 
 
 def _diagram(flow: Flow, report: FlowReport) -> Markup:
@@ -260,152 +253,3 @@ def _diagram(flow: Flow, report: FlowReport) -> Markup:
                     description="Each step is shaded darker the more sessions reached it; a "
                                 "red bar shows the share of those that stopped there. The "
                                 "steps table has the same figures.")
-
-
-# --- charts -----------------------------------------------------------------------------------
-
-def _style(colour: str) -> Style:
-    return Style(font_family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif",
-                 background="#ffffff", plot_background="#ffffff", foreground="#0b0c0c",
-                 foreground_strong="#0b0c0c", foreground_subtle="#484949", colors=(colour,),
-                 label_font_size=13, major_label_font_size=13, title_font_size=18,
-                 value_font_size=13, tooltip_font_size=13)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= CHART_LABEL_CHARS else text[:CHART_LABEL_CHARS - 1] + "…"
-
-
-def _thousands(value) -> str:
-    return f"{value:,.0f}" if value is not None else ""
-
-
-def _bar_chart(title: str, labels: list[str], values: list[int], colour: str) -> str:
-    # pygal draws a horizontal bar chart's first label at the bottom: reverse, to read down.
-    chart = pygal.HorizontalBar(
-        js=[], style=_style(colour), title=title, show_legend=False, print_values=True,
-        width=900, height=max(220, 70 + 38 * len(labels)), margin=16,
-        truncate_label=-1, x_title="Sessions", no_data_text="No sessions", min_scale=2,
-        max_scale=6, value_formatter=_thousands, formatter=_thousands)
-    chart.x_labels = [_short(label) for label in reversed(labels)]
-    top = max(values, default=0)
-    if top < 10:  # whole sessions only: pygal's own ticks would read "0 0 1 1 2 2"
-        chart.y_labels = list(range(0, max(top, 1) + 1))
-    chart.add("Sessions", list(reversed(values)))
-    return chart.render(is_unicode=True)
-
-
-def _svg(svg: str) -> Response:
-    response = Response(svg, mimetype="image/svg+xml")
-    response.headers["Content-Security-Policy"] = CHART_CSP
-    return _private(response)
-
-
-@bp.get("/analytics/funnel.svg")
-@admin_only
-def analytics_funnel():
-    """The funnel chart (SVG): sessions that reached each step of the main path, in order."""
-    filters = parse_filters(request.args)
-    report = _report(filters, traffic_only=True)
-    path = main_path(filters.flow)
-    return _svg(_bar_chart("Sessions reaching each step of the main path",
-                           [_title(filters.flow, s) for s in path],
-                           [report.step(s).reached for s in path], "#1d4e89"))
-
-
-@bp.get("/analytics/dropoff.svg")
-@admin_only
-def analytics_dropoff():
-    """The drop-off chart (SVG): abandoned sessions per step they stopped at, the most first
-    (at most :data:`DROPOFF_BARS` steps)."""
-    filters = parse_filters(request.args)
-    report = _report(filters, traffic_only=True)
-    stops = sorted(((f.dropped, s) for s, f in report.steps.items() if f.dropped),
-                   key=lambda x: (-x[0], x[1]))[:DROPOFF_BARS]
-    return _svg(_bar_chart("Where abandoned sessions stopped",
-                           [_title(filters.flow, s) for _, s in stops],
-                           [n for n, _ in stops], "#b3261e"))
-
-
-# --- exports ----------------------------------------------------------------------------------
-
-def _filename(filters: Filters, what: str) -> str:
-    v = filters.values
-    parts = [filters.flow.id] + [v[k] for k in ("version", "language") if v[k]]
-    parts += [v["from"] or "start", v["to"] or today().isoformat(), what]
-    return "-".join(parts) + ".csv"
-
-
-def _csv_response(rows, filters: Filters, what: str) -> Response:
-    """Stream ``rows`` (the header first) as a UTF-8 CSV download. Every text cell is stripped
-    of surrounding whitespace, and defusedcsv prefixes a cell that a spreadsheet would take for
-    a formula (``=``, ``+``, ``-``, ``@``, ``|``, ``%``) with ``'``."""
-
-    def chunks():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"  # byte order mark: spreadsheets then read the file as UTF-8
-        for i, row in enumerate(rows):
-            writer.writerow([c.strip() if isinstance(c, str) else c for c in row])
-            if i % 500 == 499:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    response = Response(stream_with_context(chunks()), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = \
-        f'attachment; filename="{_filename(filters, what)}"'
-    return _private(response)
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
-
-
-@bp.get("/analytics/sessions.csv")
-@admin_only
-def analytics_sessions_csv():
-    """The sessions in scope as CSV, oldest start first (times UTC, ISO 8601)."""
-    filters = parse_filters(request.args)
-    minutes = current_app.config["ABANDONED_AFTER_MINUTES"]
-    sessions = _analytics().sessions(filters.scope, now=datetime.now(UTC),
-                                     abandoned_after=timedelta(minutes=minutes))
-    header = ["code", "started_utc", "last_answer_utc", "ended_utc", "flow", "flow_version",
-              "state", "outcome", "current_step", "answers", "cause", "feedback",
-              "feedback_comment", "handoffs", "guided"]
-    flow_id = filters.flow.id
-
-    def rows():
-        yield header
-        for s in sessions:
-            yield [s.code or "", _when(s.started_at), _when(s.last_answer_at),
-                   _when(s.ended_at), flow_id, s.flow_version, s.state, s.outcome or "", s.step,
-                   s.answers, s.cause or "", s.reaction or "", s.comment or "", s.handoffs,
-                   "yes" if s.guided else "no"]
-
-    return _csv_response(rows(), filters, "sessions")
-
-
-@bp.get("/analytics/steps.csv")
-@admin_only
-def analytics_steps_csv():
-    """The per-step table as CSV: the steps in the page's order with their figures."""
-    filters = parse_filters(request.args)
-    report = _report(filters)
-    flow = filters.flow
-    on_main = {s: i + 1 for i, s in enumerate(main_path(flow))}
-    header = ["step", "title", "kind", "main_path_position", "reached", "answered", "stopped",
-              "stopped_percent_of_reached", "median_seconds"]
-
-    def row(step_id: str, fig: StepFigures) -> list:
-        step = flow.steps.get(step_id)
-        share = fig.dropped_share
-        return [step_id, _title(flow, step_id), step.kind if step else "",
-                on_main.get(step_id, ""), fig.reached, fig.answered, fig.dropped,
-                "" if share is None else f"{share * 100:.1f}",
-                "" if fig.median_ms is None else f"{fig.median_ms / 1000:.1f}"]
-
-    rows = [header] + [row(s, report.step(s)) for s in step_order(flow, report)]
-    return _csv_response(rows, filters, "steps")

@@ -1,0 +1,5 @@
+"""``python -m assistant.cli``: the ``assistant`` command."""
+
+from . import main
+
+main()
