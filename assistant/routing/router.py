@@ -34,7 +34,7 @@ from markupsafe import Markup
 
 from ..flow import Flow, Step
 from .answers import AnswerMatch, match_answer
-from .data import RoutingData
+from .schema import RoutingData
 from .signals import MAX_CHARS, Signal, find_signals
 from .text import Analyser, contains, words
 
