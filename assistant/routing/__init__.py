@@ -14,7 +14,8 @@ from __future__ import annotations
 from ..flow import Flow
 from .answers import AnswerMatch
 from .data import load_routing, routing_folders, routing_languages
-from .router import Alternative, Route, Router
+from .router import Router
+from .routes import Alternative, Route
 from .schema import BASE_LANGUAGE, RoutingData
 from .signals import Signal, find_signals
 
