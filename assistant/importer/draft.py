@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..probes.checks import PROBES
 from ..probes.diagnosis import SYSTEM_NAMES
-from .read import Block
+from .blocks import Block
 from .render import Text
 from .sections import FALLBACK, Outline, Section, plain
 

@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
 from ..probes.diagnosis import SYSTEM_NAMES
-from .read import Article, Block
+from .blocks import Article, Block
 
 # "Possible causes:", "Common reasons", "Why does this happen?"
 CAUSES_LABEL = re.compile(

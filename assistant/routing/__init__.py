@@ -2,18 +2,21 @@
 flows' own words (bm25s, typo-tolerant by rapidfuzz), never a guess below a threshold; and free
 text as an answer inside a step. No Flask: the web layer and the CLI call it.
 
-``load_router(flows, language)`` reads the routing data beside the flows (``routing/`` folders,
-see :mod:`.data`) and returns a :class:`Router` for customers writing in that language (English,
-or Spanish: Spanish words, stems and sentences); ``Router.route(text)`` gives a :class:`Route`;
-``Router.match_answer(step, text)`` chooses a step's answer from free text.
+``load_router(flows, language)`` reads the routing data beside the flows (``routing/`` folders:
+format in :mod:`.schema`, loading in :mod:`.data`) and returns a :class:`Router` for customers
+writing in that language (English, or Spanish: Spanish words, stems and sentences);
+``Router.route(text)`` gives a :class:`Route`; ``Router.match_answer(step, text)`` chooses a
+step's answer from free text.
 """
 
 from __future__ import annotations
 
 from ..flow import Flow
 from .answers import AnswerMatch
-from .data import BASE_LANGUAGE, RoutingData, load_routing, routing_folders, routing_languages
-from .router import Alternative, Route, Router
+from .data import load_routing, routing_folders, routing_languages
+from .router import Router
+from .routes import Alternative, Route
+from .schema import BASE_LANGUAGE, RoutingData
 from .signals import Signal, find_signals
 
 __all__ = ["AnswerMatch", "Alternative", "Route", "Router", "RoutingData", "Signal", "find_signals",

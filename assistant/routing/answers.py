@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..flow import Step
-from .data import CommonFile
+from .schema import CommonFile
 from .text import Analyser, words
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from .router import Route, Router
+from .router import Router
+from .routes import Route
 
 
 @dataclass

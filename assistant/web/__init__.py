@@ -1,4 +1,6 @@
-"""The web layer: the app factory, the wizard blueprint and shared helpers."""
+"""The web layer: the app factory (:func:`create_app`), the :class:`Services` the views use
+and the check that the database is migrated. Error pages are in :mod:`.errors`, the security
+headers of every response in :mod:`.headers`, the views in the blueprints' modules."""
 
 from __future__ import annotations
 
@@ -6,8 +8,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from flask import Flask, current_app, make_response, render_template, request
-from flask_babel import lazy_gettext as _l
+from flask import Flask, current_app, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -40,6 +41,8 @@ from ..store.staff import StaffAccounts
 from ..store.webhooks import WebhookDeliveries
 from ..webhooks import WebhookSender
 from . import delivery
+from .errors import install_error_pages, install_refusals, unavailable_page
+from .headers import security_headers
 
 HTMX_FILE = "htmx-2.0.11.min.js"
 csrf = CSRFProtect()
@@ -78,7 +81,6 @@ class RowIdConverter(IntegerConverter):
 
 def services() -> Services:
     """The current app's :class:`Services`."""
-    from flask import current_app
     return current_app.extensions["assistant"]
 
 
@@ -210,42 +212,14 @@ def create_app(test_config: dict | None = None) -> Flask:
             return None
         if not migrations.ok and migrations.check() is False:
             app.logger.error("the database is not migrated: run `assistant db upgrade`")
-            return _unavailable_page()
+            return unavailable_page()
         if not migrations.ok:
-            return _unavailable_page()
-        versions.record(unrecorded)  # a database error here: the 503 handler below
+            return unavailable_page()
+        versions.record(unrecorded)  # a database error here: install_error_pages' 503
         unrecorded.clear()
         return None
 
-    @app.errorhandler(SQLAlchemyError)
-    def _database_error(error):
-        if not is_unavailable(error):
-            raise error  # a bug: the 500 handler (and its traceback in the log)
-        # Logged once per outage by the store's health, not a traceback per request.
-        return _unavailable_page()
-
-    @app.before_request  # registered before CSRFProtect's, which reads the form
-    def _refuse_chunked_bodies():
-        # Werkzeug cuts a chunked body at MAX_CONTENT_LENGTH instead of refusing it; forms
-        # always send Content-Length.
-        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-            return _error_page(411, _l("Length required"),
-                               _l("This request did not say how long it is, so it was refused."))
-        return None
-
-    @app.before_request  # also before CSRFProtect's: nothing with a NUL reaches a view
-    def _refuse_nul():
-        # PostgreSQL text cannot hold NUL, so a query with one fails there (a 500); no one
-        # types it, so refuse it in the address, the query string and the form alike.
-        def has_nul(values) -> bool:
-            return any("\x00" in key or any("\x00" in v for v in vs)
-                       for key, vs in values.lists())
-        if "\x00" in request.path or has_nul(request.args) or has_nul(request.form):
-            return _error_page(400, _l("That can't be used"),
-                               _l("The address or form held a character that can't be used (a "
-                               "NUL), so nothing was changed. Please go back and try again."))
-        return None
-
+    install_refusals(app)   # before CSRFProtect's, which reads the form
     csrf.init_app(app)
     from .i18n import install as install_languages
     install_languages(app)
@@ -275,35 +249,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _csrf_error(error: CSRFError):
         return render_csrf_error(error)
 
-    @app.errorhandler(404)
-    def _not_found(_error):
-        return _error_page(404, _l("Page not found"),
-                           _l("We couldn't find that page. If you followed a link to a session, "
-                           "it may have been mistyped."))
-
-    @app.errorhandler(403)
-    def _forbidden(_error):
-        return _error_page(403, _l("Not for your role"),
-                           _l("This part of the console is for admins. Ask an admin if you need "
-                           "it."))
-
-    @app.errorhandler(405)
-    def _wrong_method(_error):
-        return _error_page(405, _l("This page can't be used that way"),
-                           _l("This address can't be used that way. Use the links and buttons "
-                           "on the pages."))
-
-    @app.errorhandler(413)
-    def _too_large(_error):
-        return _error_page(413, _l("That was too much text"),
-                           _l("What you sent is far longer than any form here allows, so nothing "
-                           "was saved. Please go back and shorten it."))
-
-    @app.errorhandler(500)
-    def _server_error(_error):  # pragma: no cover - a safety net
-        return _error_page(500, _l("Something went wrong"),
-                           _l("Sorry, something went wrong on our side. Please try again."))
-
+    install_error_pages(app)
     app.after_request(security_headers)
     return app
 
@@ -318,60 +264,6 @@ def _connections(app: Flask):
         return load_connections(app.config["CONNECTIONS_PATH"])
     except ConnectionsError as e:
         raise ConfigError(f"CONNECTIONS_PATH: {e}") from None
-
-
-PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
-                      "magnetometer=(), microphone=(), payment=(), usb=()")
-"""Powerful browser features no page here uses, switched off for the page and any frame."""
-# Blueprints whose pages a help center may show in a frame (see assistant.web.embed).
-FRAMEABLE = frozenset({"wizard", "embed"})
-
-
-def security_headers(response):
-    """Add CSP, nosniff, ``Referrer-Policy: same-origin``, a Permissions-Policy and, over
-    HTTPS, HSTS (one year) to ``response``; returns it.
-
-    Session URLs are capabilities and must never reach another site; within the site the
-    Referer stays, because Flask-WTF's CSRF check requires it on HTTPS. Only the customer's
-    pages (:data:`FRAMEABLE`) may be framed, and only by ``EMBED_ORIGINS``; everything else
-    (the console above all: clickjacking a logged-in agent) says ``frame-ancestors 'none'``.
-    """
-    response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    from flask import current_app
-    origins = current_app.config.get("EMBED_ORIGINS") or []
-    ancestors = " ".join(origins) if origins and request.blueprint in FRAMEABLE else "'none'"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        f"frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
-RETRY_AFTER_SECONDS = 5
-
-
-def _unavailable_page():
-    """503 with ``Retry-After``: the database did not answer in time. On the customer's
-    layout (the console's needs the database for its menu), or the fragment for htmx."""
-    if request.path.startswith(API_PREFIX):
-        from .api import error
-        response = error(503, "unavailable", "The service is unavailable for a moment; "
-                                             "nothing was changed. Please try again shortly.")
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-    # Rendered without the context processors: Flask-Login's reads the staff table.
-    html = current_app.jinja_env.get_template("error.html").render(
-        request=request, fragment=request.headers.get("HX-Request") == "true", plain=True,
-        title=_l("Please try again in a moment"),
-        message=_l("We couldn't save or load this just now because our service is busy or "
-                   "briefly unavailable. Nothing you've done so far is lost. Please try "
-                   "again in a few seconds."))
-    return make_response(html, 503, {"Retry-After": str(RETRY_AFTER_SECONDS),
-                                     "Cache-Control": "no-store", "Vary": "HX-Request"})
 
 
 class MigrationCheck:
@@ -398,17 +290,3 @@ class MigrationCheck:
             health_of(self.engine).failed(e)
             return None
         return self.ok
-
-
-API_PREFIX = "/api/"
-
-
-def _error_page(status: int, title: str, message: str):
-    if request.path.startswith(API_PREFIX):  # the JSON API's refusals are JSON too
-        from .api import error
-        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-                 411: "length_required", 413: "too_large"}
-        return error(status, codes.get(status, "refused"), message)
-    fragment = request.headers.get("HX-Request") == "true"
-    html = render_template("error.html", title=title, message=message, fragment=fragment)
-    return html, status, {"Vary": "HX-Request"}

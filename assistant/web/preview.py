@@ -33,8 +33,9 @@ from markupsafe import Markup
 
 from ..engine import CompiledFlow
 from ..flow.watch import FlowWatcher, Preview
-from . import security_headers, services
+from . import services
 from .console.diagram import flow_svg
+from .headers import security_headers
 from .wizard import private
 
 bp = Blueprint("preview", __name__, url_prefix="/preview")

@@ -2,10 +2,11 @@
 error text is read into observations for these same rules by :mod:`assistant.routing.signals`.)
 
 Pure functions: no I/O besides reading the packaged rules once. Each observation is classified
-by its vendor's module (``desktop``, ``online``, ``salesforce``, sharing ``findings``) with the
-rules of ``rules/<system>.yaml`` into a finding (a recognised failure, ``connected``, an
-unrecognised signal, a transport error or supporting evidence only); ``combine`` then ranks the
-findings into one :class:`Diagnosis` (see its docstring for the ranking and reconciliation).
+by its vendor's module (``desktop``, ``online``, ``salesforce``, sharing ``findings`` and
+``parsing``) with the rules of ``rules/<system>.yaml`` into a finding (a recognised failure,
+``connected``, an unrecognised signal, a transport error or supporting evidence only);
+``combine`` then ranks the findings into one :class:`Diagnosis` (see its docstring for the
+ranking and reconciliation).
 
 Never confidently wrong: a 5xx is the vendor failing, so an error code documented for a
 client-side cause under a 5xx gives the status's server-side cause or ``unknown`` with both

@@ -17,8 +17,9 @@ from typing import Any
 from ..observations import HttpObservation, Observation, parse_observations, parse_system
 from ..ruleset import load_catalogue_texts, load_rules
 from .desktop import DesktopClassifier
-from .findings import Finding, clean, clean_value, fmt, is_html, to_unknown
+from .findings import Finding, to_unknown
 from .online import OnlineClassifier
+from .parsing import clean, clean_value, fmt, is_html
 from .result import SYSTEM_NAMES, Diagnosis, cause_title
 from .salesforce import SalesforceClassifier
 

@@ -18,16 +18,8 @@ from ..observations import (
     SdkErrorObservation,
     normalise_hresult,
 )
-from .findings import (
-    Classifier,
-    Finding,
-    excerpt,
-    failure,
-    first_search,
-    parse_json,
-    quote,
-    text_of,
-)
+from .findings import Classifier, Finding, failure, first_search
+from .parsing import excerpt, parse_json, quote, text_of
 
 
 def find_hresult(text: str) -> str | None:

@@ -13,18 +13,8 @@ from collections.abc import Mapping
 
 from ..observations import HttpObservation
 from ..ruleset import code_key
-from .findings import (
-    Classifier,
-    Finding,
-    ci,
-    failure,
-    first_search,
-    local,
-    parse_json,
-    parse_xml,
-    quote,
-    text_of,
-)
+from .findings import Classifier, Finding, failure, first_search
+from .parsing import ci, local, parse_json, parse_xml, quote, text_of
 
 _STATED_STATUS = re.compile(r"statusCode\s*[=:]\s*(\d{3})\b", re.IGNORECASE)
 

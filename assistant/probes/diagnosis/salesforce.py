@@ -17,20 +17,8 @@ from typing import Any
 
 from ..observations import HttpObservation
 from ..ruleset import code_key
-from .findings import (
-    Classifier,
-    Finding,
-    ci,
-    failure,
-    first_search,
-    fmt,
-    local,
-    num,
-    parse_json,
-    parse_xml,
-    quote,
-    text_of,
-)
+from .findings import Classifier, Finding, failure, first_search
+from .parsing import ci, fmt, local, num, parse_json, parse_xml, quote, text_of
 
 
 def sf_errors(body: str, data: Any = None) -> tuple[list[tuple[str, str]], bool]:

@@ -39,15 +39,8 @@ from markupsafe import Markup
 
 from ...conversation import REACTIONS, labelled
 from ...probes.diagnosis import cause_title
-from ...store.console import (
-    NOTE_MAX_CHARS,
-    STATES,
-    ConsoleQueries,
-    FilterError,
-    NoteError,
-    SessionDetail,
-    parse_filter,
-)
+from ...store.console import NOTE_MAX_CHARS, ConsoleQueries, NoteError, SessionDetail
+from ...store.session_filter import STATES, FilterError, parse_filter
 from .. import services
 from ..wizard import private
 from . import bp, needs_login_response, staff_id

@@ -1,15 +1,13 @@
-"""SQLAlchemy 2 models: sessions, their events (the transcript), feedback, handoffs, and the
-results of live connection checks."""
+"""Sessions and what happens in them: the session, its answers (the transcript), the
+feedback at its end and its handoffs to a human; and the flow versions sessions walk."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,16 +16,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    """The declarative base: ``Base.metadata`` is the schema the migrations build."""
+from .base import Base, utcnow
 
 
 class FlowSession(Base):
@@ -87,48 +78,6 @@ class FlowSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     opened_with: Mapped[str | None] = mapped_column(Text)
     route_note: Mapped[str | None] = mapped_column(String(300))
-
-
-class ProbeCheck(Base):
-    """One live check of a connection, as the wizard used it: what was diagnosed, the evidence
-    (status codes, error codes, quota numbers — never secrets), how long it took.
-
-    ``state`` is ``running`` until the check finishes, then ``done``. ``outcome`` is what a
-    probe step branches on: ``connected``, a cause id, ``unknown``, ``timeout`` or
-    ``unavailable``; ``cause`` is the diagnosis proper. ``latency_ms`` is wall time in
-    milliseconds. A check with no ``connection_id`` found no connection to check. ``owner``
-    is ``host:pid`` of the process running it (a dead owner's check is superseded at once).
-    """
-
-    __tablename__ = "probe_checks"
-    __table_args__ = (Index("ix_probe_checks_connection", "connection_id", "probe", "id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    connection_id: Mapped[str | None] = mapped_column(String(64))
-    probe: Mapped[str] = mapped_column(String(96))
-    state: Mapped[str] = mapped_column(String(16), default="running")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    latency_ms: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str | None] = mapped_column(String(96))
-    cause: Mapped[str | None] = mapped_column(String(96))
-    title: Mapped[str | None] = mapped_column(String(200))
-    explanation: Mapped[str | None] = mapped_column(Text)
-    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
-    owner: Mapped[str | None] = mapped_column(String(128))
-
-
-class ProbeClaim(Base):
-    """The latest check of each (connection, probe): whoever moves ``claimed_at`` forward may
-    call the upstream; nobody may while it is younger than the TTL. One row per pair, shared by
-    every worker and process through the database."""
-
-    __tablename__ = "probe_claims"
-
-    connection_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    probe: Mapped[str] = mapped_column(String(96), primary_key=True)
-    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    check_id: Mapped[int | None] = mapped_column(ForeignKey("probe_checks.id"))
 
 
 class Event(Base):
@@ -260,78 +209,6 @@ class Handoff(_OnePerRevision, Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Staff(Base):
-    """A support-staff account for the console.
-
-    ``email`` is stored lower-case and is unique. ``password_hash`` is an Argon2id hash
-    (argon2-cffi's defaults, RFC 9106's second recommended parameter set). ``role`` is
-    ``agent`` or ``admin``; an inactive account cannot log in.
-    """
-
-    __tablename__ = "staff"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class StaffNote(Base):
-    """A note a staff member wrote on a session (plain text, shown in the console only)."""
-
-    __tablename__ = "staff_notes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"),
-                                            index=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class WebhookDelivery(Base):
-    """One event to send to the outbound webhook (today: a new handoff).
-
-    ``body`` is the exact JSON text sent (and signed). ``state`` is ``pending`` (waiting for
-    ``next_attempt_at``), ``sending`` (claimed by ``owner``, ``host:pid``), ``delivered`` or
-    ``failed`` (attempts used up). ``attempts`` counts the attempts made.
-    """
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event: Mapped[str] = mapped_column(String(64))
-    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"), index=True)
-    url: Mapped[str] = mapped_column(String(2000))
-    body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    owner: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class WebhookAttempt(Base):
-    """One attempt to deliver a :class:`WebhookDelivery`: when, the HTTP status answered (None
-    if there was no answer), the error text for a failure, and how long it took in ms."""
-
-    __tablename__ = "webhook_attempts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id",
-                                                        ondelete="CASCADE"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    status: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
-    duration_ms: Mapped[int | None] = mapped_column(Integer)
-
-
 class FlowVersion(Base):
     """One version of a flow file the server has served: its text, by content hash, so that a
     session keeps walking the version it started on after the file changes.
@@ -349,69 +226,3 @@ class FlowVersion(Base):
     content: Mapped[str] = mapped_column(Text)
     file: Mapped[str] = mapped_column(String(1000))
     first_served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class StaffLogin(Base):
-    """One console login: the cookie carries its random token, the row its SHA-256
-    (``token_hash``), so a copied cookie can be ended on the server. ``ended_at`` is set at
-    logout, at a password change and at deactivation; a login also ends
-    ``STAFF_LOGIN_HOURS`` after ``created_at``."""
-
-    __tablename__ = "staff_logins"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"),
-                                          index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class StaffApiToken(Base):
-    """A staff member's token for the JSON API's staff endpoints (``Authorization: Bearer``),
-    made by ``assistant staff token EMAIL``. Only its SHA-256 (``token_hash``) is stored; it
-    stops working when ``revoked_at`` is set or the account is deactivated."""
-
-    __tablename__ = "staff_api_tokens"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"),
-                                          index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class RateLimitCounter(Base):
-    """A fixed-window counter of the ``limits`` library (failed console logins), shared by
-    every process through the database: ``count`` hits until ``expires_at`` (Unix seconds)."""
-
-    __tablename__ = "rate_limit_counters"
-
-    key: Mapped[str] = mapped_column(String(400), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[float] = mapped_column(Float, index=True)
-class ArticleFeedback(Base):
-    """A reader's answer to a help-center article's own "Did this answer your question?"
-    (the widget of ``/embed.js``), outside any session.
-
-    ``article`` is the article's id or URL as the page gave it (a URL without its query and
-    fragment), ``section`` the part of it the widget sits under (None: the whole article).
-    ``reaction`` is ``yes``, ``partly`` or ``no``. ``flow_id`` is the guide offered to an
-    unhappy reader (None: no guide matched; set when they start one), ``session_id`` the guide
-    session that reaction opened. ``form_id`` is the random id of the form shown, so that the
-    same form sent twice (a double click, Back and send) changes one row instead of adding one.
-    """
-
-    __tablename__ = "article_feedback"
-    __table_args__ = (Index("ix_article_feedback_flow_created", "flow_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    form_id: Mapped[str] = mapped_column(String(32), unique=True)
-    article: Mapped[str] = mapped_column(String(300))
-    section: Mapped[str | None] = mapped_column(String(120))
-    reaction: Mapped[str] = mapped_column(String(16))
-    flow_id: Mapped[str | None] = mapped_column(String(64))
-    session_id: Mapped[str | None] = mapped_column(
-        ForeignKey("sessions.id", ondelete="SET NULL", name="fk_article_feedback_session"),
-        index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                                 index=True)
