@@ -29,8 +29,9 @@ from flask import Blueprint, Flask, abort, url_for
 from assistant.config import settings
 from assistant.flow import Flow, load_flows
 from assistant.resources import templates_dir
-from assistant.web import HTMX_FILE, security_headers
+from assistant.web import HTMX_FILE
 from assistant.web.form_token import form_token
+from assistant.web.headers import security_headers
 from assistant.web.i18n import install as install_languages
 from assistant.web.presenting import bp as presenting_bp
 from assistant.web.wizard import TRANSCRIPT_TAIL, render_step

@@ -40,7 +40,6 @@ from .signals import MAX_CHARS, Signal, find_signals
 from .text import Analyser, contains, words
 
 _WEIGHTS = {"names": 3.0, "terms": 1.5, "text": 0.5}
-_CLAUSE_END = re.compile(r"[.;!?\n]+")
 
 
 @dataclass
