@@ -220,8 +220,13 @@ def test_the_frame_follows_its_content_when_the_window_is_resized(context, sites
     guide = page.frame_locator(SALESFORCE)
     press_start(guide)
     expect(guide.locator("#step-heading")).to_have_text("Disconnect Salesforce")
+    # The step's check answers after its first paint and adds what it found: the frame's
+    # height at this width is the one with the finding (CI once measured it before).
+    expect(guide.locator("#finding-title")).to_be_visible()
+    expect(guide.locator("#probe-wait")).to_have_count(0)
     wait_for(page, lambda: page.locator(SALESFORCE).evaluate("f => f.style.height") != "24rem",
              "the frame's first height")
+    wait_for(page, lambda: frame_fits(page, SALESFORCE), "the frame to fit its content")
     wide = height(page, SALESFORCE)
     page.set_viewport_size({"width": 360, "height": 800})
     # The article reflows and may push the frame off screen, where Chromium pauses a
