@@ -231,10 +231,12 @@ class Store:
                   "last": _EVERYTHING if last is None else last}
         with self._connection() as conn:
             rows = conn.execute(_PATH_TAIL, params).all()
-        return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
-                               dict(r.counters or {}), as_utc(r.at), r.probe_check_id,
-                               r.said)
-                for r in reversed(rows)]
+        # Rows unpacked as tuples (in _PATH_TAIL's column order): a Row's attribute access
+        # costs more than the line itself. The counters are a fresh dict from JSON already.
+        return [TranscriptLine(position, from_step, answer, to_step, counters or {},
+                               as_utc(at), check, said)
+                for position, from_step, answer, to_step, counters, at, check, said
+                in reversed(rows)]
 
     def record_answer(self, session: FlowSession, flow_version: str, at_position: int,
                       from_step: str, answer: str, to_step: str, counters: dict,
