@@ -97,6 +97,17 @@ class TranscriptLine:
     said: str | None = None
 
 
+def _from_row(model, row):
+    """A ``model`` instance in no ORM session holding ``row`` (a Core row mapping with every
+    column of its table, keyed by attribute name): the values go into the instance's dict, as
+    the ORM's loader fills one. ``model(**row)`` fires an attribute event per column, which
+    costs ~30 µs for a session row, and an answer builds two of them. Read it; to change
+    the row, use a statement (nothing here is ever added to a Session)."""
+    obj = model._sa_class_manager.new_instance()
+    obj.__dict__.update(row)
+    return obj
+
+
 # The connection of the unit open in this thread or task, with its engine (see Store.unit).
 _UNIT: ContextVar[tuple[Engine, Connection] | None] = ContextVar("store_unit", default=None)
 
@@ -208,7 +219,7 @@ class Store:
         """The session with this id (a detached object), or None."""
         with self._connection() as conn:
             row = conn.execute(_GET_SESSION, {"sid": session_id}).mappings().first()
-        return FlowSession(**row) if row else None
+        return _from_row(FlowSession, row) if row else None
 
     def transcript(self, session_id: str, upto: int | None = None, last: int | None = None
              ) -> list[TranscriptLine]:
@@ -221,10 +232,12 @@ class Store:
                   "last": _EVERYTHING if last is None else last}
         with self._connection() as conn:
             rows = conn.execute(_PATH_TAIL, params).all()
-        return [TranscriptLine(r.position, r.from_step, r.answer, r.to_step,
-                               dict(r.counters or {}), as_utc(r.at), r.probe_check_id,
-                               r.said)
-                for r in reversed(rows)]
+        # Rows unpacked as tuples (in _PATH_TAIL's column order): a Row's attribute access
+        # costs more than the line itself. The counters are a fresh dict from JSON already.
+        return [TranscriptLine(position, from_step, answer, to_step, counters or {},
+                               as_utc(at), check, said)
+                for position, from_step, answer, to_step, counters, at, check, said
+                in reversed(rows)]
 
     def record_answer(self, session: FlowSession, flow_version: str, at_position: int,
                       from_step: str, answer: str, to_step: str, counters: dict,
@@ -272,7 +285,7 @@ class Store:
                 "session_version": flow_version,
                 "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()
                                          * 1000)) if session.updated_at else None})
-        return FlowSession(**updated)
+        return _from_row(FlowSession, updated)
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
                       comment: str | None) -> bool:
@@ -308,7 +321,7 @@ class Store:
         with self._connection() as conn:
             row = conn.execute(_FEEDBACK_AT, {"sid": session.id, "revision": session.revision}
                                ).mappings().first()
-        return Feedback(**row) if row else None
+        return _from_row(Feedback, row) if row else None
 
     def create_handoff(self, session: FlowSession, flow_version: str, reason: str,
                        transcript: list[dict], contact: str | None, message: str | None,
@@ -372,7 +385,7 @@ class Store:
         with self._connection() as conn:
             row = conn.execute(_HANDOFF_AT, {"sid": session.id, "revision": session.revision}
                                ).mappings().first()
-        return Handoff(**row) if row else None
+        return _from_row(Handoff, row) if row else None
 
     def handoffs_for(self, session_id: str) -> list[Handoff]:
         """The session's handoffs, oldest first."""

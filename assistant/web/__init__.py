@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -240,7 +241,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(embed_bp)
     from .api import bp as api_bp
     app.register_blueprint(api_bp)
-    login_manager.init_app(app)
+    # Templates get ``current_user`` as the lazy proxy rather than Flask-Login's context
+    # processor, which loads the user (the session cookie, the staff table) for every page
+    # rendered, a customer's step included; now only a template that reads it pays.
+    login_manager.init_app(app, add_context_processor=False)
+    app.jinja_env.globals["current_user"] = current_user
     login_manager.session_protection = None  # logins end by time and password instead
     app.extensions["login_limits"] = login_limits(app, engine)
     app.register_blueprint(console_bp)

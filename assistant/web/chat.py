@@ -20,7 +20,10 @@ VIEW = "chat"
 
 def is_chat() -> bool:
     """True when the current wizard request asks for the chat presentation."""
-    return (has_request_context() and request.blueprint == "wizard"
+    # Every URL a page builds asks this (keep_chat): a request without a query string, the
+    # usual one, is answered before looking a key up (a missing one costs Werkzeug an
+    # exception, ~2 us).
+    return (has_request_context() and bool(request.args) and request.blueprint == "wizard"
             and request.args.get("view") == VIEW)
 
 

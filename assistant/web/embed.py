@@ -60,7 +60,9 @@ FRAMED = ("wizard", "embed")  # blueprints whose URLs keep ``embed=1``
 
 def is_embedded() -> bool:
     """True when the current request asks for the embedded layout (``embed=1``)."""
-    return (has_request_context() and request.blueprint in FRAMED
+    # Asked for every URL a page builds (_keep_embed): no query string, no lookup (see
+    # assistant.web.chat.is_chat).
+    return (has_request_context() and bool(request.args) and request.blueprint in FRAMED
             and request.args.get("embed") == "1")
 
 

@@ -13,6 +13,7 @@ English (``console.*`` pages are staff pages).
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -32,6 +33,7 @@ LINKED = frozenset({"wizard.start", "wizard.begin", "wizard.start_session", "wiz
 NAMES = {"en": "English", "es": "Español"}  # each language's name in itself, for the switcher
 
 
+@cache  # the catalogues ship with the package; asked several times per request (a listdir)
 def languages() -> tuple[str, ...]:
     """The languages the UI speaks: English and every catalogue shipped."""
     found = sorted(p.name for p in CATALOGUES.iterdir()

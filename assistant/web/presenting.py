@@ -1,7 +1,8 @@
 """How the customer's pages say things: evidence labels and values, durations and moments
 ("2 minutes ago"), what a check found in the customer's words and language, and transcript
-lines in the page's language. Registered as the app's template filters (``evidence_label``,
-``evidence_value``, ``ago``, ``with_times``, ``customer_explanation``, ``customer_title``);
+lines in the page's language, a share code spelled out. Registered as the app's template
+filters (``evidence_label``, ``evidence_value``, ``ago``, ``with_times``,
+``customer_explanation``, ``customer_title``, ``spelled_out``);
 the wizard, the chat, the console and the JSON API use these, never their own.
 """
 
@@ -33,6 +34,14 @@ EVIDENCE_LABELS = {
     "request_id": lazy_gettext("Request id"), "intuit_tid": "intuit_tid",
     "retry_after": lazy_gettext("Retry after (s)"), "transport": lazy_gettext("Network error"),
 }
+
+
+@bp.app_template_filter("spelled_out")
+def spelled_out(code: str, dash: str) -> str:
+    """A share code as a screen reader should say it, character by character, ``-`` read as
+    ``dash`` (the page's word for it): ``"AT-QNJ"`` → ``"A T dash Q N J"``. (A Jinja loop
+    over the characters cost ~20 us on every session page.)"""
+    return " ".join(dash if c == "-" else c for c in code)
 
 
 @bp.app_template_filter("evidence_label")

@@ -149,7 +149,9 @@ def render_step(flow: Flow, step: Step, session: FlowSession, n: int, transcript
         earlier=n - len(transcript), progress=(n, n + flow.remaining.get(step.id, 0)),
         back_url=_step_url(session, n - 1) if n > 0 else url_for("wizard.start"),
         notice=translated(notice), errors=translated_errors(errors), values=values or {},
-        feedback=feedback, reactions={key: translated(label) for key, label in REACTIONS.items()},
+        # Only an end step shows the reactions (_ending.html): translating them costs ~25 us.
+        feedback=feedback, reactions={key: translated(label) for key, label in REACTIONS.items()}
+        if step.is_end else {},
         comment_max=current_app.config["COMMENT_MAX_CHARS"],
         finding=previous or finding, checking=checking, previous=previous,
         ttl=current_app.config["PROBE_TTL_SECONDS"], closed=closed, staff_view=_staff_view(),
