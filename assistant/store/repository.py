@@ -98,11 +98,10 @@ class TranscriptLine:
 
 
 def _from_row(model, row):
-    """A ``model`` instance in no ORM session holding ``row`` (a Core row mapping with every
-    column of its table, keyed by attribute name): the values go into the instance's dict, as
-    the ORM's loader fills one. ``model(**row)`` fires an attribute event per column, which
-    costs ~30 µs for a session row, and an answer builds two of them. Read it; to change
-    the row, use a statement (nothing here is ever added to a Session)."""
+    """A detached ``model`` instance holding ``row`` (a Core row mapping with every column of
+    its table, keyed by attribute name), as the ORM's loader builds one: the values go into
+    the instance's dict. ``model(**row)`` fires an attribute event per column, which costs
+    ~30 µs for a session row, and an answer builds two of them."""
     obj = model._sa_class_manager.new_instance()
     obj.__dict__.update(row)
     return obj
