@@ -97,16 +97,6 @@ class TranscriptLine:
     said: str | None = None
 
 
-def _from_row(model, row):
-    """A detached ``model`` instance holding ``row`` (a Core row mapping with every column of
-    its table, keyed by attribute name), as the ORM's loader builds one: the values go into
-    the instance's dict. ``model(**row)`` fires an attribute event per column, which costs
-    ~30 µs for a session row, and an answer builds two of them."""
-    obj = model._sa_class_manager.new_instance()
-    obj.__dict__.update(row)
-    return obj
-
-
 # The connection of the unit open in this thread or task, with its engine (see Store.unit).
 _UNIT: ContextVar[tuple[Engine, Connection] | None] = ContextVar("store_unit", default=None)
 
@@ -218,7 +208,7 @@ class Store:
         """The session with this id (a detached object), or None."""
         with self._connection() as conn:
             row = conn.execute(_GET_SESSION, {"sid": session_id}).mappings().first()
-        return _from_row(FlowSession, row) if row else None
+        return FlowSession(**row) if row else None
 
     def transcript(self, session_id: str, upto: int | None = None, last: int | None = None
              ) -> list[TranscriptLine]:
@@ -284,7 +274,7 @@ class Store:
                 "session_version": flow_version,
                 "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()
                                          * 1000)) if session.updated_at else None})
-        return _from_row(FlowSession, updated)
+        return FlowSession(**updated)
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
                       comment: str | None) -> bool:
@@ -320,7 +310,7 @@ class Store:
         with self._connection() as conn:
             row = conn.execute(_FEEDBACK_AT, {"sid": session.id, "revision": session.revision}
                                ).mappings().first()
-        return _from_row(Feedback, row) if row else None
+        return Feedback(**row) if row else None
 
     def create_handoff(self, session: FlowSession, flow_version: str, reason: str,
                        transcript: list[dict], contact: str | None, message: str | None,
@@ -384,7 +374,7 @@ class Store:
         with self._connection() as conn:
             row = conn.execute(_HANDOFF_AT, {"sid": session.id, "revision": session.revision}
                                ).mappings().first()
-        return _from_row(Handoff, row) if row else None
+        return Handoff(**row) if row else None
 
     def handoffs_for(self, session_id: str) -> list[Handoff]:
         """The session's handoffs, oldest first."""
