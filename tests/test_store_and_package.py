@@ -88,6 +88,27 @@ def test_concurrent_answers_at_one_revision_apply_once(db_url):
     assert len(store.transcript(row.id)) == 1 and store.get_session(row.id).revision == 1
 
 
+FIRST_READ = """
+import json, sys
+from assistant.store import Store, make_engine
+store = Store(make_engine(sys.argv[1]))
+row = store.get_session(sys.argv[2])  # before any model was constructed in this process
+after = store.record_answer(row, "v1", row.position, row.step, "disconnected", "connect", {},
+                           None)
+print(json.dumps([row.step, row.revision, after.step, after.revision, after.status]))
+"""
+
+
+def test_a_fresh_process_reads_and_answers_before_building_any_model(db_url):
+    # A new gunicorn worker's first request reads a session before anything in that process
+    # has constructed a model (which is what would configure the ORM's mappers).
+    row = Store(make_engine(db_url)).create_session("salesforce", "v1", "disconnect")
+    out = subprocess.run([sys.executable, "-c", FIRST_READ, db_url, row.id],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == '["disconnect", 0, "connect", 1, "active"]'
+
+
 def test_wheel_ships_templates_flows_static_and_migrations(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                           "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import configure_mappers, sessionmaker
 
 from .models import Event, Feedback, FlowSession, Handoff, utcnow
 from .share_codes import new_share_code, normalize_share_code
@@ -97,6 +97,18 @@ class TranscriptLine:
     said: str | None = None
 
 
+def _from_row(model, row):
+    """A ``model`` instance in no ORM session holding ``row`` (a Core row mapping with every
+    column of its table, keyed by attribute name), built as the ORM's loader builds one: the
+    values go into the instance's dict. ``model(**row)`` fires an attribute event per column,
+    ~30 µs for a session row, and an answer builds two. Needs the mappers configured (see
+    :class:`Store`): ``model(**row)`` would configure them, this does not.
+    """
+    obj = model._sa_class_manager.new_instance()
+    obj.__dict__.update(row)
+    return obj
+
+
 # The connection of the unit open in this thread or task, with its engine (see Store.unit).
 _UNIT: ContextVar[tuple[Engine, Connection] | None] = ContextVar("store_unit", default=None)
 
@@ -111,6 +123,10 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        # _from_row builds instances without the constructor, which is what configures the
+        # mappers on first use: without this a fresh process's first read gives objects whose
+        # attributes have no implementation yet (AttributeError on the first access).
+        configure_mappers()
         self.Session = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -208,7 +224,7 @@ class Store:
         """The session with this id (a detached object), or None."""
         with self._connection() as conn:
             row = conn.execute(_GET_SESSION, {"sid": session_id}).mappings().first()
-        return FlowSession(**row) if row else None
+        return _from_row(FlowSession, row) if row else None
 
     def transcript(self, session_id: str, upto: int | None = None, last: int | None = None
              ) -> list[TranscriptLine]:
@@ -274,7 +290,7 @@ class Store:
                 "session_version": flow_version,
                 "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()
                                          * 1000)) if session.updated_at else None})
-        return FlowSession(**updated)
+        return _from_row(FlowSession, updated)
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
                       comment: str | None) -> bool:
@@ -310,7 +326,7 @@ class Store:
         with self._connection() as conn:
             row = conn.execute(_FEEDBACK_AT, {"sid": session.id, "revision": session.revision}
                                ).mappings().first()
-        return Feedback(**row) if row else None
+        return _from_row(Feedback, row) if row else None
 
     def create_handoff(self, session: FlowSession, flow_version: str, reason: str,
                        transcript: list[dict], contact: str | None, message: str | None,
@@ -374,7 +390,7 @@ class Store:
         with self._connection() as conn:
             row = conn.execute(_HANDOFF_AT, {"sid": session.id, "revision": session.revision}
                                ).mappings().first()
-        return Handoff(**row) if row else None
+        return _from_row(Handoff, row) if row else None
 
     def handoffs_for(self, session_id: str) -> list[Handoff]:
         """The session's handoffs, oldest first."""
