@@ -309,6 +309,24 @@ class Conversations(TypedText, Endings):
             self.handoffs.after_answer(row, compiled)
         return self._with_check(view, None)
 
+    def advance(self, sid: str, n: int, answer_id: str, revision: int | None,
+                sent: Collection[int] = (), said: str | None = None) -> tuple[FlowSession, int]:
+        """:meth:`answer`, for a client that asks for the next step itself (a browser
+        without JavaScript follows a 303 to it): the answer is applied the same way, but
+        nothing the next step shows is read. Returns ``(session as it is now, path index of
+        the step to show next)``; that step's check starts when it is viewed.
+
+        One transaction: read the session, guard the revision, write the answer and its
+        event. Raises what :meth:`answer` raises.
+        """
+        with self.store.unit():
+            row, compiled = self.load(sid)
+            changed = self._apply(row, compiled, n, answer_id, revision, sent, said)
+        if changed is None:
+            return row, n + 1
+        self.handoffs.after_answer(changed, compiled)
+        return changed, changed.position
+
     def _apply(self, row: FlowSession, compiled: CompiledFlow, n: int, answer_id: str,
                revision: int | None, sent: Collection[int], said: str | None
                ) -> FlowSession | None:

@@ -59,7 +59,7 @@ from ..conversation import errors as refused
 from ..engine import CompiledFlow
 from ..flow import Flow, Step
 from ..store import CheckRecord, Feedback, FlowSession
-from . import form_token, rendered, services
+from . import form_token, services
 from .chat import checks_of, is_chat, keep_chat
 from .handoff import sent_handoffs
 from .i18n import (
@@ -223,17 +223,15 @@ def _refused(sid: str, error: refused.ConversationError, n: int | None = None,
 
 def _show(row: FlowSession, n: int, view: StepView | None = None):
     """After a successful POST (``row``: the session as it left it), the step at index
-    ``n``: for htmx the fragment and its URL, otherwise 303 to the step's URL. ``view``: that
-    step as the application layer returned it (not read again); its page, rendered here, is
-    kept for the 303's GET should it come to this process (:mod:`.rendered`)."""
+    ``n``: for htmx the fragment and its URL, otherwise 303 to the step's URL (whose GET
+    reads and renders it). ``view``: that step as the application layer returned it, if it
+    was read (not read again)."""
     use_session_language(row.language)
     url = _step_url(row, n)
     if _is_htmx():
         response = _render_view(view) if view is not None else _render(row, n)
         response.headers.setdefault("HX-Push-Url", url)
         return response
-    if view is not None and rendered.keeps(view) and not _staff_view():
-        rendered.keep(url, row, _render_view(view).get_data())
     return redirect(url, 303)
 
 
@@ -272,8 +270,6 @@ def step(sid: str, n: int):
     row, _ = _load(sid)
     if n > row.position:
         return redirect(_step_url(row, row.position), 303)
-    if not _is_htmx() and not _staff_view() and (page := rendered.take(row)) is not None:
-        return private(make_response(page))
     return _render(row, n)
 
 
@@ -319,15 +315,18 @@ def _moved_on(row: FlowSession):
 def answer(sid: str, n: int):
     """Apply the posted answer to the step at position ``n`` (``said``: the words the
     customer typed, when they chose it after being asked which answer those meant)."""
+    given = (sid, n, request.form.get("answer", ""), _revision(), sent_handoffs(),
+             _form_text("said") or None)
     try:
-        view = conversations().answer(sid, n, request.form.get("answer", ""), _revision(),
-                                      sent=sent_handoffs(), said=_form_text("said") or None,
-                                      everything=_everything())
+        if _is_htmx():
+            view = conversations().answer(*given, everything=_everything())
+        else:  # the browser follows a 303 and asks for the next step: nothing to read here
+            row, at = conversations().advance(*given)
     except refused.NotAChoice as e:
         return _refused(sid, e, n)
     except refused.ConversationError as e:
         return _refused(sid, e)
-    return _show(view.session, view.n, view)
+    return _show(view.session, view.n, view) if _is_htmx() else _show(row, at)
 
 
 def _form_text(name: str) -> str:
