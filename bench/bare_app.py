@@ -29,9 +29,11 @@ from flask import Blueprint, Flask, abort, url_for
 from assistant.config import settings
 from assistant.flow import Flow, load_flows
 from assistant.resources import templates_dir
+from assistant.store.share_codes import new_share_code
 from assistant.web import HTMX_FILE
 from assistant.web.form_token import form_token
 from assistant.web.headers import security_headers
+from assistant.web.i18n import DEFAULT, use_session_language
 from assistant.web.i18n import install as install_languages
 from assistant.web.presenting import bp as presenting_bp
 from assistant.web.wizard import TRANSCRIPT_TAIL, render_step
@@ -40,11 +42,15 @@ from assistant.web.wizard import TRANSCRIPT_TAIL, render_step
 @dataclass(frozen=True)
 class SessionView:
     """What ``render_step`` and ``step.html`` read of a session row: its id, position and
-    revision, and its connection (none: a benchmark flow has no probe step)."""
+    revision, its share code and language as every session started from the flow page has
+    them (the page shows "Tell support: …" and its restart link keeps the language), and its
+    connection (none: a benchmark flow has no probe step)."""
 
     id: str
     position: int
     revision: int
+    code: str = new_share_code()
+    language: str = DEFAULT
     connection_id: str | None = None
 
 
@@ -73,7 +79,8 @@ def walk(flow: Flow) -> list[Page]:
             return pages
         answer = step.answers[0]
         lines.append({"position": n + 1, "step": step.id, "step_title": step.title,
-                      "answer": answer.id, "answer_label": answer.label, "at": at})
+                      "answer": answer.id, "answer_label": answer.label,
+                      "probe_check_id": None, "said": None, "at": at})
         step = flow.steps[answer.branches[-1].to]
 
 
@@ -102,7 +109,9 @@ def create_app() -> Flask:
         if n >= len(pages):
             abort(404)
         page = pages[n]
-        response = render_step(flow, flow.steps[page.step_id], SessionView(sid, n, n), n,
+        session = SessionView(sid, n, n)
+        use_session_language(session.language)  # as the wizard does before rendering
+        response = render_step(flow, flow.steps[page.step_id], session, n,
                                page.transcript, fragment=True)
         response.headers["HX-Push-Url"] = url_for("wizard.step", sid=sid, n=n)
         return response

@@ -165,7 +165,9 @@ MAX_ERRORS = 20  # per client: stop the client after this many failed requests
 ANSWER_ID = "next"
 SMALL, LARGE = "bench-10", "bench-1000"
 FLOWS = {SMALL: 10, LARGE: 1000}  # flow id: number of steps
-BARE_SID = "b" * 22  # the length of a real session id (secrets.token_urlsafe(16))
+# Like a real session id (secrets.token_urlsafe(16)): one of repeated letters would make its
+# form token compressible, which itsdangerous then compresses (zlib work a real one skips).
+BARE_SID = "kV3tT9xq2LwZ8rB1mN5yHc"
 
 FORM = re.compile(r'<form class="answers" method="post" action="([^"]+)"')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
