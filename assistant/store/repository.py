@@ -2,9 +2,10 @@
 
 The statements every answer runs (read the session, apply the answer, read the transcript
 tail; at an end its feedback and handoff) are SQLAlchemy Core statements built once at import
-with bound parameters: the ORM's unit of work and statement building cost more than the query
-itself at this size. They run on one connection in one transaction when the caller opens a
-:meth:`Store.unit`. Everything else uses ORM sessions.
+with bound parameters, run on the driver's cursor (:mod:`.prepared`): the ORM's unit of work
+and SQLAlchemy's execution cost more than the query itself at this size. They run on one
+connection in one transaction when the caller opens a :meth:`Store.unit`. Everything else
+uses ORM sessions.
 """
 
 from __future__ import annotations
@@ -31,20 +32,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers, sessionmaker
 
 from .models import Event, Feedback, FlowSession, Handoff, utcnow
+from .prepared import Prepared
 from .share_codes import new_share_code, normalize_share_code
 
 _sessions = FlowSession.__table__
 _events = Event.__table__
 _EVERYTHING = 2**31 - 1
 
-_GET_SESSION = select(_sessions).where(_sessions.c.id == bindparam("sid"))
-_PATH_TAIL = (select(_events.c.position, _events.c.from_step, _events.c.answer,
+_GET_SESSION = Prepared(select(_sessions).where(_sessions.c.id == bindparam("sid")))
+_PATH_TAIL = Prepared(select(_events.c.position, _events.c.from_step, _events.c.answer,
                      _events.c.to_step, _events.c.counters, _events.c.at,
                      _events.c.probe_check_id, _events.c.said)
               .where(_events.c.session_id == bindparam("sid"), _events.c.superseded == false(),
                      _events.c.position <= bindparam("upto"))
               .order_by(_events.c.position.desc()).limit(bindparam("last")))
-_ADVANCE = (update(_sessions)
+_ADVANCE = Prepared(update(_sessions)
             .where(_sessions.c.id == bindparam("sid"),
                    _sessions.c.revision == bindparam("seen_revision"))
             .values(step=bindparam("new_step"), counters=bindparam("new_counters"),
@@ -54,20 +56,21 @@ _ADVANCE = (update(_sessions)
                     ended_at=bindparam("new_ended_at"), updated_at=bindparam("now"),
                     cause=func.coalesce(bindparam("new_cause"), _sessions.c.cause))
             .returning(*_sessions.c))
-_SUPERSEDE = (update(_events)
+_SUPERSEDE = Prepared(update(_events)
               .where(_events.c.session_id == bindparam("sid"),
                      _events.c.position > bindparam("after"), _events.c.superseded == false())
               .values(superseded=True))
-_ADD_EVENT = insert(_events)
+_ADD_EVENT = Prepared(insert(_events), keys=[
+    c.key for c in _events.c if c.key != "id"])
 _feedback = Feedback.__table__
 _handoffs = Handoff.__table__
-_FEEDBACK_AT = select(_feedback).where(_feedback.c.session_id == bindparam("sid"),
-                                       _feedback.c.revision == bindparam("revision"))
-_HANDOFF_AT = select(_handoffs).where(_handoffs.c.session_id == bindparam("sid"),
-                                      _handoffs.c.revision == bindparam("revision"))
+_FEEDBACK_AT = Prepared(select(_feedback).where(_feedback.c.session_id == bindparam("sid"),
+                                                _feedback.c.revision == bindparam("revision")))
+_HANDOFF_AT = Prepared(select(_handoffs).where(_handoffs.c.session_id == bindparam("sid"),
+                                               _handoffs.c.revision == bindparam("revision")))
 # A session's version changed (its flow file was edited mid-session): its rows' copies follow.
-_NEW_VERSION = [update(t).where(t.c.session_id == bindparam("sid"))
-                .values(session_version=bindparam("version"))
+_NEW_VERSION = [Prepared(update(t).where(t.c.session_id == bindparam("sid"))
+                         .values(session_version=bindparam("version")))
                 for t in (_events, Feedback.__table__, Handoff.__table__)]
 
 
@@ -97,15 +100,16 @@ class TranscriptLine:
     said: str | None = None
 
 
-def _from_row(model, row):
-    """A ``model`` instance in no ORM session holding ``row`` (a Core row mapping with every
-    column of its table, keyed by attribute name), built as the ORM's loader builds one: the
-    values go into the instance's dict. ``model(**row)`` fires an attribute event per column,
-    ~30 µs for a session row, and an answer builds two. Needs the mappers configured (see
-    :class:`Store`): ``model(**row)`` would configure them, this does not.
+def _from_row(model, statement: Prepared, row: tuple):
+    """A ``model`` instance in no ORM session holding ``row`` (a result row of ``statement``,
+    which selects every column of the model's table, named as its attributes), built as the
+    ORM's loader builds one: the values go into the instance's dict. ``model(**row)`` fires
+    an attribute event per column, ~30 µs for a session row, and an answer builds two.
+    Needs the mappers configured (see :class:`Store`): ``model(**row)`` would configure them,
+    this does not.
     """
     obj = model._sa_class_manager.new_instance()
-    obj.__dict__.update(row)
+    obj.__dict__.update(zip(statement.column_keys, row, strict=True))
     return obj
 
 
@@ -223,8 +227,8 @@ class Store:
     def get_session(self, session_id: str) -> FlowSession | None:
         """The session with this id (a detached object), or None."""
         with self._connection() as conn:
-            row = conn.execute(_GET_SESSION, {"sid": session_id}).mappings().first()
-        return _from_row(FlowSession, row) if row else None
+            rows = _GET_SESSION.run(conn, {"sid": session_id})
+        return _from_row(FlowSession, _GET_SESSION, rows[0]) if rows else None
 
     def transcript(self, session_id: str, upto: int | None = None, last: int | None = None
              ) -> list[TranscriptLine]:
@@ -236,9 +240,8 @@ class Store:
         params = {"sid": session_id, "upto": _EVERYTHING if upto is None else upto,
                   "last": _EVERYTHING if last is None else last}
         with self._connection() as conn:
-            rows = conn.execute(_PATH_TAIL, params).all()
-        # Rows unpacked as tuples (in _PATH_TAIL's column order): a Row's attribute access
-        # costs more than the line itself. The counters are a fresh dict from JSON already.
+            rows = _PATH_TAIL.run(conn, params)
+        # Rows are tuples in _PATH_TAIL's column order; the counters a fresh dict from JSON.
         return [TranscriptLine(position, from_step, answer, to_step, counters or {},
                                as_utc(at), check, said)
                 for position, from_step, answer, to_step, counters, at, check, said
@@ -267,21 +270,21 @@ class Store:
         """
         now = utcnow()
         with self._connection(write=True) as conn:
-            updated = conn.execute(_ADVANCE, {
+            updated = _ADVANCE.run(conn, {
                 "sid": session.id, "seen_revision": session.revision, "new_step": to_step,
                 "new_flow_version": flow_version,
                 "new_counters": counters, "new_position": at_position + 1,
                 "new_status": "ended" if outcome else "active", "new_outcome": outcome,
                 "new_ended_at": now if outcome else None, "now": now,
-                "new_cause": cause}).mappings().first()
-            if updated is None:
+                "new_cause": cause})
+            if not updated:
                 raise StaleRevision(session.id)
             if at_position < session.position:
-                conn.execute(_SUPERSEDE, {"sid": session.id, "after": at_position})
+                _SUPERSEDE.run(conn, {"sid": session.id, "after": at_position})
             if flow_version != session.flow_version:
                 for statement in _NEW_VERSION:
-                    conn.execute(statement, {"sid": session.id, "version": flow_version})
-            conn.execute(_ADD_EVENT, {
+                    statement.run(conn, {"sid": session.id, "version": flow_version})
+            _ADD_EVENT.run(conn, {
                 "session_id": session.id, "position": at_position + 1, "from_step": from_step,
                 "answer": answer, "to_step": to_step, "counters": counters,
                 "superseded": False, "at": now, "probe_check_id": probe_check_id,
@@ -290,7 +293,7 @@ class Store:
                 "session_version": flow_version,
                 "spent_ms": max(0, round((now - as_utc(session.updated_at)).total_seconds()
                                          * 1000)) if session.updated_at else None})
-        return _from_row(FlowSession, updated)
+        return _from_row(FlowSession, _ADVANCE, updated[0])
 
     def save_feedback(self, session: FlowSession, flow_version: str, reaction: str,
                       comment: str | None) -> bool:
@@ -324,9 +327,8 @@ class Store:
     def feedback_for(self, session: FlowSession) -> Feedback | None:
         """Feedback given on the session's current end step, if any."""
         with self._connection() as conn:
-            row = conn.execute(_FEEDBACK_AT, {"sid": session.id, "revision": session.revision}
-                               ).mappings().first()
-        return _from_row(Feedback, row) if row else None
+            rows = _FEEDBACK_AT.run(conn, {"sid": session.id, "revision": session.revision})
+        return _from_row(Feedback, _FEEDBACK_AT, rows[0]) if rows else None
 
     def create_handoff(self, session: FlowSession, flow_version: str, reason: str,
                        transcript: list[dict], contact: str | None, message: str | None,
@@ -388,9 +390,8 @@ class Store:
     def handoff_at(self, session: FlowSession) -> Handoff | None:
         """The handoff made at the session's current revision, if any."""
         with self._connection() as conn:
-            row = conn.execute(_HANDOFF_AT, {"sid": session.id, "revision": session.revision}
-                               ).mappings().first()
-        return _from_row(Handoff, row) if row else None
+            rows = _HANDOFF_AT.run(conn, {"sid": session.id, "revision": session.revision})
+        return _from_row(Handoff, _HANDOFF_AT, rows[0]) if rows else None
 
     def handoffs_for(self, session_id: str) -> list[Handoff]:
         """The session's handoffs, oldest first."""
