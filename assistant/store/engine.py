@@ -9,8 +9,6 @@ from sqlalchemy.engine import Engine
 
 DEFAULT_TIMEOUT = 0.75
 """Seconds a statement waits for the database before giving up (see :func:`make_engine`)."""
-MMAP_BYTES = 256 * 1024 * 1024
-"""The most of a SQLite file read through a memory map (address space, not memory used)."""
 
 
 def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
@@ -19,8 +17,7 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     an error :func:`assistant.store.health.is_unavailable` recognises, not a stalled worker.
 
     SQLite gets WAL mode with ``synchronous=NORMAL`` (a crash can lose the last commits but
-    never corrupts the file; see https://www.sqlite.org/wal.html), memory-mapped reads of up
-    to :data:`MMAP_BYTES`, foreign keys and a busy
+    never corrupts the file; see https://www.sqlite.org/wal.html), foreign keys and a busy
     timeout of ``timeout`` (a write lock held longer by another process gives "database is
     locked"). PostgreSQL gets ``lock_timeout`` = ``timeout``, libpq's ``connect_timeout``
     (whole seconds, at least 2: libpq's minimum) and a ping when a pooled connection is
@@ -41,10 +38,6 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
             # Safe with WAL (no corruption); skips an fsync per commit.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            # Read pages through a shared memory map (https://www.sqlite.org/mmap.html): with
-            # several workers each write empties the other connections' page caches, and
-            # their re-reads are then memory reads instead of a read() call per page.
-            cur.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             cur.close()
     elif url.startswith("postgresql"):
         engine = create_engine(url, pool_timeout=max(1.0, timeout), pool_pre_ping=True,
