@@ -202,3 +202,15 @@ def test_the_chat_works_without_javascript(client, store):
     end = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "Did this answer your question?" in end and 'class="chat-log"' in end
     assert "I&#39;ll wait for the limit to reset" in end  # the answer, as a message
+
+
+@pytest.mark.parametrize("lang, said", [("en", "You wrote:"), ("es", "Escribiste:")])
+def test_markup_typed_by_the_customer_shows_as_text_in_the_translated_sentence(client, lang,
+                                                                               said):
+    # "You wrote: <q>%(text)s</q>" is a translated format string: what fills it is escaped.
+    typed = 'salesforce <img src=x onerror="alert(1)"> REQUEST_LIMIT_EXCEEDED'
+    response = describe(client, typed, page=f"/?lang={lang}")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<img" not in page
+    assert "&lt;img src=x onerror=" in page and said in page
