@@ -53,6 +53,15 @@ def expect_heading(page, text: str):
     expect(page.locator("#step-heading")).to_have_text(text)
 
 
+def wait_for_htmx(page):
+    """Until htmx has taken over the step's forms: it binds swapped-in content in its settle
+    step, ~20 ms after the heading shows, and a key pressed before that submits the form
+    natively (a whole page, no announcement)."""
+    page.wait_for_function("""() => !document.querySelector('.htmx-swapping, .htmx-settling')
+        && [...document.querySelectorAll('#step form[hx-post]')]
+               .every(f => f['htmx-internal-data'] !== undefined)""")
+
+
 def test_quickbooks_desktop_through_the_repeat_loop_with_back_and_reload(server, page):
     page.goto(server.url + "/")
     page.get_by_role("link", name="Reset your QuickBooks Desktop connection").click()
@@ -128,8 +137,9 @@ def test_keyboard_only(server, page):
         if page.evaluate("document.activeElement.tagName") == "BUTTON":
             break
     page.keyboard.press("Enter")
-    expect_heading(page, "Disconnect Salesforce")
+    expect_heading(page, "Disconnect Salesforce")  # swapped in after the first step's check
     page.wait_for_load_state("load")  # htmx is set up (a faster key press posts without it)
+    wait_for_htmx(page)
     for heading in ("Connect to Salesforce again", "Is Salesforce connected now?",
                     "Your Salesforce connection is back"):
         # Focus sits on the step heading (after a swap); Tab past the links (and, on a whole
@@ -143,6 +153,7 @@ def test_keyboard_only(server, page):
         from playwright.sync_api import expect
         expect(page.locator("#announcer")).to_contain_text(heading)
         assert page.evaluate("document.activeElement.id") == "step-heading"
+        wait_for_htmx(page)
     # Feedback by keyboard: Tab to the first reaction, arrow to "No", Tab on, type, submit.
     for _ in range(15):
         page.keyboard.press("Tab")
