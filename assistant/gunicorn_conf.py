@@ -5,7 +5,23 @@
 - Gunicorn trusts no ``X-Forwarded-*`` header: behind a proxy the app does, as configured by
   ``TRUSTED_PROXIES`` (Werkzeug's ProxyFix), and nowhere else. (Gunicorn's own default trusts
   them from 127.0.0.1.)
+- Each worker freezes the objects of the loaded app out of the garbage collector's passes
+  (:func:`post_worker_init`).
 """
 
 logger_class = "assistant.logs.GunicornLogger"
 forwarded_allow_ips = ""
+
+
+def post_worker_init(worker) -> None:
+    """Once the worker has loaded the app: collect, then freeze what is left (``gc.freeze``).
+
+    The app's objects (flows, compiled templates, SQLAlchemy's tables and compiled
+    statements, ~150,000 tracked objects) live as long as the worker, yet every full
+    collection walked them all: ~75 ms, about once per few thousand answers, paid by the
+    answer that happened to trigger it. Frozen, they are never walked again; what requests
+    allocate is collected as before.
+    """
+    import gc
+    gc.collect()
+    gc.freeze()

@@ -48,9 +48,11 @@ The generated flows (linear chains of ``instruction`` steps, each with one answe
 the following step, ending in a ``resolved`` end step) are written to a temporary folder, with
 a SQLite database migrated by ``assistant db upgrade``. The real app
 (``assistant.web:create_app()``) and the bare app (``bare_app:create_app()``) are each served by
-``gunicorn -w 2 -b 127.0.0.1:PORT`` with the same environment and the same, default, settings:
-sync workers, which close the connection after every response (so each request opens a TCP
-connection, for both apps alike).
+``gunicorn -c python:assistant.gunicorn_conf -w 2 -b 127.0.0.1:PORT`` with the same
+environment and the same settings, the production ones (README, "Configuration and
+production"): sync workers, which close the connection after every response (so each request
+opens a TCP connection, for both apps alike), and each worker's loaded app frozen out of the
+garbage collector's passes.
 
 Load comes from wrk (``bench/answer.lua``, see ``bench/wrk_load.py``): ``--clients``
 connections, one per wrk thread, each walking its own sessions as fast as it can (a closed
@@ -241,8 +243,8 @@ def _cpu_seconds(pids: list[int]) -> float | None:
 
 
 class Server:
-    """``gunicorn -w WORKERS -b 127.0.0.1:PORT APP`` as a subprocess (2 workers unless told);
-    the same settings for every app."""
+    """``gunicorn -c python:assistant.gunicorn_conf -w WORKERS -b 127.0.0.1:PORT APP`` as a
+    subprocess (2 workers unless told): the production settings, the same for every app."""
 
     def __init__(self, name: str, app: str, env: dict, logdir: Path, workers: int = 2):
         self.name = name
@@ -252,7 +254,8 @@ class Server:
         self.log_path = logdir / f"gunicorn-{name}.log"
         self.log = open(self.log_path, "wb")  # closed in stop()
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", app],
+            [str(BIN / "gunicorn"), "-c", "python:assistant.gunicorn_conf", "-w", str(workers),
+             "-b", f"127.0.0.1:{self.port}", app],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -773,7 +776,8 @@ def measure_answers(args, only: set[str]) -> None:
         if simulator is not None:
             simulator.wait_ready()
 
-        print(f"gunicorn -w 2 (sync workers), the same for both apps; (a), (b): wrk, "
+        print(f"gunicorn -c python:assistant.gunicorn_conf -w 2 (sync workers), the same for "
+              f"both apps; (a), (b): wrk, "
               f"{args.clients} connections (one per wrk thread); (c): {args.clients} Python "
               f"client threads; {args.warmup:g} s warm-up, then {args.duration:g} s timed per "
               f"measurement in {args.slices} interleaved slice(s); {os.cpu_count()} CPUs "

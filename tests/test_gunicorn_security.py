@@ -99,3 +99,26 @@ def test_login_limits_and_log_redaction_hold_across_gunicorn_workers(gunicorn):
     assert sid not in log and f"/s/{sid[:4]}…" in log
     assert launch not in log and '"GET /flows/salesforce?launch=… HTTP/1.1"' in log
     assert "?lang=es&launch=…" in log  # the Referer too
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self  # freed only by a collection
+
+
+def test_a_worker_collects_then_freezes_the_loaded_app_out_of_the_collector():
+    import gc
+    import weakref
+
+    from assistant import gunicorn_conf
+    garbage = _Cycle()
+    freed = weakref.ref(garbage)
+    del garbage
+    kept = _Cycle()  # still in use, as the loaded app is
+    try:
+        gunicorn_conf.post_worker_init(worker=None)
+        assert freed() is None, "garbage left over from loading the app was frozen with it"
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # out of every pass from now on
+    finally:
+        gc.unfreeze()
