@@ -32,14 +32,14 @@ from .health import health_of, is_unavailable
 class _Compiled:
     """A statement as one dialect runs it: ``sql`` with the dialect's paramstyle; ``names``
     its parameters in order for a positional paramstyle (None: named); ``fixed`` the values
-    the statement itself holds (``revision + 1``'s 1); ``binds`` each parameter's conversion
-    (None: as it is); ``results`` (column index, conversion) for each result column that
-    has one."""
+    the statement itself holds (``revision + 1``'s 1); ``binds`` (parameter, conversion or
+    None: as it is) for each parameter, in ``names``' order if positional; ``results``
+    (column index, conversion) for each result column that has one."""
 
     sql: str
     names: tuple[str, ...] | None
     fixed: dict[str, Any]
-    binds: dict[str, Callable | None]
+    binds: tuple[tuple[str, Callable | None], ...]
     results: tuple[tuple[int, Callable], ...]
 
 
@@ -55,17 +55,19 @@ class Prepared:
         self.column_keys = tuple(c.key for c in self.columns)
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Compiled] = \
             weakref.WeakKeyDictionary()
+        self._last: tuple[Dialect, _Compiled] | None = None
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect, column_keys=self.keys)
         if "POSTCOMPILE" in compiled.string:  # expanded at execution by SQLAlchemy only
             raise ValueError(f"not preparable (renders at execution): {compiled.string}")
         names = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-        fixed, binds = {}, {}
+        fixed, processors = {}, {}
         for bind, name in compiled.bind_names.items():
-            binds[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if self.keys is None and not bind.required:
                 fixed[name] = bind.effective_value
+        binds = tuple((name, processors[name]) for name in (names or processors))
         results = tuple((i, p) for i, c in enumerate(self.columns)
                         if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)))
         return _Compiled(compiled.string, names, fixed, binds, results)
@@ -80,14 +82,20 @@ class Prepared:
             sqlalchemy.exc.DBAPIError: the driver's error, as SQLAlchemy's subclass of it.
         """
         dialect = conn.dialect
-        prepared = self._by_dialect.get(dialect)
-        if prepared is None:
-            prepared = self._by_dialect[dialect] = self._compile(dialect)
+        last = self._last  # the one dialect of a running app, without a weak lookup
+        if last is not None and last[0] is dialect:
+            prepared = last[1]
+        else:
+            prepared = self._by_dialect.get(dialect)
+            if prepared is None:
+                prepared = self._by_dialect[dialect] = self._compile(dialect)
+            self._last = (dialect, prepared)
         values = {**prepared.fixed, **params} if prepared.fixed else params
-        converted = {name: (p(values[name]) if (p := prepared.binds[name]) else values[name])
-                     for name in prepared.binds}
-        arguments = (tuple(converted[n] for n in prepared.names) if prepared.names is not None
-                     else converted)
+        if prepared.names is not None:
+            arguments = tuple([values[n] if p is None else p(values[n])
+                               for n, p in prepared.binds])
+        else:
+            arguments = {n: values[n] if p is None else p(values[n]) for n, p in prepared.binds}
         dbapi_connection = conn.connection.dbapi_connection
         cursor = dbapi_connection.cursor()
         dispatch = conn.dispatch  # SQLAlchemy's statement events, for their listeners
