@@ -5,12 +5,18 @@
 - Gunicorn trusts no ``X-Forwarded-*`` header: behind a proxy the app does, as configured by
   ``TRUSTED_PROXIES`` (Werkzeug's ProxyFix), and nowhere else. (Gunicorn's own default trusts
   them from 127.0.0.1.)
+- No control socket (``gunicornc``).
 - Each worker freezes the objects of the loaded app out of the garbage collector's passes
   (:func:`post_worker_init`).
 """
 
 logger_class = "assistant.logs.GunicornLogger"
 forwarded_allow_ips = ""
+# Gunicorn 25.1+ opens a control socket (for ``gunicornc``) at one path per user by default
+# (~/.gunicorn/gunicorn.ctl): a second server on the host (a second app, a new deploy beside
+# the old, the benchmark's four) fights over it ("Control server error" in the log). Nothing
+# here uses it.
+control_socket_disable = True
 
 
 def post_worker_init(worker) -> None:

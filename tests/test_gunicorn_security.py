@@ -40,6 +40,9 @@ def gunicorn(tmp_path, no_connections):
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "gunicorn-test-secret",
            "CONNECTIONS_PATH": no_connections, "TOKENS_DIR": str(tmp_path / "tokens")}
     env.pop("RATELIMIT_STORAGE_URI", None)  # the default, as the README's recipe runs it
+    # Where gunicorn would put its control socket by default (~/.gunicorn/gunicorn.ctl).
+    env["HOME"] = str(tmp_path / "home")
+    env.pop("XDG_RUNTIME_DIR", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:assistant.gunicorn_conf",
          "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--access-logfile", str(access),
@@ -99,6 +102,8 @@ def test_login_limits_and_log_redaction_hold_across_gunicorn_workers(gunicorn):
     assert sid not in log and f"/s/{sid[:4]}…" in log
     assert launch not in log and '"GET /flows/salesforce?launch=… HTTP/1.1"' in log
     assert "?lang=es&launch=…" in log  # the Referer too
+    # No control socket: a second gunicorn on the host would fight over its one default path.
+    assert not (Path(access).parent / "home" / ".gunicorn").exists()
 
 
 class _Cycle:

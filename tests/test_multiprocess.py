@@ -57,15 +57,17 @@ steps:
 
 
 class Gunicorn:
-    """``gunicorn -w WORKERS`` serving the app on a Unix socket (no port to clash)."""
+    """``gunicorn -w WORKERS`` with the production settings (``assistant.gunicorn_conf``)
+    serving the app on a Unix socket (no port to clash)."""
 
     def __init__(self, folder: Path, env: dict):
         self.socket = folder / "gunicorn.sock"
         self.log = folder / "gunicorn.log"
         gunicorn = Path(sys.executable).parent / "gunicorn"
         self.proc = subprocess.Popen(
-            [str(gunicorn), "-w", str(WORKERS), "-b", f"unix:{self.socket}", "--timeout", "60",
-             "assistant.web:create_app()"], env=env, stdout=self.log.open("w"),
+            [str(gunicorn), "-c", "python:assistant.gunicorn_conf", "-w", str(WORKERS),
+             "-b", f"unix:{self.socket}", "--timeout", "60", "assistant.web:create_app()"],
+            env=env, stdout=self.log.open("w"),
             stderr=subprocess.STDOUT, cwd=folder)
 
     def client(self, **kwargs) -> httpx.Client:
