@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -40,6 +41,24 @@ def test_migrations_build_exactly_the_models(db_url):
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_a_migrated_sqlite_file_is_in_wal_mode_before_the_app_opens_it(tmp_path):
+    # Workers starting together must not race to convert the file: while one process reads,
+    # converting a rollback-journal file to WAL waits for it and then fails.
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    upgrade(url)
+    reader = sqlite3.connect(tmp_path / "fresh.db", isolation_level=None)
+    assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM alembic_version").fetchone()  # a read stays open
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:  # a worker's first connection
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        engine.dispose()
+        reader.close()
 
 
 def revisions() -> list[str]:

@@ -42,5 +42,22 @@ def is_current(database: str | Engine) -> bool:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` to ``revision`` (default: the newest)."""
+    """Migrate the database at ``url`` to ``revision`` (default: the newest). A SQLite file
+    leaves in WAL mode, with its tables.
+
+    Why here: WAL is a property of the file, and converting to it needs the file to itself.
+    Left to the app, several workers starting together on a freshly migrated file would each
+    convert it on their first connection, and a loser got "database is locked" at once
+    (upgrading its read lock to a write lock while another held one is SQLite's deadlock
+    case, where the busy timeout is not waited; 3 runs in 40 with two processes). Once the
+    file is WAL, the app's ``PRAGMA journal_mode=WAL`` only reads and waits like any read.
+    """
+    if url.startswith("sqlite"):
+        from .engine import make_engine
+        engine = make_engine(url)  # its connect hook sets WAL
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
     command.upgrade(alembic_config(url), revision)
