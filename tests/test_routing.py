@@ -224,6 +224,24 @@ def test_typos_still_find_the_guide(router, text, flow):
     assert router.route(text).flow == flow
 
 
+@pytest.mark.parametrize(("word", "not_into"), [
+    ("might", "night"), ("never", "newer"), ("would", "could"), ("rest", "reset"),
+    ("looked", "locked"), ("lock", "block"), ("lose", "close"), ("charge", "change"),
+    ("real", "realm"), ("admit", "admin"),
+])
+def test_a_word_of_the_language_is_read_as_itself_not_as_a_flow_word_one_letter_away(
+        router, word, not_into):
+    assert not_into in router.analyser.known and word not in router.analyser.known
+    assert router.analyser.words(f"salesforce {word} sync") == ["salesforce", word, "sync"]
+
+
+def test_a_common_word_gives_no_guide_a_lead_it_did_not_earn(router):
+    # "never" read as "newer" (a QuickBooks Desktop word) used to lean towards that guide
+    route = router.route("it stopped syncing, we never did anything")
+    assert route.flow is None and route.question
+    assert all(a.confidence == 0 for a in route.alternatives)
+
+
 def test_a_phrase_matches_its_words_in_order_with_at_most_two_other_terms_between(router):
     """The window is counted in terms (stop words left out): Spanish puts the system inside a
     phrase ("el token de actualización de quickbooks online está vencido"), so a smaller one

@@ -109,6 +109,22 @@ def test_accents_typos_and_inflections_are_read_alike(router):
         assert (route.flow, route.cause) == ("salesforce", "salesforce.session_expired"), text
 
 
+@pytest.mark.parametrize(("word", "not_into"), [
+    ("gente", "agente"), ("clase", "clave"), ("tierra", "cierra"), ("juego", "luego"),
+])
+def test_a_spanish_word_is_read_as_itself_not_as_a_flow_word_one_letter_away(router, word,
+                                                                            not_into):
+    assert not_into in router.analyser.known and word not in router.analyser.known
+    assert router.analyser.words(f"salesforce {word}") == ["salesforce", word]
+
+
+def test_people_are_not_read_as_the_desktop_agent(router):
+    # "gente" (people) read as "agente" used to lean towards QuickBooks Desktop
+    route = router.route("no funciona, necesito ayuda de la gente de soporte")
+    assert route.flow is None
+    assert all(a.confidence == 0 for a in route.alternatives)
+
+
 def test_the_flows_spanish_text_is_indexed(flows):
     """Words only the Spanish flow texts have (no routing data) find their guide."""
     bare = load_router(flows, "es")
