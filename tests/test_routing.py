@@ -224,6 +224,16 @@ def test_typos_still_find_the_guide(router, text, flow):
     assert router.route(text).flow == flow
 
 
+@pytest.mark.parametrize(("text", "flow"), [
+    ("quick books online disconnected", "quickbooks-online"),
+    ("quick books desktop agent offline", "quickbooks-desktop"),
+    ("sales force stopped syncing", "salesforce"),
+])
+def test_a_name_written_as_two_words_names_its_system(router, text, flow):
+    # "quick books" is read as "quickbooks", so "quick books online" names QuickBooks Online
+    assert router.route(text).flow == flow
+
+
 @pytest.mark.parametrize(("word", "not_into"), [
     ("might", "night"), ("never", "newer"), ("would", "could"), ("rest", "reset"),
     ("looked", "locked"), ("lock", "block"), ("lose", "close"), ("charge", "change"),

@@ -118,6 +118,10 @@ def test_a_spanish_word_is_read_as_itself_not_as_a_flow_word_one_letter_away(rou
     assert router.analyser.words(f"salesforce {word}") == ["salesforce", word]
 
 
+def test_quick_books_online_in_two_words_names_quickbooks_online(router):
+    assert router.route("quick books online no conecta").flow == "quickbooks-online"
+
+
 def test_people_are_not_read_as_the_desktop_agent(router):
     # "gente" (people) read as "agente" used to lean towards QuickBooks Desktop
     route = router.route("no funciona, necesito ayuda de la gente de soporte")
