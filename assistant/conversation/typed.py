@@ -110,11 +110,14 @@ class TypedText:
         return router.match_answer(step, text)
 
     def say(self, sid: str, n: int, text: str, revision: int | None,
-            sent: Collection[int] = (), *, everything: bool = False) -> Said:
+            sent: Collection[int] = (), *, everything: bool = False,
+            read_next: bool = True) -> Said:
         """Free ``text`` typed at the step at path index ``n``, seen at ``revision``: the
         answer it clearly means is applied as by :meth:`answer` (the same revision rules; the
         text is kept with the answer); otherwise nothing changes and the :class:`Said` names
-        the candidates to ask about. ``everything``: as :meth:`answer`.
+        the candidates to ask about. ``everything``: as :meth:`answer`. ``read_next=False``
+        applies it as :meth:`advance` does, for a client that asks for the next step itself
+        (``view`` is then None).
 
         Raises:
             Invalid: ``errors["text"]``: nothing was typed. Otherwise as :meth:`answer`
@@ -139,6 +142,9 @@ class TypedText:
         if match.answer is None:
             return Said(row, n, False, match.candidates
                         or tuple(a.id for a in step.answers))
+        if not read_next:
+            row, at = self.advance(sid, n, match.answer, revision, sent, said=text)
+            return Said(row, at, True)
         view = self.answer(sid, n, match.answer, revision, sent, said=text,
                            everything=everything)
         return Said(view.session, view.n, True, view=view)

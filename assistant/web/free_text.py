@@ -93,8 +93,9 @@ def say(sid: str, n: int):
     """Free text typed at the step at position ``n`` (form: ``text``, ``revision``)."""
     text = _form_text("text")
     try:
+        # without htmx the browser follows a 303 and asks for the next step: not read here
         said = services().conversations.say(sid, n, text, _revision(), sent=sent_handoffs(),
-                                           everything=_everything())
+                                           everything=_everything(), read_next=_is_htmx())
     except refused.Invalid as e:
         return _refused(sid, e, n, values={"text": text})
     except refused.ConversationError as e:
