@@ -125,7 +125,7 @@ def fingerprint(folder: Path, language: str):
             {f: {c: frozenset(p) for c, p in cs.items()} for f, cs in r._causes.items()},
             {f: frozenset(p) for f, p in r._names.items()},
             [frozenset(p) for _, p in r._families], frozenset(r._other),
-            frozenset(r._trouble), frozenset(r._trouble_terms), frozenset(r._healthy),
+            frozenset(r._trouble), frozenset(r._activity), frozenset(r._healthy),
             frozenset(r._contrast),
             frozenset(w for p in common.answers.yes for w in words(p)),
             frozenset(w for p in common.answers.no for w in words(p)))

@@ -15,6 +15,7 @@ from test_routing import _signal_cases
 
 from assistant.cli import main
 from assistant.flow import FlowError, load_flows
+from assistant.flow.translate import load_translations, localize
 from assistant.probes.diagnosis import causes_for
 from assistant.resources import flows_dir
 from assistant.routing import load_router, load_routing, routing_folders
@@ -116,6 +117,54 @@ def test_a_spanish_word_is_read_as_itself_not_as_a_flow_word_one_letter_away(rou
                                                                             not_into):
     assert not_into in router.analyser.known and word not in router.analyser.known
     assert router.analyser.words(f"salesforce {word}") == ["salesforce", word]
+
+
+@pytest.mark.parametrize("text, flow", [
+    ("la sincronización de Salesforce funciona bien pero QuickBooks Online no sincroniza",
+     "quickbooks-online"),
+    ("la sincronización con Salesforce va bien, pero QuickBooks Desktop no",
+     "quickbooks-desktop"),
+    ("QuickBooks Online funciona correctamente, sino Salesforce que da sesión vencida",
+     "salesforce"),
+])
+def test_a_clause_saying_a_system_is_fine_is_left_out_in_spanish(router, text, flow):
+    assert router.route(text).flow == flow
+
+
+def test_the_sync_alone_asks_which_connection(router):
+    route = router.route("la sincronización está atascada")
+    assert route.flow is None and route.question == router.data.common.question_any
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    *((reply, "connected") for reply in (
+        "ya", "correcto", "exacto", "vale", "perfecto", "conectado", "ahora conecta",
+        "resuelto", "arreglado")),
+    *((reply, "not-connected") for reply in (
+        "siguen las cruces rojas", "nunca", "tampoco", "igual", "ninguno", "ninguna")),
+])
+def test_a_spanish_reply_that_says_yes_or_no_chooses_that_answer(router, flows, text, answer):
+    """Each Spanish yes and no word, as a customer replies to "¿Ya está conectado?" in the
+    Spanish flow (both answers share the word "conecta": only the yes or no decides)."""
+    translations, _ = load_translations(flows)
+    step = localize(flows["salesforce"], translations[("salesforce", "es")]).steps["confirm"]
+    assert router.match_answer(step, text).answer == answer
+
+
+@pytest.mark.parametrize(("message", "core"), [
+    ("buenas tardes, saludos: el agente aparece desconectado, gracias", "el agente desconectado"),
+    ("buenas noches equipo, oigan, ¿pueden ayudarme? necesito ayuda con el token", "token"),
+    ("oye che, bueno, pues vale: Salesforce dice sesión caducada hoy",
+     "Salesforce sesión caducada"),
+    ("¿me pueden ayudar? ¿podeis ayudar? ¿podrian? que me ayuden, escribo porque sale error "
+     "ayer y ahora siempre", "error"),
+    ("salio un aviso, aparece y aparecio otra vez: muestra error cada vez, dicen que pasa",
+     "aviso error"),
+    ("el agente no puede conectar", "el agente no conectar"),
+])
+def test_spanish_greetings_and_filler_are_not_read_as_terms(router, message, core):
+    """Saludos, "¿me pueden ayudar?", "sale / aparece / dice" are no evidence for any guide."""
+    assert router.analyser.terms(message) == router.analyser.terms(core)
 
 
 def test_quick_books_online_in_two_words_names_quickbooks_online(router):

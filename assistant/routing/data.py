@@ -145,8 +145,9 @@ def _merged(base: RoutingData, common: CommonFile, common_path: Path,
 
     merged_common = common.model_copy(update={
         "families": families,
-        **{key: both(key) for key in ("other_products", "problem_words", "healthy_words",
-                                      "contrast_words", "stop_words", "keep_words")},
+        **{key: both(key) for key in ("other_products", "problem_words", "activity_words",
+                                      "healthy_words", "contrast_words", "stop_words",
+                                      "keep_words")},
         "answers": Answers(yes=list(dict.fromkeys([*base.common.answers.yes,
                                                    *common.answers.yes])),
                            no=list(dict.fromkeys([*base.common.answers.no,

@@ -128,9 +128,10 @@ class Router:
         self._phrases = {fid: [a.phrase(p) for p in (*texts[fid]["names"], *texts[fid]["terms"])]
                          for fid in self.ids}
         self._other = [a.phrase(p) for p in common.other_products]
-        self._trouble = [frozenset(words(p)) for p in common.problem_words]
-        self._trouble_terms = [a.phrase(p) for p in common.problem_words]
-        self._healthy = {w for p in common.healthy_words for w in words(p)}
+        # each as its words ("won't" has no term left) and as its terms (stems: "failed")
+        self._trouble = [(frozenset(words(p)), a.phrase(p)) for p in common.problem_words]
+        self._activity = [(frozenset(words(p)), a.phrase(p)) for p in common.activity_words]
+        self._healthy = [frozenset(words(p)) for p in common.healthy_words]
         self._contrast = {w for p in common.contrast_words for w in words(p)}
         self._by_system = {}
         for fid, flow in flows.items():
@@ -183,6 +184,13 @@ class Router:
         """The number of terms of the longest of ``phrases`` that ``terms`` contains."""
         return max((len(p) for p in phrases if contains(terms, p)), default=0)
 
+    @staticmethod
+    def _says(entries: list[tuple[frozenset[str], tuple[str, ...]]], bag: set[str],
+              terms: list[str]) -> bool:
+        """True if the text whose words are ``bag`` and terms ``terms`` holds one of
+        ``entries`` (an entry's words, or its terms in order)."""
+        return any(p <= bag or (phrase and contains(terms, phrase)) for p, phrase in entries)
+
     def _kept_text(self, text: str) -> str:
         """``text`` without the clauses that only say a system is fine ("X works but …");
         the rest as written (a vendor message keeps its punctuation)."""
@@ -197,10 +205,14 @@ class Router:
             clauses.append(text[start:sentence.end()])
         kept = []
         for clause in clauses:
-            bag = set(words(clause))
-            if bag & self._healthy and not any(p <= bag for p in self._trouble) \
-                    and "not" not in bag:
-                continue
+            said = words(clause)
+            healthy = [p for p in self._healthy if p <= set(said)]
+            if healthy and "not" not in said:
+                # what is left once the healthy words are out ("no problem" is not trouble)
+                # holds no trouble; a word for the work itself ("X sync works") is not trouble
+                rest = [w for w in said if not any(w in p for p in healthy)]
+                if not self._says(self._trouble, set(rest), self.analyser.terms(" ".join(rest))):
+                    continue
             kept.append(clause)
         return "".join(kept) if kept and len(kept) < len(clauses) else text
 
@@ -229,8 +241,7 @@ class Router:
         bag = set(words(text))
         return _Evidence(scores=scores, curated=curated, named=named, family=family,
                          other_product=bool(self._matches(self._other, terms)),
-                         trouble=any(p <= bag for p in self._trouble)
-                         or bool(self._matches(self._trouble_terms, terms)),
+                         trouble=self._says(self._trouble + self._activity, bag, terms),
                          word_count=len(words(text)), terms=terms)
 
     def _alternatives(self, confidences: dict[str, float], exclude: str | None = None

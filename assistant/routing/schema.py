@@ -13,6 +13,8 @@ Two kinds of file, both checked by pydantic and reported as ``FILE:LINE: KEY: me
     no_guide: None of our guides fits this. …        # out of scope
     other_products: [xero, shopify, …]               # systems we have no guide for
     problem_words: [error, broken, "won't", …]       # trouble words (any language)
+    activity_words: [sync]                           # the work itself: trouble with no system
+                                                     # named, but "X sync works" is healthy
     healthy_words: [fine, works, …]                  # "X works but Y …": X's clause is dropped
     contrast_words: [but, however, pero, …]
     stop_words: [please, …]                          # besides the English and Spanish lists
@@ -115,6 +117,7 @@ class CommonFile(_Strict):
     no_guide: str = Field(min_length=1, max_length=300)
     other_products: Phrases = Field(default_factory=list)
     problem_words: Phrases = Field(default_factory=list)
+    activity_words: Phrases = Field(default_factory=list)
     healthy_words: Phrases = Field(default_factory=list)
     contrast_words: Phrases = Field(default_factory=list)
     stop_words: Phrases = Field(default_factory=list)
