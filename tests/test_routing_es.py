@@ -124,11 +124,21 @@ def test_a_spanish_word_is_read_as_itself_not_as_a_flow_word_one_letter_away(rou
      "quickbooks-online"),
     ("la sincronización con Salesforce va bien, pero QuickBooks Desktop no",
      "quickbooks-desktop"),
-    ("QuickBooks Online funciona correctamente, sino Salesforce que da sesión vencida",
+    ("QuickBooks Online funciona correctamente, aunque Salesforce da sesión vencida",
      "salesforce"),
 ])
 def test_a_clause_saying_a_system_is_fine_is_left_out_in_spanish(router, text, flow):
     assert router.route(text).flow == flow
+
+
+@pytest.mark.parametrize("text", ["QuickBooks Online no funciona, pero Salesforce sí",
+                                  "QuickBooks Online no funciona bien, pero Salesforce sí"])
+def test_a_healthy_word_inside_a_trouble_phrase_is_trouble(router, text):
+    """"no funciona" holds "funciona": that clause is a complaint and is kept, so the
+    route is never the other system."""
+    route = router.route(text)
+    assert route.flow in (None, "quickbooks-online"), route
+    assert route.flow or route.question
 
 
 def test_the_sync_alone_asks_which_connection(router):

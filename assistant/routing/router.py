@@ -185,11 +185,12 @@ class Router:
         return max((len(p) for p in phrases if contains(terms, p)), default=0)
 
     @staticmethod
-    def _says(entries: list[tuple[frozenset[str], tuple[str, ...]]], bag: set[str],
-              terms: list[str]) -> bool:
-        """True if the text whose words are ``bag`` and terms ``terms`` holds one of
-        ``entries`` (an entry's words, or its terms in order)."""
-        return any(p <= bag or (phrase and contains(terms, phrase)) for p, phrase in entries)
+    def _found(entries: list[tuple[frozenset[str], tuple[str, ...]]], bag: set[str],
+               terms: list[str]) -> list[frozenset[str]]:
+        """The words of each of ``entries`` that the text whose words are ``bag`` and terms
+        ``terms`` holds (an entry's words, or its terms in order: "won't" has no term left,
+        "failed" is found by the stem of "fail")."""
+        return [p for p, phrase in entries if p <= bag or (phrase and contains(terms, phrase))]
 
     def _kept_text(self, text: str) -> str:
         """``text`` without the clauses that only say a system is fine ("X works but …");
@@ -205,13 +206,16 @@ class Router:
             clauses.append(text[start:sentence.end()])
         kept = []
         for clause in clauses:
-            said = words(clause)
-            healthy = [p for p in self._healthy if p <= set(said)]
-            if healthy and "not" not in said:
-                # what is left once the healthy words are out ("no problem" is not trouble)
-                # holds no trouble; a word for the work itself ("X sync works") is not trouble
-                rest = [w for w in said if not any(w in p for p in healthy)]
-                if not self._says(self._trouble, set(rest), self.analyser.terms(" ".join(rest))):
+            bag = set(words(clause))
+            healthy = [p for p in self._healthy if p <= bag]
+            if healthy and "not" not in bag:
+                found = self._found(self._trouble, bag, self.analyser.terms(clause))
+                # trouble inside a healthy phrase ("no problem") is not trouble; a healthy
+                # word inside a trouble phrase ("no funciona") is not healthy; a word for the
+                # work itself ("Salesforce sync works") is neither
+                trouble = [t for t in found if not any(t <= h for h in healthy)]
+                fine = [h for h in healthy if not any(h <= t for t in found)]
+                if fine and not trouble:
                     continue
             kept.append(clause)
         return "".join(kept) if kept and len(kept) < len(clauses) else text
@@ -241,7 +245,8 @@ class Router:
         bag = set(words(text))
         return _Evidence(scores=scores, curated=curated, named=named, family=family,
                          other_product=bool(self._matches(self._other, terms)),
-                         trouble=self._says(self._trouble + self._activity, bag, terms),
+                         trouble=bool(self._found(self._trouble + self._activity, bag,
+                                                  terms)),
                          word_count=len(words(text)), terms=terms)
 
     def _alternatives(self, confidences: dict[str, float], exclude: str | None = None
