@@ -313,11 +313,41 @@ def test_trouble_without_a_system_asks_which_connection(router):
      "salesforce"),
     # "no problem" says it is fine, though "problem" alone is trouble
     ("Salesforce has no problem but QuickBooks Online keeps disconnecting", "quickbooks-online"),
-    # the words of "no problem" are not healthy apart: "no" alone says nothing is fine
-    ("QuickBooks Online is fine, but Salesforce says no", "salesforce"),
 ])
 def test_a_clause_saying_a_system_is_fine_is_left_out(router, text, flow):
     assert router.route(text).flow == flow
+
+
+@pytest.mark.parametrize(("text", "broken"), [
+    # the complaint in words no list holds: the healthy system must not be all that is left
+    ("QuickBooks Online wasn't working this morning, but Salesforce syncs", "quickbooks-online"),
+    ("QuickBooks Online works badly, whereas Salesforce syncs every hour", "quickbooks-online"),
+    ("QuickBooks Online was fine until today, but Salesforce keeps syncing normally",
+     "quickbooks-online"),
+    ("Ok so QuickBooks Desktop keeps crashing, but QuickBooks Online syncs",
+     "quickbooks-desktop"),
+    ("Everything is fine except QBO, but Salesforce syncs", "quickbooks-online"),
+    # the clause after the healthy one goes on about the same system
+    ("QBO logs in fine but then freezes, while Salesforce has no issues", "quickbooks-online"),
+    ("QuickBooks Online worked fine for months but suddenly stopped, Salesforce still ok",
+     "quickbooks-online"),
+    ("is qbo ok? it's not, but salesforce is", "quickbooks-online"),
+    ("QuickBooks Online looks fine but won't sync, Salesforce is ok", "quickbooks-online"),
+    # the words of "no problem" are not healthy apart: "no" alone says nothing is fine
+    ("QuickBooks Online is fine, but Salesforce says no", "salesforce"),
+    ("Hi, Salesforce looks healthy in Setup but the integration user gets locked out, "
+     "while QBO is connected", "salesforce"),
+    ("QuickBooks Desktop works with admin but the agent is offline with other users, "
+     "although QBO connects", "quickbooks-desktop"),
+    # two systems broken: never one of them alone
+    ("QuickBooks Desktop freezes and Salesforce works, but QBO disconnects", None),
+])
+def test_a_healthy_word_never_leaves_the_broken_system_out(router, text, broken):
+    """A clause is left out only when it says a system is fine and what stays says what is
+    wrong; the route is the broken system, or a question, never another guide."""
+    route = router.route(text)
+    assert route.flow in {None, broken}, route
+    assert route.flow or route.question
 
 
 @pytest.mark.parametrize("text", [

@@ -122,8 +122,6 @@ def test_a_spanish_word_is_read_as_itself_not_as_a_flow_word_one_letter_away(rou
 @pytest.mark.parametrize("text, flow", [
     ("la sincronización de Salesforce funciona bien pero QuickBooks Online no sincroniza",
      "quickbooks-online"),
-    ("la sincronización con Salesforce va bien, pero QuickBooks Desktop no",
-     "quickbooks-desktop"),
     ("QuickBooks Online funciona correctamente, aunque Salesforce da sesión vencida",
      "salesforce"),
 ])
@@ -138,6 +136,29 @@ def test_a_healthy_word_inside_a_trouble_phrase_is_trouble(router, text):
     route is never the other system."""
     route = router.route(text)
     assert route.flow in (None, "quickbooks-online"), route
+    assert route.flow or route.question
+
+
+@pytest.mark.parametrize(("text", "broken"), [
+    ("QuickBooks Online no está bien, pero Salesforce sí conecta", "quickbooks-online"),
+    ("QuickBooks Online funcionaba bien hasta hoy pero Salesforce sigue sincronizando",
+     "quickbooks-online"),
+    ("QuickBooks Online funciona fatal, mientras Salesforce sincroniza sin problemas",
+     "quickbooks-online"),
+    ("En QuickBooks Online el login esta bien pero despues se traba, Salesforce sin problemas",
+     "quickbooks-online"),
+    ("QuickBooks Online conecta bien pero luego se congela, mientras Salesforce va de maravilla",
+     "quickbooks-online"),
+    ("Salesforce funciona con mi usuario admin pero el usuario de integración está bloqueado, "
+     "aunque QBO está conectado", "salesforce"),
+    ("salesforce va bien pero kickbooks online se desconecta", "quickbooks-online"),
+    ("la sincronización con Salesforce va bien, pero QuickBooks Desktop no",
+     "quickbooks-desktop"),
+    ("QuickBooks Desktop se congela y Salesforce funciona, pero QBO se desconecta", None),
+])
+def test_a_healthy_word_never_leaves_the_broken_system_out_in_spanish(router, text, broken):
+    route = router.route(text)
+    assert route.flow in {None, broken}, route
     assert route.flow or route.question
 
 

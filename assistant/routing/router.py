@@ -26,7 +26,6 @@ asks instead of answering.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import bm25s
@@ -34,6 +33,7 @@ from markupsafe import Markup
 
 from ..flow import Flow, Step
 from .answers import AnswerMatch, match_answer
+from .clauses import Clauses
 from .routes import Alternative, Route
 from .schema import RoutingData
 from .signals import MAX_CHARS, Signal, find_signals
@@ -128,11 +128,12 @@ class Router:
         self._phrases = {fid: [a.phrase(p) for p in (*texts[fid]["names"], *texts[fid]["terms"])]
                          for fid in self.ids}
         self._other = [a.phrase(p) for p in common.other_products]
-        # each as its words ("won't" has no term left) and as its terms (stems: "failed")
-        self._trouble = [(frozenset(words(p)), a.phrase(p)) for p in common.problem_words]
-        self._activity = [(frozenset(words(p)), a.phrase(p)) for p in common.activity_words]
-        self._healthy = [frozenset(words(p)) for p in common.healthy_words]
-        self._contrast = {w for p in common.contrast_words for w in words(p)}
+        self._clauses = Clauses(
+            a, common,
+            names={tuple(words(n)) for fid in self.ids for n in texts[fid]["names"]}
+            | {tuple(words(n)) for f in common.families for n in f.names},
+            causes=[p for causes in self._causes.values() for ps in causes.values() for p in ps],
+            leads=self._leads)
         self._by_system = {}
         for fid, flow in flows.items():
             self._by_system.setdefault(flow.system, fid)
@@ -184,42 +185,6 @@ class Router:
         """The number of terms of the longest of ``phrases`` that ``terms`` contains."""
         return max((len(p) for p in phrases if contains(terms, p)), default=0)
 
-    @staticmethod
-    def _found(entries: list[tuple[frozenset[str], tuple[str, ...]]], bag: set[str],
-               terms: list[str]) -> list[frozenset[str]]:
-        """The words of each of ``entries`` that the text whose words are ``bag`` and terms
-        ``terms`` holds (an entry's words, or its terms in order: "won't" has no term left,
-        "failed" is found by the stem of "fail")."""
-        return [p for p, phrase in entries if p <= bag or (phrase and contains(terms, phrase))]
-
-    def _kept_text(self, text: str) -> str:
-        """``text`` without the clauses that only say a system is fine ("X works but …");
-        the rest as written (a vendor message keeps its punctuation)."""
-        clauses: list[str] = []
-        for sentence in re.finditer(r"[^.;!?\n]+[.;!?\n]*", text):
-            start = sentence.start()
-            for word in re.finditer(r"\S+", sentence.group(0)):
-                found = words(word.group(0))
-                if found and found[0] in self._contrast and word.start() > 0:
-                    clauses.append(text[start:sentence.start() + word.start()])
-                    start = sentence.start() + word.start()
-            clauses.append(text[start:sentence.end()])
-        kept = []
-        for clause in clauses:
-            bag = set(words(clause))
-            healthy = [p for p in self._healthy if p <= bag]
-            if healthy and "not" not in bag:
-                found = self._found(self._trouble, bag, self.analyser.terms(clause))
-                # trouble inside a healthy phrase ("no problem") is not trouble; a healthy
-                # word inside a trouble phrase ("no funciona") is not healthy; a word for the
-                # work itself ("Salesforce sync works") is neither
-                trouble = [t for t in found if not any(t <= h for h in healthy)]
-                fine = [h for h in healthy if not any(h <= t for t in found)]
-                if fine and not trouble:
-                    continue
-            kept.append(clause)
-        return "".join(kept) if kept and len(kept) < len(clauses) else text
-
     def _evidence(self, text: str) -> _Evidence:
         a = self.analyser
         terms = a.terms(text)
@@ -245,9 +210,15 @@ class Router:
         bag = set(words(text))
         return _Evidence(scores=scores, curated=curated, named=named, family=family,
                          other_product=bool(self._matches(self._other, terms)),
-                         trouble=bool(self._found(self._trouble + self._activity, bag,
-                                                  terms)),
+                         trouble=self._clauses.troubled(bag, terms),
                          word_count=len(words(text)), terms=terms)
+
+    def _leads(self, text: str) -> tuple[str | None, set[str]]:
+        """The flow ``text``'s names, terms and phrases lead to most (None: none), and the
+        flows whose systems it names."""
+        ev = self._evidence(text)
+        top = max(ev.curated, key=ev.curated.get, default=None)
+        return (top if top is not None and ev.curated[top] else None), ev.named
 
     def _alternatives(self, confidences: dict[str, float], exclude: str | None = None
                       ) -> tuple[Alternative, ...]:
@@ -340,7 +311,7 @@ class Router:
         """Where ``text`` (a description or a pasted error) leads. Looks at the first
         MAX_CHARS characters; never raises for any text (empty text: no guide fits)."""
         text = text[:MAX_CHARS]
-        kept = self._kept_text(text)
+        kept = self._clauses.kept_text(text)
         ev = self._evidence(kept)
         confidences = self._confidences(ev)
         found = self._from_signals(find_signals(kept), ev, confidences)
