@@ -313,6 +313,8 @@ def test_trouble_without_a_system_asks_which_connection(router):
      "salesforce"),
     # "no problem" says it is fine, though "problem" alone is trouble
     ("Salesforce has no problem but QuickBooks Online keeps disconnecting", "quickbooks-online"),
+    # a sentence that starts with the contrast word
+    ("Salesforce is working! But QuickBooks Online isnt", "quickbooks-online"),
 ])
 def test_a_clause_saying_a_system_is_fine_is_left_out(router, text, flow):
     assert router.route(text).flow == flow

@@ -77,9 +77,10 @@ class Clauses:
             start = sentence.start()
             for word in re.finditer(r"\S+", sentence.group(0)):
                 first = words(word.group(0))
-                if first and first[0] in self.contrast and word.start() > 0:
-                    clauses.append(text[start:sentence.start() + word.start()])
-                    start = sentence.start() + word.start()
+                at = sentence.start() + word.start()
+                if first and first[0] in self.contrast and text[start:at].strip():
+                    clauses.append(text[start:at])
+                    start = at
             clauses.append(text[start:sentence.end()])
         kept = [clause for i, clause in enumerate(clauses)
                 if not (self._healthy(clause)
