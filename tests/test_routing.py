@@ -343,6 +343,12 @@ def test_a_clause_saying_a_system_is_fine_is_left_out(router, text, flow):
      "although QBO connects", "quickbooks-desktop"),
     # two systems broken: never one of them alone
     ("QuickBooks Desktop freezes and Salesforce works, but QBO disconnects", None),
+    # a system the text itself says is fine is never the guide
+    ("Salesforce is fine but the connector isn't", "quickbooks-desktop"),
+    ("the agent on our server is offline, salesforce fine", "quickbooks-desktop"),
+    ("SF bad / QBO good", "salesforce"),
+    ("Only QBO works", None),
+    ("Everything is broken except Salesforce", None),
 ])
 def test_a_healthy_word_never_leaves_the_broken_system_out(router, text, broken):
     """A clause is left out only when it says a system is fine and what stays says what is

@@ -155,6 +155,12 @@ def test_a_healthy_word_inside_a_trouble_phrase_is_trouble(router, text):
     ("la sincronización con Salesforce va bien, pero QuickBooks Desktop no",
      "quickbooks-desktop"),
     ("QuickBooks Desktop se congela y Salesforce funciona, pero QBO se desconecta", None),
+    ("Salesforce funciona bien pero el agente no", "quickbooks-desktop"),
+    ("QBO bien pero la organizacion no", "salesforce"),
+    ("el agente en nuestro servidor esta desconectado, salesforce bien", "quickbooks-desktop"),
+    ("Solo funciona Salesforce", None),
+    ("SF mal / QBO bien", "salesforce"),
+    ("Todo esta caido menos QuickBooks Desktop", None),
 ])
 def test_a_healthy_word_never_leaves_the_broken_system_out_in_spanish(router, text, broken):
     route = router.route(text)

@@ -60,6 +60,7 @@ class Clauses:
         self.activity = entries(common.activity_words)
         self.healthy = entries(common.healthy_words)
         self.contrast = {w for p in common.contrast_words for w in words(p)}
+        self.exception = [tuple(words(p)) for p in common.exception_words]
         self.names = names - {()}
         self.causes = causes
         self.leads = leads
@@ -89,6 +90,34 @@ class Clauses:
             return text
         rest = "".join(kept)
         return rest if self._complains(rest) else text
+
+    def said_fine(self, text: str) -> set[str]:
+        """The flows whose systems ``text`` says are fine, read in pieces (at sentence ends,
+        commas, slashes, contrast and exception words): a healthy piece that names them and
+        holds no cause phrase ("…, salesforce fine"; "only QBO works"), or one that starts
+        with an exception word after a piece that says something is wrong ("everything is
+        down | except QBO")."""
+        pieces: list[list[str]] = []
+        for part in re.split(r"[.;!?\n,/]+", text):
+            said = words(part)
+            start = 0
+            for i in range(1, len(said)):
+                if said[i] in self.contrast or any(
+                        tuple(said[i:i + len(e)]) == e for e in self.exception):
+                    pieces.append(said[start:i])
+                    start = i
+            pieces.append(said[start:])
+        fine: set[str] = set()
+        before = ""
+        for said in filter(None, pieces):
+            piece = " ".join(said)
+            excepted = any(tuple(said[:len(e)]) == e for e in self.exception)
+            # a cause phrase in the piece says it is not fine ("a modal … click OK")
+            if (self._healthy(piece) and not self._complains(piece)) if not excepted \
+                    else self._complains(before):
+                fine |= self.leads(piece)[1]
+            before = piece
+        return fine
 
     def _healthy(self, clause: str) -> bool:
         """True if ``clause`` says a system is fine and nothing is wrong."""

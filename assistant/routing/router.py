@@ -345,6 +345,10 @@ class Router:
         if len(close) > 1 or confidences[top] < self.CONFIDENT:
             candidates = close if len(close) > 1 else ranked
             return self._ask(self._question_for(candidates), candidates, confidences)
+        if top in self._clauses.said_fine(text):
+            # the text itself says that system is fine ("Salesforce is fine but the connector
+            # isn't"): whatever else pointed to it, ask
+            return self._ask(self.data.common.question_any, self.ids, confidences)
         cause = self._word_cause(top, ev.terms)
         said_as = self.data.common.messages
         if cause:

@@ -17,6 +17,7 @@ Two kinds of file, both checked by pydantic and reported as ``FILE:LINE: KEY: me
                                                      # named, but "X sync works" is healthy
     healthy_words: [fine, works, …]                  # "X works but Y …": X's clause is dropped
     contrast_words: [but, however, pero, …]
+    exception_words: [except, salvo, …]              # "all down except X": X is fine
     stop_words: [please, …]                          # besides the English and Spanish lists
     keep_words: [not, down, …]                       # stop words that phrases need
     answers: {"yes": [yes, yeah, sí, …], "no": [no, still, todavía, …]}
@@ -120,6 +121,7 @@ class CommonFile(_Strict):
     activity_words: Phrases = Field(default_factory=list)
     healthy_words: Phrases = Field(default_factory=list)
     contrast_words: Phrases = Field(default_factory=list)
+    exception_words: Phrases = Field(default_factory=list)
     stop_words: Phrases = Field(default_factory=list)
     keep_words: Phrases = Field(default_factory=list)
     answers: Answers
