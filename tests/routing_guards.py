@@ -125,8 +125,9 @@ def fingerprint(folder: Path, language: str):
             {f: {c: frozenset(p) for c, p in cs.items()} for f, cs in r._causes.items()},
             {f: frozenset(p) for f, p in r._names.items()},
             [frozenset(p) for _, p in r._families], frozenset(r._other),
-            frozenset(r._trouble), frozenset(r._activity), frozenset(r._healthy),
-            frozenset(r._contrast),
+            frozenset(r._clauses.trouble), frozenset(r._clauses.activity),
+            frozenset(r._clauses.healthy), frozenset(r._clauses.contrast),
+            frozenset(r._clauses.exception), frozenset(r._clauses.names),
             frozenset(w for p in common.answers.yes for w in words(p)),
             frozenset(w for p in common.answers.no for w in words(p)))
 
