@@ -15,7 +15,7 @@ data's contrast words (and at sentence ends), and leaves a clause out when
   rather than names the wrong guide.
 
 Words for the work itself (``activity_words``: "sync") are trouble when nothing else is
-said ("the sync is stuck" asks which connection) but not in a healthy clause ("Salesforce
+said ("nothing is syncing" asks which connection) but not in a healthy clause ("Salesforce
 sync works fine").
 """
 
