@@ -36,6 +36,11 @@ def _inside(entry: Entry, other: Entry) -> bool:
     return bool(entry[1]) and set(entry[1]) <= set(other[1])
 
 
+def _at(said: list[str], i: int, phrases) -> bool:
+    """True if one of ``phrases`` (tuples of words) starts at ``said[i]``."""
+    return any(tuple(said[i:i + len(p)]) == p for p in phrases)
+
+
 def found(entries: list[Entry], bag: set[str], terms: list[str]) -> list[Entry]:
     """The ``entries`` that the text whose words are ``bag`` and terms ``terms`` holds: an
     entry's words, or its terms in order ("failed" is found by the stem of "fail")."""
@@ -102,8 +107,7 @@ class Clauses:
             said = words(part)
             start = 0
             for i in range(1, len(said)):
-                if said[i] in self.contrast or any(
-                        tuple(said[i:i + len(e)]) == e for e in self.exception):
+                if said[i] in self.contrast or _at(said, i, self.exception):
                     pieces.append(said[start:i])
                     start = i
             pieces.append(said[start:])
@@ -111,10 +115,11 @@ class Clauses:
         before = ""
         for said in filter(None, pieces):
             piece = " ".join(said)
-            excepted = any(tuple(said[:len(e)]) == e for e in self.exception)
-            # a cause phrase in the piece says it is not fine ("a modal … click OK")
-            if (self._healthy(piece) and not self._complains(piece)) if not excepted \
-                    else self._complains(before):
+            if _at(said, 0, self.exception):
+                is_fine = self._complains(before)
+            else:  # a cause phrase in the piece says it is not fine ("a modal … click OK")
+                is_fine = self._healthy(piece) and not self._complains(piece)
+            if is_fine:
                 fine |= self.leads(piece)[1]
             before = piece
         return fine
@@ -131,8 +136,7 @@ class Clauses:
         what is wrong before it names a system, or names none and its words lead to no other
         system's flow (not "Salesforce va bien | pero kickbooks online se desconecta")."""
         said = words(clause)
-        first = next((i for i in range(len(said)) for name in self.names
-                      if tuple(said[i:i + len(name)]) == name), None)
+        first = next((i for i in range(len(said)) if _at(said, i, self.names)), None)
         if first is not None:
             return self._complains(" ".join(said[:first]))
         top, _ = self.leads(clause)
