@@ -709,6 +709,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--connections must be ≥ 1, --poll > 0")
     if args.events < 1 or args.runs < 1:
         parser.error("--events and --runs must be ≥ 1")
+    if only & {"a", "b"} and shutil.which("wrk") is None:
+        parser.error("(a) and (b) need wrk on PATH: run `make bench` (it installs Debian's "
+                     "wrk), or `apt-get install wrk`")
     if only - {"d"}:
         measure_answers(args, only)
     if "d" in only:  # last: in this process, with the servers of (a) to (c) gone
