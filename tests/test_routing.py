@@ -19,7 +19,7 @@ from assistant.probes.diagnosis import causes_for
 from assistant.resources import flows_dir
 from assistant.routing import load_router, load_routing, routing_folders
 from assistant.routing.evaluate import evaluate, flow_right, read_cases
-from assistant.routing.text import contains
+from assistant.routing.text import contains, words
 
 EVAL = Path(__file__).parent / "fixtures" / "routing"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -243,6 +243,17 @@ def test_a_word_of_the_language_is_read_as_itself_not_as_a_flow_word_one_letter_
         router, word, not_into):
     assert not_into in router.analyser.known and word not in router.analyser.known
     assert router.analyser.words(f"salesforce {word} sync") == ["salesforce", word, "sync"]
+
+
+@pytest.mark.parametrize(("text", "flow"), [
+    ("QBO's bank feed stopped working", "quickbooks-online"),
+    ("QBO’s sync stopped working", "quickbooks-online"),
+    ("Salesforce's login keeps failing", "salesforce"),
+])
+def test_a_possessive_names_the_system_as_the_bare_name_does(router, text, flow):
+    # "QBO's" was read as the unknown word "qbos": no system named, no guide
+    assert router.route(text).flow == flow
+    assert words("it won't sync") == ["it", "wont", "sync"]  # other apostrophes just go
 
 
 def test_a_common_word_gives_no_guide_a_lead_it_did_not_earn(router):

@@ -1,7 +1,8 @@
 """Words from text, the same way for customers' messages and for the flows and routing data.
 
 ``words(text)``: lower case, accents and apostrophes removed ("won't" → ``wont``, "caducó" →
-``caduco``), split on anything but letters and digits.
+``caduco``) and a possessive's "'s" with them ("QBO's" → ``qbo``), split on anything but letters
+and digits.
 
 :class:`Analyser` turns words into *terms*: two words that make one known word are joined
 ("sales force" → ``salesforce``), stop words (English and Spanish, from bm25s, plus the routing
@@ -31,15 +32,18 @@ from spellchecker import SpellChecker
 
 _WORD = re.compile(r"[a-z0-9]+")
 _APOSTROPHE = re.compile(r"['\u2019\u02bc`]")
+# "QBO's", "Salesforce's": a possessive names the same thing as the bare word
+_POSSESSIVE = re.compile(r"['\u2019\u02bc`]s\b")
 # words that are not corrected: numbers, codes, and short words (too many near neighbours)
 _MIN_CORRECTED = 4
 
 
 def words(text: str) -> list[str]:
-    """``text`` as lower-case ASCII words (accents and apostrophes removed)."""
+    """``text`` as lower-case ASCII words (accents, apostrophes and a possessive's "'s"
+    removed)."""
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return _WORD.findall(_APOSTROPHE.sub("", text))
+    return _WORD.findall(_APOSTROPHE.sub("", _POSSESSIVE.sub("", text)))
 
 
 def _normalised(items: Iterable[str]) -> set[str]:
