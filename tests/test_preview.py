@@ -171,3 +171,15 @@ def test_the_command_refuses_what_is_not_a_flow_file(flow_file):
     assert tests.exit_code == 2 and "is not a flow file" in tests.output
     missing = runner.invoke(main, ["preview", str(flow_file.with_name("none.yaml"))])
     assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_the_previews_simulator_takes_a_free_port_so_two_previews_can_run():
+    # port 0 was read as "no port" and became 80: a second preview then failed to start
+    import httpx
+
+    from assistant.cli.servers import start_simulator
+    first, second = start_simulator("http://127.0.0.1:0"), start_simulator("http://127.0.0.1:0")
+    ports = {int(url.rsplit(":", 1)[1]) for url in (first, second)}
+    assert len(ports) == 2 and 80 not in ports
+    for url in (first, second):
+        assert httpx.get(url + "/", timeout=5).status_code == 200

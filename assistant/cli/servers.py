@@ -107,7 +107,8 @@ def start_simulator(url: str) -> str:
 
     from ..simulator import create_simulator
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    host = parts.hostname or "127.0.0.1"
+    port = 80 if parts.port is None else parts.port  # 0: any free port (not "no port")
     if not _is_loopback(host):
         raise click.UsageError(f"SIMULATOR_URL {url} is not a loopback address: the simulator "
                                "accepts any credentials, so it only runs on 127.0.0.1")
@@ -134,7 +135,8 @@ def _start_help_center(url: str, assistant_url: str) -> None:
 
     from ..helpcenter import create_help_center
     parts = urlsplit(url)
-    host, port = parts.hostname or "localhost", parts.port or 80
+    host = parts.hostname or "localhost"
+    port = 80 if parts.port is None else parts.port
     if not _is_loopback(host):
         raise click.UsageError(f"DEMO_HELP_CENTER_URL {url} is not a loopback address: the "
                                "demo help center only runs on this machine")
