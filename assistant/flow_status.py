@@ -61,7 +61,7 @@ class Validation:
 def validate_flows(files: list[Path], max_bytes: int) -> Validation:
     """Check flow files as the server loads them (duplicate ids, ``max_bytes``), the
     translation files beside each flow and, when all of that passes, the routing data beside
-    the flows (which names them)."""
+    the flows (which names them, and the other flows of their folders)."""
     flows, errors = load_flows(files, max_bytes)
     translations, refused = load_translations(flows)
     errors.extend(refused)
@@ -69,12 +69,20 @@ def validate_flows(files: list[Path], max_bytes: int) -> Validation:
     if flows and not errors:
         from .routing import load_routing, routing_folders, routing_languages
         folders = routing_folders(flows)
+        # The routing data names every flow of its folder: checking one file of it (an
+        # author's edit) reads the others beside it too, as the server serving the folder
+        # would; their own problems are not this check's.
+        beside, _ = load_flows(flow_files([f.parent for f in folders]), max_bytes)
+        beside.update(flows)
         for language in routing_languages(folders):
             try:
-                result.routing_flows[language] = len(load_routing(flows, folders,
+                result.routing_flows[language] = len(load_routing(beside, folders,
                                                                   language).flows)
             except FlowError as e:
-                errors.append(e)
+                # another language's check reads the base files again: each problem once
+                seen = {p for error in errors for p in error.problems}
+                if new := [p for p in e.problems if p not in seen]:
+                    errors.append(FlowError(new))
         result.routing_checked = not errors
         result.routing_folders = [f for f in folders if f.is_dir()]
     return result

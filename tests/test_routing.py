@@ -493,6 +493,23 @@ def test_validate_checks_the_routing_data(flow_copy):
     assert "families[0].flows[0]: no flow 'quickbooks-dekstop' is loaded" in broken.output
 
 
+def test_validating_one_flow_file_reads_the_routing_data_with_the_flows_beside_it(flow_copy):
+    # an author checks the file they edited: the folder's routing data names the other
+    # flows too, which are not "missing"
+    runner = CliRunner()
+    one = flow_copy / "quickbooks-online.yaml"
+    ok = runner.invoke(main, ["validate", str(one)])
+    assert ok.exit_code == 0, ok.output
+    assert "routing data (en) checked for 3 flow(s)" in ok.output
+    routing = flow_copy / "routing" / "salesforce.yaml"
+    routing.write_text(routing.read_text().replace("flow: salesforce", "flow: salesforse"))
+    broken = runner.invoke(main, ["validate", str(one)])
+    assert broken.exit_code == 1
+    # once, though both languages' checks read the English file
+    assert broken.output.count("flow: no flow 'salesforse' is loaded") == 1
+    assert "rejected: 1 problem(s)" in broken.output
+
+
 def test_flows_without_routing_data_route_by_their_own_text(flow_copy, monkeypatch):
     shutil.rmtree(flow_copy / "routing")
     flows, _ = load_flows([flow_copy])

@@ -48,7 +48,9 @@ def validate(paths: tuple[str, ...]) -> None:
     for error in errors:
         click.echo(str(error), err=True)
     if errors:
-        click.echo(f"{len(errors)} of {len(files)} flow file(s) rejected", err=True)
+        count = sum(len(e.problems) for e in errors)
+        click.echo(f"rejected: {count} problem(s) (checked {len(files)} flow file(s) and "
+                   "what lies beside them)", err=True)
         sys.exit(1)
 
 
