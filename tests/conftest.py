@@ -11,6 +11,7 @@ from __future__ import annotations
 import html as htmllib
 import os
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -142,21 +143,30 @@ def forms(html: str) -> list[dict]:
 
 def poll_form(html: str) -> dict | None:
     """The form of a probe step's poller (``#probe-wait``), or None if the page has none. Its
-    ``done`` is True once the check is done (the page offers Continue, in any language; the
-    poller then fires at once instead of after a second)."""
+    ``state`` is ``done`` once the check is done (the page offers Continue), ``running``
+    while it runs, ``none`` when none runs (its POST, "Check now", starts one); ``done`` is
+    True once it is done."""
     form = next((f for f in forms(html) if f["id"] == "probe-wait"), None)
     if form is not None:
-        form["done"] = 'hx-trigger="load, retry"' in html
+        form["state"] = re.search(r'id="probe-wait"[^>]*data-check="(\w+)"', html).group(1)
+        form["done"] = form["state"] == "done"
     return form
 
 
 def past_checks(client, page, **kwargs):
     """``page`` (a response), or, at a probe step whose check is done, the page after
-    pressing Continue (as often as it takes), as a person does. ``kwargs`` go to each POST."""
-    while (form := poll_form(page.get_data(as_text=True))) is not None and form["done"]:
+    pressing Continue (as often as it takes), as a person does; where no check runs (a
+    re-check waiting for the TTL), "Check now" likewise, a moment apart. ``kwargs`` go to
+    each POST."""
+    for _ in range(200):
+        form = poll_form(page.get_data(as_text=True))
+        if form is None or form["state"] == "running":
+            return page
+        if form["state"] == "none":
+            time.sleep(0.1)
         page = client.post(form["action"], data=form["fields"], follow_redirects=True,
                            **kwargs)
-    return page
+    raise AssertionError("the probe step never moved on")
 
 
 def answer_form(html: str) -> dict:

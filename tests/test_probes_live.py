@@ -567,3 +567,46 @@ def test_no_get_changes_a_session_a_done_check_waits_for_the_poll(sim, live_app,
     again = client.post(form["action"], data=form["fields"])  # a double click
     assert again.status_code == 303 and again.headers["Location"] == f"/s/{sid}/1"
     assert len(store.transcript(sid)) == 1 and store.get_session(sid).revision == 1
+
+
+def _calls(sim, connection: str) -> int:
+    return sum(sim.calls().get(connection, {}).values())
+
+
+def test_the_start_post_checks_and_no_get_of_the_step_calls_the_upstream(sim, live_app):
+    # A link previewer or prefetcher GETting a session's address must not call the
+    # customer's account (a token refresh, API requests): the POST that led there checks.
+    client = live_app().test_client()
+    url = start_session(client, "quickbooks-online", connection="acme-qbo")  # not followed
+    deadline = time.monotonic() + 10
+    while _calls(sim, "acme-qbo") < 3:  # token, company info, status page
+        assert time.monotonic() < deadline, sim.calls()
+        time.sleep(0.1)
+    time.sleep(1.2)  # past the TTL (1 s here): a GET could have started another
+    called = _calls(sim, "acme-qbo")
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    assert _calls(sim, "acme-qbo") == called
+
+
+def test_a_recheck_after_the_ttl_waits_for_a_post_not_for_a_reload(sim, live_app):
+    sim.set("acme-salesforce", "salesforce", "salesforce.daily_api_limit_exceeded")
+    client = live_app().test_client()
+    w = Walker(client, "salesforce", connection="acme-salesforce")
+    settle(w)
+    assert sim.calls()["acme-salesforce"]["token"] == 1
+    form = answer_form(w.html)
+    moved = client.post(form["action"], data={**form["fields"], "answer": "check-again"})
+    time.sleep(1.2)  # the TTL (1 s here) has passed: only a POST may check again
+    for _ in range(3):  # the no-JS page's reloads, a prefetcher
+        page = client.get(moved.headers["Location"]).get_data(as_text=True)
+    assert sim.calls()["acme-salesforce"]["token"] == 1
+    wait = poll_form(page)
+    assert wait["state"] == "none" and "Check now" in page and 'http-equiv="refresh"' not in page
+    pressed = client.post(wait["action"], data=wait["fields"])  # "Check now"
+    assert pressed.status_code == 303
+    w.go(pressed.headers["Location"])
+    settle(w)
+    assert sim.calls()["acme-salesforce"]["token"] == 2
+    assert heading(w.html) == "Your org has used up its daily Salesforce API requests"
+

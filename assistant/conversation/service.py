@@ -169,6 +169,7 @@ class Conversations(TypedText, Endings):
                                         launch_jti=launch.jti if launch else None,
                                         opened_with=opened_with[:TEXT_MAX] if opened_with
                                         else None, route_note=route_note, language=language)
+        self._start_check(row, compiled)
         return Started(row)
 
     def check_again(self, sid: str) -> FlowSession:
@@ -203,27 +204,30 @@ class Conversations(TypedText, Endings):
         return n, Position(given.from_step, dict(before.counters) if before else {}), \
             given.answer
 
-    def _check(self, row: FlowSession, step: Step, waiting_for: int | None
-               ) -> tuple[CheckRecord, CheckRecord | None]:
+    def _check(self, row: FlowSession, step: Step, waiting_for: int | None,
+               start: bool = True) -> tuple[CheckRecord | None, CheckRecord | None]:
         """``(check, previous)`` at the session's current probe step: the check it waits for
-        (started now if none is usable) and, while a re-check after a fix waits for the TTL
-        to pass, the last result (shown with its age)."""
+        (started now if none is usable; with ``start`` False None instead, see
+        :meth:`~assistant.probes.runner.ProbeRunner.result`) and, while a re-check after a
+        fix waits for the TTL to pass, the last result (shown with its age)."""
         arrived = as_utc(row.updated_at)
         check = self.probes.result(row.connection_id, step.probe, waiting_for=waiting_for,
-                                   arrived_at=arrived, recheck=step.recheck)
+                                   arrived_at=arrived, recheck=step.recheck, start=start)
         previous = None
-        if step.recheck and check.started_at < arrived:
+        if check is not None and step.recheck and check.started_at < arrived:
             previous = check if check.done else None
         return check, previous
 
     def view(self, session: FlowSession | str, n: int | None = None, *,
              waiting_for: int | None = None, everything: bool = False,
-             sent: Collection[int] = ()) -> StepView:
+             sent: Collection[int] = (), start_check: bool = False) -> StepView:
         """The session (a row or its id) at path index ``n`` (None or past the position: its
-        current step). Changes no session; at the current probe step it may start the check
-        (at most one per connection and TTL). ``waiting_for``: the check id a page waits for;
-        ``everything``: the whole transcript rather than its tail. Its reads share one
-        connection (:meth:`~assistant.store.Store.unit`).
+        current step). Changes nothing: at the current probe step ``checking`` is the check
+        under way or just done, or None when none is (a GET calls no upstream); with
+        ``start_check`` (a POST) one is started then (at most one per connection and TTL).
+        ``waiting_for``: the check id a page waits for; ``everything``: the whole transcript
+        rather than its tail. Its reads share one connection
+        (:meth:`~assistant.store.Store.unit`).
 
         Raises:
             SessionNotFound, FlowChanged: see :meth:`load`.
@@ -238,7 +242,7 @@ class Conversations(TypedText, Endings):
                     raise errors.FlowChanged()
             view = self._read_view(row, compiled, row.position if n is None
                                    else min(n, row.position), everything, sent)
-        return self._with_check(view, waiting_for)
+        return self._with_check(view, waiting_for, start_check)
 
     def _read_view(self, row: FlowSession, compiled: CompiledFlow, n: int, everything: bool,
                    sent: Collection[int]) -> StepView:
@@ -262,12 +266,21 @@ class Conversations(TypedText, Endings):
                         feedback=feedback if step.is_end and n == row.position else None,
                         closed=ended and self._closed(row, sent, feedback))
 
-    def _with_check(self, view: StepView, waiting_for: int | None) -> StepView:
+    def _with_check(self, view: StepView, waiting_for: int | None, start: bool) -> StepView:
         """``view`` with, at the session's current probe step, the check it waits for
-        (started now if none is usable). Outside any store unit: a check is written."""
+        (with ``start``, started now if none is usable). Outside any store unit: a check is
+        written."""
         if view.step.is_probe and view.current:
-            view.checking, view.previous = self._check(view.session, view.step, waiting_for)
+            view.checking, view.previous = self._check(view.session, view.step, waiting_for,
+                                                       start)
         return view
+
+    def _start_check(self, row: FlowSession, compiled: CompiledFlow) -> None:
+        """Start the check of the session's current step if it is a probe step (a POST that
+        leads there: the page that follows, a GET, only shows it)."""
+        step = compiled.flow.steps.get(row.step)
+        if step is not None and step.is_probe and row.status != "ended":
+            self._check(row, step, None)
 
     def transcript(self, sid: str) -> tuple[FlowSession, list[dict]]:
         """The session and its whole current path in words, each live check's line with what
@@ -307,14 +320,15 @@ class Conversations(TypedText, Endings):
                                    everything, sent)
         if changed is not None:
             self.handoffs.after_answer(row, compiled)
-        return self._with_check(view, None)
+        return self._with_check(view, None, True)
 
     def advance(self, sid: str, n: int, answer_id: str, revision: int | None,
                 sent: Collection[int] = (), said: str | None = None) -> tuple[FlowSession, int]:
         """:meth:`answer`, for a client that asks for the next step itself (a browser
         without JavaScript follows a 303 to it): the answer is applied the same way, but
         nothing the next step shows is read. Returns ``(session as it is now, path index of
-        the step to show next)``; that step's check starts when it is viewed.
+        the step to show next)``; a probe step's check is started here (its page only shows
+        it).
 
         One transaction: read the session, guard the revision, write the answer and its
         event. Raises what :meth:`answer` raises.
@@ -323,8 +337,11 @@ class Conversations(TypedText, Endings):
             row, compiled = self.load(sid)
             changed = self._apply(row, compiled, n, answer_id, revision, sent, said)
         if changed is None:
+            if n + 1 == row.position:
+                self._start_check(row, compiled)
             return row, n + 1
         self.handoffs.after_answer(changed, compiled)
+        self._start_check(changed, compiled)
         return changed, changed.position
 
     def _apply(self, row: FlowSession, compiled: CompiledFlow, n: int, answer_id: str,

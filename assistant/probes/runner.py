@@ -27,6 +27,7 @@ from datetime import datetime
 
 from ..store import CheckRecord, ProbeChecks
 from ..store.health import is_unavailable
+from ..store.models import utcnow
 from .checks import PROBES, run_check
 from .diagnosis import cause_title, diagnose
 from .recording import ProbeUnavailable, check_budget, secret_forms
@@ -81,9 +82,14 @@ class ProbeRunner:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def result(self, connection_id: str | None, probe: str, *, waiting_for: int | None = None,
-               arrived_at: datetime | None = None, recheck: bool = False) -> CheckRecord:
+               arrived_at: datetime | None = None, recheck: bool = False,
+               start: bool = True) -> CheckRecord | None:
         """The check the wizard should show for this connection and probe now: ``done`` (use
         its outcome) or ``running`` (poll again). Never blocks on the network.
+
+        ``start=False`` (a GET: it may neither call the upstream nor write a row) only reads:
+        the check that would be shown, or None where one would have to start now; for a
+        missing connection an unsaved ``unavailable`` record (``id`` None).
 
         ``arrived_at`` is when the session reached the probe step: a check started since then
         is this visit's check, and its result is the answer however old it is by the time the
@@ -100,11 +106,17 @@ class ProbeRunner:
         connection = self.connections.get(connection_id) if connection_id else None
         if spec is None or connection is None or connection.system != spec.system:
             what = spec.title if spec else probe
-            return self.checks.record(
-                connection_id if connection else None, probe, outcome="unavailable",
-                title=NOT_CHECKED,
-                explanation=f"There is no connection set up for us to check ({what}), so "
-                            "we'll go through the steps by hand.")
+            unavailable = {
+                "outcome": "unavailable", "title": NOT_CHECKED,
+                "explanation": f"There is no connection set up for us to check ({what}), so "
+                               "we'll go through the steps by hand."}
+            if not start:
+                now = utcnow()
+                return CheckRecord(None, connection_id if connection else None, probe, "done",
+                                   now, now, 0, cause="unavailable", evidence={},
+                                   **unavailable)
+            return self.checks.record(connection_id if connection else None, probe,
+                                      **unavailable)
         def since_arrival(check: CheckRecord | None) -> bool:
             return (check is not None and arrived_at is not None
                     and check.started_at >= arrived_at)
@@ -125,6 +137,8 @@ class ProbeRunner:
                                                         and not _owner_is_dead(current))):
             return current
         if not self._usable(current, wait):
+            if not start:
+                return None
             if self._queued >= self.workers * QUEUE_PER_WORKER:
                 # Every thread busy and a queue behind them: do not claim a check that would
                 # only start after the page gave up on it.

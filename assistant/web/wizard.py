@@ -191,7 +191,8 @@ def _render(row: FlowSession, n: int, status: int = 200,
     the answers typed text may have meant."""
     try:
         view = conversations().view(row, n, waiting_for=_check_id(),
-                                    everything=_everything(), sent=sent_handoffs())
+                                    everything=_everything(), sent=sent_handoffs(),
+                                    start_check=request.method == "POST")  # no GET checks
     except refused.FlowChanged:
         return _gone(row.id)
     return _render_view(view, status, notice, errors=errors, values=values, ask=ask)

@@ -182,14 +182,15 @@ def start():
         found, started = c.start_from_text(body.text, launch=launch, language=language)
     if started is None:
         return _ok(schemas.StartOut(session=None, route=_route_out(found)))
-    return _ok(schemas.StartOut(session=session_out(c.view(started.session)),
+    return _ok(schemas.StartOut(session=session_out(c.view(started.session, start_check=True)),
                                 route=_route_out(found) if found else None),
                200 if started.resumed else 201)
 
 
 @bp.get("/sessions/<sid>")
 def show(sid: str):
-    """Where the session is (changes nothing; at a probe step the check may start)."""
+    """Where the session is (changes nothing: at a probe step whose check is not under way,
+    ``step.check`` is null and a poll starts it)."""
     return _ok(session_out(conversations().view(sid)))
 
 
@@ -202,7 +203,7 @@ def answer(sid: str):
     n = row.position if body.position is None else body.position
     view = c.answer(sid, n, body.answer, body.revision)
     # The same answer again shows the step after it; the API always shows where it is.
-    return _ok(session_out(view if view.current else c.view(view.session)))
+    return _ok(session_out(view if view.current else c.view(view.session, start_check=True)))
 
 
 @bp.post("/sessions/<sid>/match")
@@ -220,7 +221,7 @@ def poll(sid: str):
     use_session_language(row.language)  # its refusals in its language
     polled = c.poll(sid, row.position, body.revision, body.check)
     return _ok(schemas.PollOut(applied=polled.applied, session=session_out(c.view(
-        polled.session, waiting_for=polled.check.id))))
+        polled.session, waiting_for=polled.check.id, start_check=True))))
 
 
 @bp.post("/sessions/<sid>/feedback")

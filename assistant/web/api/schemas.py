@@ -100,9 +100,11 @@ class AnswerOut(BaseModel):
 
 class CheckOut(BaseModel):
     """The live check a probe step waits for: ``done`` once its outcome is known (poll to
-    apply it)."""
+    apply it); ``id`` null when nothing had to be called (no connection to check). A probe
+    step whose ``check`` is null has none under way (reading a session starts none): a poll
+    starts it."""
 
-    id: int
+    id: int | None
     done: bool
 
 
