@@ -139,3 +139,17 @@ def test_demo_mode_checks_again_after_a_few_seconds_unless_set(app_with, no_conn
     assert ttl_of(app_with(no_connections)) == 60  # your own connections: the default
     assert ttl_of(app_with(DEMO_PATH, PROBE_TTL_SECONDS=30)) == 30
     assert ttl_of(app_with(DEMO_PATH, env_ttl="45")) == 45
+
+
+def test_the_demo_secrets_hold_no_words_a_finding_uses(demo):
+    # Secrets are redacted wherever 8 of their characters appear: "demo-demo-salesforce-
+    # client-id" turned "The Salesforce Trust site" into "The [redacted] Trust site".
+    from assistant.probes.recording import secret_forms
+    from assistant.probes.redact import Secrets, redact
+    for conn in demo.values():
+        values = conn.secret_values()
+        assert values
+        text = (f"The Salesforce Trust site shows status OK for {conn.label} ({conn.id}); "
+                "rule entry salesforce.yaml trust_statuses[0], quickbooks_online.yaml, "
+                "https://api.status.salesforce.com/v1/docs/, client id, refresh token")
+        assert redact(text, Secrets(values, secret_forms(values))) == text

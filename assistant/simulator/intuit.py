@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, Response, abort, jsonify, request
 
+from ..probes.connections import DEMO_SECRET_PREFIX
 from .scenarios import CAUSE_RESPONSES
 from .state import SimState, now_iso
 
@@ -53,10 +54,10 @@ def register(app: Flask, state: SimState, answer) -> None:
             new = f"RT1-SIM-{secrets.token_urlsafe(24)}"
             with state.lock:
                 current = state.refresh_current.get(conn)
-                # The demo connections' seed ("demo-<id>-refresh-token") stands for a fresh
+                # The demo connections' seed (DEMO_SECRET_PREFIX…) stands for a fresh
                 # authorization: after a reset of this simulator or a deleted token file the
                 # demo starts a new rotation chain instead of staying "reconnect required".
-                fresh = given.startswith(f"demo-{conn}-")
+                fresh = given.startswith(DEMO_SECRET_PREFIX)
                 if not given or (current is not None and given != current and not fresh):
                     return jsonify({"error": "invalid_grant"}), 400
                 state.refresh_current[conn] = new
