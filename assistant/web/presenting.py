@@ -69,6 +69,19 @@ def evidence_value(value) -> str:
     return str(value)
 
 
+@bp.app_template_filter("noun_for")
+def noun_for(n: int, noun: str, plural: str | None = None) -> str:
+    """``noun`` as ``n`` of them are called in the console's English ("session",
+    "sessions"); ``plural`` when it is not ``noun`` + "s"."""
+    return noun if n == 1 else plural or noun + "s"
+
+
+@bp.app_template_filter("counted")
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and its noun: "1 session", "1,204 sessions"."""
+    return f"{n:,} {noun_for(n, noun, plural)}"
+
+
 @bp.app_template_filter("ago")
 def ago(value, now: datetime | None = None):
     """How long ago, in words. Seconds (a number) give the duration: "1 second", "42
