@@ -108,7 +108,7 @@ def test_an_unresolved_end_is_handed_off_with_its_path_and_time_spent(client, st
     assert "2 min 5 s" in html or "2 min 6 s" in html  # the time spent, readable
     assert "Is QuickBooks Online connected now?" in html and "No, it still doesn" in html
     assert f'href="/console/sessions/{w.sid}"' in html  # the session view
-    assert "Checked automatically: Service could not be reached" in html
+    assert "Checked automatically: Could not be checked" in html
 
 
 def test_a_resolved_end_is_not_handed_off(client, store):

@@ -44,6 +44,7 @@ from conftest import (
     login,
     past_checks,
     start_form,
+    start_session,
 )
 
 OLD = "old-launch-secret-abcdefghijklmnopqrstuvwxyz"
@@ -286,8 +287,24 @@ def test_without_a_token_no_page_lists_connections_and_connection_is_ignored(sit
     assert store.get_session(sid).connection_id is None
     step = past_checks(client, client.get(started.headers["Location"], follow_redirects=True))
     assert "wasn't opened with a link to your own connection" in words(step)
+    assert "What we found Not checked live" in words(step)  # not "could not be reached"
+    assert "Checked automatically: Could not be checked" in words(step)  # the transcript
     assert "Disconnect Salesforce" in text(step)  # the manual path
     assert sim.calls() == {}  # nothing was checked
+
+
+@pytest.mark.parametrize("connection", ["nope", "acme-qbo"])  # unknown; another system's
+def test_a_link_naming_a_connection_we_cannot_check_says_so(site, sim, store, connection):
+    app = site()
+    client = app.test_client()
+    url = start_session(client, "salesforce",
+                        launch=launch_token(app, connection, flow="salesforce"))
+    step = past_checks(client, client.get(url, follow_redirects=True))
+    assert "names a connection we can't check here" in words(step)
+    assert "wasn't opened with a link" not in words(step)  # it was
+    assert "What we found Not checked live" in words(step)
+    assert "Disconnect Salesforce" in text(step)
+    assert sim.calls() == {}
 
 
 def _bad_tokens(app):

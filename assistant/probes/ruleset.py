@@ -21,6 +21,9 @@ import yaml
 from .observations import ENDPOINTS, SYSTEMS, normalise_hresult
 
 EXTRA_OUTCOMES = ("connected", "unknown", "timeout", "unavailable")
+# a cause no rule names: a check that called nothing (no connection to check; its outcome is
+# "unavailable"), which the customer reads as "not checked", not "could not be reached"
+EXTRA_CAUSES = ("not_checked",)
 
 
 class RulesError(ValueError):
@@ -148,8 +151,9 @@ def _load_catalogue() -> dict[str, CauseInfo]:
     if not isinstance(data, dict) or not isinstance(data.get("causes"), dict):
         raise RulesError(f"{name}: causes: must be a mapping of cause ids")
     extra = data.get("extra")
-    if not isinstance(extra, dict) or set(extra) != set(EXTRA_OUTCOMES):
-        raise RulesError(f"{name}: extra: must define exactly {', '.join(EXTRA_OUTCOMES)}")
+    if not isinstance(extra, dict) or set(extra) != {*EXTRA_OUTCOMES, *EXTRA_CAUSES}:
+        raise RulesError(f"{name}: extra: must define exactly "
+                         f"{', '.join(EXTRA_OUTCOMES + EXTRA_CAUSES)}")
     out: dict[str, CauseInfo] = {}
     for group, entries in (("extra", extra), ("causes", data["causes"])):
         for cause_id, entry in entries.items():

@@ -39,6 +39,9 @@ QUEUE_PER_WORKER = 4
 """Checks that may wait per pool thread; beyond that, a page gets ``timeout`` at once."""
 
 NOT_CHECKED = "Not checked automatically"
+NOT_CHECKED_CAUSE = "not_checked"
+"""The cause of a check that called nothing: no connection of the probe's system to check
+(its outcome, the branch the flow takes, is ``unavailable``)."""
 """The title of an ``unavailable`` result when nothing could be called at all."""
 
 #: How long a running check may take before the wizard stops waiting (seconds). A check makes
@@ -107,14 +110,13 @@ class ProbeRunner:
         if spec is None or connection is None or connection.system != spec.system:
             what = spec.title if spec else probe
             unavailable = {
-                "outcome": "unavailable", "title": NOT_CHECKED,
+                "outcome": "unavailable", "cause": NOT_CHECKED_CAUSE, "title": NOT_CHECKED,
                 "explanation": f"There is no connection set up for us to check ({what}), so "
                                "we'll go through the steps by hand."}
             if not start:
                 now = utcnow()
                 return CheckRecord(None, connection_id if connection else None, probe, "done",
-                                   now, now, 0, cause="unavailable", evidence={},
-                                   **unavailable)
+                                   now, now, 0, evidence={}, **unavailable)
             return self.checks.record(connection_id if connection else None, probe,
                                       **unavailable)
         def since_arrival(check: CheckRecord | None) -> bool:
@@ -202,7 +204,7 @@ class ProbeRunner:
         except ProbeUnavailable as e:  # e.g. a secret not set: the operator's to fix
             log.warning("probe %s on connection %s cannot run: %s", probe, connection.id,
                         e.reason)
-            outcome = cause = "unavailable"
+            outcome, cause = "unavailable", NOT_CHECKED_CAUSE
             title, evidence = NOT_CHECKED, {}
             explanation = ("This connection isn't fully set up for live checks yet, so we'll "
                            "go through the steps by hand.")

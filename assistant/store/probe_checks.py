@@ -130,13 +130,15 @@ class ProbeChecks:
         return self.get(check_id)
 
     def record(self, connection_id: str | None, probe: str, *, outcome: str, title: str,
-               explanation: str, evidence: dict | None = None) -> CheckRecord:
-        """Store a result obtained without calling anything (e.g. no connection to check)."""
+               explanation: str, evidence: dict | None = None,
+               cause: str | None = None) -> CheckRecord:
+        """Store a result obtained without calling anything (e.g. no connection to check);
+        its ``cause`` is ``outcome`` unless given."""
         now = utcnow()
         with self.engine.begin() as conn:
             check_id = conn.execute(insert(_checks).values(
                 connection_id=connection_id, probe=probe, state="done", started_at=now,
-                finished_at=now, latency_ms=0, outcome=outcome, cause=outcome, title=title,
+                finished_at=now, latency_ms=0, outcome=outcome, cause=cause or outcome, title=title,
                 explanation=explanation, evidence=evidence or {}
             ).returning(_checks.c.id)).scalar_one()
         return self.get(check_id)

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from ..flow import Flow
 from ..probes.diagnosis import cause_explanation, cause_title
+from ..probes.runner import NOT_CHECKED_CAUSE
 from ..store import CheckRecord
 from ..store.repository import as_utc
 from .i18n import current_language
@@ -134,12 +135,22 @@ def customer_explanation(check: CheckRecord) -> str:
     """What a check found, in plain words for the customer: the explanation of its outcome
     from the cause catalogue, without the codes and raw signals (those are the "Details for
     support")."""
-    for key in (check.outcome, check.cause, "unknown"):
+    for key in (_shown_outcome(check), check.cause, "unknown"):
         try:
             return cause_explanation(key, check.evidence, _catalogue_language()) if key else ""
         except KeyError:
             continue
     return ""  # pragma: no cover - "unknown" is always in the catalogue
+
+
+def _shown_outcome(check: CheckRecord) -> str | None:
+    """The catalogue entry a customer reads for ``check``: its outcome, except that a check
+    that called nothing (no connection to check; rows from before its own cause: no
+    connection at all) is "not checked", not "could not be reached"."""
+    if check.outcome == "unavailable" and (check.cause == NOT_CHECKED_CAUSE
+                                           or check.connection_id is None):
+        return NOT_CHECKED_CAUSE
+    return check.outcome
 
 
 def _catalogue_language() -> str | None:
@@ -152,7 +163,7 @@ def _catalogue_language() -> str | None:
 def customer_title(check: CheckRecord) -> str:
     """The title of what a check found, in the page's language (the stored title is the
     English one, as staff and the webhook see it)."""
-    for key in (check.outcome, check.cause):
+    for key in (_shown_outcome(check), check.cause):
         try:
             return cause_title(key, _catalogue_language()) if key else check.title
         except KeyError:
