@@ -105,6 +105,10 @@ def test_the_console_shows_the_sessions_language(client, app, agent):
     assert 'id="session-language">Español<' in page and '<html lang="en"' in page
     page = _page(client.get(f"/console/handoffs/{handoff_id}"))
     assert "<dt>Language</dt><dd>Español</dd>" in page
+    # the console speaks English only: it offers no language switch that would do nothing
+    assert 'class="language-switcher"' not in page
+    assert 'class="language-switcher"' not in _page(client.get("/console/"))
+    assert 'class="language-switcher"' in _page(client.get("/"))  # customers' pages do
 
 
 def test_every_ui_string_has_spanish():
