@@ -202,6 +202,19 @@ def test_login_form_needs_its_csrf_token(client, agent):
     assert client.get("/console/sessions").status_code == 303
 
 
+def test_a_second_login_tab_goes_on_logged_in_rather_than_form_expired(client, agent):
+    second_tab = csrf_token(client)  # two login tabs open; the first one logs in
+    login(client, agent)
+    response = client.post("/console/login?next=/console/handoffs", data={
+        "csrf_token": second_tab, "email": agent[0], "password": agent[1]})
+    assert response.status_code == 303 and response.headers["Location"] == "/console/handoffs"
+    # logged out, the same stale form is refused as before
+    client.post("/console/logout", data={"csrf_token": csrf_token(client, "/console/")})
+    stale = client.post("/console/login", data={
+        "csrf_token": second_tab, "email": agent[0], "password": agent[1]})
+    assert stale.status_code == 400
+
+
 def test_failed_logins_are_rate_limited_per_address_and_per_email(make_app, staff_accounts):
     app = make_app(LOGIN_RATE_LIMIT="3 per minute", LOGIN_EMAIL_RATE_LIMIT="5 per hour")
     app.extensions["assistant"].staff.add("lead@example.com", STAFF_PASSWORD, "admin")

@@ -202,6 +202,18 @@ def login():
     return redirect(_safe_next(target), 303)
 
 
+def _login_csrf_error(message: str):
+    """A login form whose token no longer matches because the login happened already (in
+    another tab, which gave the session a fresh token): go on, logged in, rather than show
+    "Form expired". Nothing is changed either way."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")), 303)
+    return None
+
+
+login.on_csrf_error = _login_csrf_error
+
+
 @bp.post("/logout")
 def logout():
     """Log out (a form post, so another site cannot log staff out): the login record ends,
