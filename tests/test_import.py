@@ -130,3 +130,12 @@ def test_the_import_command_writes_drafts_that_validate_and_never_overwrites(tmp
     empty = tmp_path / "empty.md"
     empty.write_text("\n\n")
     assert "no text to import" in runner.invoke(cli, ["import", str(empty)]).output
+
+
+def test_html_nested_too_deeply_is_refused_with_a_reason_not_a_traceback(tmp_path):
+    deep = tmp_path / "deep.html"
+    deep.write_text("<html><body>" + "<div>" * 20000 + "<p>Step 1. Restart the agent.</p>"
+                    + "</div>" * 20000 + "</body></html>")
+    result = CliRunner().invoke(cli, ["import", str(deep), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "nested too deeply" in result.output
+    assert not isinstance(result.exception, RecursionError) and not (tmp_path / "out").exists()

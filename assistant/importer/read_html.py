@@ -22,6 +22,20 @@ _BODY_SELECTORS = ("article", "main", "[itemprop=articleBody]", ".article-body",
 
 
 def read_html(text: str) -> Article:
+    """The article in HTML ``text``.
+
+    Raises:
+        ValueError: the HTML is nested too deeply to read (Python's recursion limit: some
+            thousands of levels, which no article needs).
+    """
+    try:
+        return _read_html(text)
+    except RecursionError:
+        raise ValueError("the HTML is nested too deeply to read (thousands of levels of "
+                         "elements inside each other)") from None
+
+
+def _read_html(text: str) -> Article:
     soup = BeautifulSoup(text, "html.parser")
     base = None
     link = soup.find("link", rel="canonical")
