@@ -139,3 +139,18 @@ def test_html_nested_too_deeply_is_refused_with_a_reason_not_a_traceback(tmp_pat
     result = CliRunner().invoke(cli, ["import", str(deep), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1 and "nested too deeply" in result.output
     assert not isinstance(result.exception, RecursionError) and not (tmp_path / "out").exists()
+
+
+def test_a_link_a_flow_cannot_keep_is_imported_as_its_text():
+    from assistant.importer.read_html import read_html
+    page = ('<article><h1>Reset</h1><ol><li>Click <a href="javascript:alert(1)">here</a>, '
+            'see <a href="JavaScript:void(0)">this</a>, <a href="setup">the guide</a> and '
+            '<a href="https://help.example.com/x">help</a>. <img src="x" alt="shot"></li>'
+            '</ol></article>')
+    text = " ".join(block.text for block in read_html(page).blocks)
+    assert "javascript" not in text.lower() and "(setup)" not in text and "(x)" not in text
+    assert "Click here, see this, the guide and [help](https://help.example.com/x)." in text
+    # with the page's own address a relative link is kept, resolved
+    based = read_html('<link rel="canonical" href="https://help.example.com/a/b">' + page)
+    assert "[the guide](https://help.example.com/a/setup)" in " ".join(
+        block.text for block in based.blocks)

@@ -13,6 +13,10 @@ _TAGS = {"p", "em", "strong", "code", "pre", "ul", "ol", "li", "a", "blockquote"
          "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "del", "kbd"}
 
 
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+"""The URL schemes a flow's links may use; any other link is shown as its text."""
+
+
 def render_markdown(text: str) -> Markup:
     """Render Markdown to sanitised HTML (raw HTML in the source is escaped, not passed through).
 
@@ -20,5 +24,5 @@ def render_markdown(text: str) -> Markup:
     """
     html = _md.render(text or "")
     return Markup(nh3.clean(html, tags=_TAGS, attributes={"a": {"href", "title"}},
-                            url_schemes={"http", "https", "mailto"},
+                            url_schemes=set(LINK_SCHEMES),
                             link_rel="noopener noreferrer"))

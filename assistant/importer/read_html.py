@@ -9,6 +9,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from ..flow.markdown import LINK_SCHEMES
 from .blocks import Article, Block, escape, space
 
 _SKIP = {"script", "style", "nav", "footer", "aside", "form", "button", "noscript",
@@ -140,8 +141,9 @@ def _inline_html(nodes, base: str | None) -> str:
             inner = _inline_html(node.contents, base)
             if node.name == "br":
                 out.append("\n")
-            elif node.name == "a" and node.get("href") and inner.strip():
-                out.append(f"[{inner.strip()}]({_href(str(node['href']), base)})")
+            elif node.name == "a" and inner.strip():
+                href = _href(str(node.get("href") or ""), base)
+                out.append(f"[{inner.strip()}]({href})" if href else inner)
             elif node.name in ("strong", "b") and inner.strip():
                 out.append(f"**{inner.strip()}**")
             elif node.name in ("em", "i") and inner.strip():
@@ -150,16 +152,25 @@ def _inline_html(nodes, base: str | None) -> str:
                 out.append(f"`{node.get_text()}`")
             elif node.name == "img":
                 alt = str(node.get("alt") or "image")
-                out.append(f"[{escape(alt)}]({_href(str(node.get('src', '')), base)})"
-                           if node.get("src") else "")
+                src = _href(str(node.get("src") or ""), base)
+                out.append(f"[{escape(alt)}]({src})" if src else "")
             else:
                 out.append(inner)
     return "\n".join(space(line) for line in "".join(out).split("\n"))
 
 
-def _href(href: str, base: str | None) -> str:
+def _href(href: str, base: str | None) -> str | None:
+    """``href`` as a flow may link it: absolute (a relative one resolved against the page's
+    own address ``base``), with a scheme flows keep (:data:`LINK_SCHEMES`); None for
+    anything else (``javascript:``, ``data:``, a relative address with no base), whose
+    text is kept without the link."""
     href = href.strip()
-    return urljoin(base, href) if base and not re.match(r"^[a-z][a-z0-9+.-]*:", href) else href
+    if not href:
+        return None
+    if base and not re.match(r"^[a-z][a-z0-9+.-]*:", href, re.IGNORECASE):
+        href = urljoin(base, href)
+    scheme = re.match(r"^([a-z][a-z0-9+.-]*):", href, re.IGNORECASE)
+    return href if scheme and scheme.group(1).lower() in LINK_SCHEMES else None
 
 
 def _line(tag: Tag) -> int:
