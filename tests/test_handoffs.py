@@ -421,3 +421,21 @@ def test_reaching_an_unresolved_end_again_after_going_back_hands_off_again(clien
     back = answer_form(client.get(f"/s/{w.sid}/4").get_data(as_text=True))
     client.post(back["action"], data={**back["fields"], "answer": "not-connected"})
     assert [h.reason for h in store.handoffs_for(w.sid)] == ["unresolved_end"] * 2
+
+
+def test_a_second_form_with_another_address_keeps_it_for_staff(client, store, console):
+    w = finish(client, *UNRESOLVED)
+    _, first = support_form(client, w.sid)
+    _, second = support_form(client, w.sid)  # another tab, the same revision
+    client.post(first["action"], data={**first["fields"], "contact": "ok@example.com",
+                                       "message": "Tried it twice"})
+    for _ in range(2):  # and a double click
+        client.post(second["action"], data={**second["fields"], "contact": "other@example.com",
+                                            "message": "Use this address"})
+    client.post(first["action"], data={**first["fields"], "contact": "OK@example.com",
+                                       "message": "Tried it twice"})  # the first, again
+    [handoff] = store.handoffs_for(w.sid)
+    assert handoff.contact == "ok@example.com"
+    assert handoff.message == ("Tried it twice\n\nUse this address\n\n"
+                               "Also reachable at other@example.com")
+    assert "other@example.com" in page(console, handoff.id)

@@ -368,7 +368,8 @@ class Store:
     def add_to_handoff(self, handoff: Handoff, contact: str | None, message: str | None
                        ) -> tuple[Handoff, bool]:
         """Add what a later form (another tab) said to an existing handoff, so it is not lost:
-        its contact if the handoff had none, and its message unless the handoff has it already
+        its contact if the handoff had none (another address goes into the message, "Also
+        reachable at …", for staff to see), and its message unless the handoff has it already
         (a double submit). Each is one UPDATE computed by the database, so additions made at
         the same moment are all kept (a read, then a write, lost one of them). Returns the
         handoff as it is now and whether this call changed it (of identical submits at the
@@ -377,8 +378,13 @@ class Store:
         changed = 0
         with self.Session.begin() as s:
             if contact:
-                changed += s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
-                                     .values(contact=contact)).rowcount
+                added = s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
+                                  .values(contact=contact)).rowcount
+                changed += added
+                kept = s.scalar(select(h.contact).where(h.id == handoff.id))
+                if not added and kept and kept.casefold() != contact.casefold():
+                    also = f"Also reachable at {contact}"
+                    message = f"{message}\n\n{also}" if message else also
             if message:
                 changed += s.execute(update(h).where(h.id == handoff.id, or_(
                     h.message.is_(None), ~h.message.contains(message, autoescape=True)))
