@@ -137,7 +137,9 @@ def test_the_spanish_cause_catalogue_is_complete():
             assert cause_title(cause, "es") != cause_title(cause)
     assert cause_explanation("salesforce.daily_api_limit_exceeded",
                              {"used": 15000, "max": 15000}, "es").startswith(
-        "Se usaron 15,000 de 15,000 solicitudes diarias")
+        "Se usaron 15.000 de 15.000 solicitudes diarias")  # Spanish separators
+    assert cause_explanation("salesforce.daily_api_limit_exceeded",
+                             {"used": 15000, "max": 15000}).startswith("15,000 of 15,000")
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -41,7 +41,7 @@ def _explain(cause: str, evidence: dict, ignore: tuple[str, ...] = (),
     info = (load_catalogue_texts(language) if language else load_rules().causes)[cause]
     for requires, text in info.variants:
         if all(evidence.get(key) not in (None, "") and key not in ignore for key in requires):
-            values = {key: fmt(value) for key, value in evidence.items()}
+            values = {key: fmt(value, language) for key, value in evidence.items()}
             try:
                 return " ".join(text.format_map(values).split()), bool(requires)
             except (KeyError, ValueError, IndexError):

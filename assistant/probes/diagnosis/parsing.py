@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from ..observations import HttpObservation
 
 # C0 controls (tab, newline and carriage return become spaces), DEL, C1 controls and lone
@@ -61,9 +63,13 @@ def num(value: Any) -> int | float | None:
     return None
 
 
-def fmt(value: Any) -> str:
+def fmt(value: Any, language: str | None = None) -> str:
+    """``value`` as an explanation quotes it: numbers with thousands separators (English's
+    "15,000", or ``language``'s own by CLDR through Babel: Spanish "15.000", "12,5")."""
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, int | float) and language:
+        return format_decimal(value, format="#,##0.#", locale=language)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
