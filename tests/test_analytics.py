@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -501,3 +502,32 @@ def test_a_version_of_another_flow_is_refused_with_a_reason(make_app, admin):
     current = app.extensions["assistant"].flows["salesforce"].version
     assert client.get(f"/console/analytics?flow=salesforce&version={current}"
                       ).status_code == 200  # no session yet, but the flow's own version
+
+
+def test_a_flow_no_longer_served_keeps_its_analytics(make_app, admin, tmp_path):
+    # A typo in a flow file (or the file removed) takes the flow off the wizard, not its
+    # history: its sessions stay countable from its stored versions.
+    from conftest import FLOWS, Walker, login
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    shutil.copytree(FLOWS / "routing", folder / "routing")
+    for name in ("salesforce.yaml", "quickbooks-online.yaml", "quickbooks-desktop.yaml"):
+        shutil.copy(FLOWS / name, folder / name)
+    served = make_app(FLOWS_PATH=[str(folder)])
+    Walker(served.test_client(), "salesforce")  # one session started
+    (folder / "salesforce.yaml").write_text(
+        (FLOWS / "salesforce.yaml").read_text().replace("next: ", "next: nowhere-", 1))
+    app = make_app(FLOWS_PATH=[str(folder)])
+    assert "salesforce" not in app.extensions["assistant"].flows
+    client = app.test_client()
+    login(client, admin)
+    page = client.get("/console/analytics?flow=salesforce&from=")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[-2000:]
+    assert figure(html, "started") == "1"
+    assert re.search(r'<option value="salesforce" selected>[^<]* \(no longer served\)<', html)
+    assert "(current)" not in html  # no version of it is being served
+    for url in ("/console/analytics/sessions.csv", "/console/analytics/steps.csv",
+                "/console/analytics/funnel.svg", "/console/analytics/dropoff.svg"):
+        assert client.get(url, query_string={"flow": "salesforce", "from": ""}
+                          ).status_code == 200, url

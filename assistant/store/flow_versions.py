@@ -64,6 +64,12 @@ class FlowVersions:
             return conn.execute(select(FlowVersion.content).where(
                 FlowVersion.flow_id == flow_id, FlowVersion.version == version)).scalar()
 
+    def flow_ids(self) -> list[str]:
+        """The ids of the flows with a stored version, sorted."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(FlowVersion.flow_id).distinct()
+                                     .order_by(FlowVersion.flow_id)).scalars())
+
     def of(self, flow_id: str) -> list[VersionInfo]:
         """The flow's stored versions, newest first, with the sessions started on each and
         those of them not ended yet."""

@@ -73,13 +73,29 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def parse_filters(args) -> Filters:
-    """The filters from query ``args`` (see the module docstring), defaults filled in.
+def analysable_flows() -> dict[str, Flow]:
+    """The flows analytics shows: those being served, then each flow with stored versions
+    that is not (its file broken or removed), as its newest stored version that loads, so
+    that its sessions stay countable."""
+    flows = dict(services().flows)
+    library = services().library
+    for flow_id in library.versions.flow_ids():
+        if flow_id not in flows:
+            for info in library.versions.of(flow_id):
+                if (stored := library.get(flow_id, info.version)) is not None:
+                    flows[flow_id] = stored.flow
+                    break
+    return flows
+
+
+def parse_filters(args, flows: dict[str, Flow] | None = None) -> Filters:
+    """The filters from query ``args`` (see the module docstring), defaults filled in;
+    ``flows``: :func:`analysable_flows`, if read already.
 
     Raises:
         BadFilter: a filter cannot be used.
     """
-    flows = services().flows
+    flows = analysable_flows() if flows is None else flows
     if not flows:
         raise BadFilter("No flow is loaded, so there is nothing to show.")
     flow_id = args.get("flow") or next(iter(flows))
@@ -218,14 +234,14 @@ def shade_for(flow: Flow, report: FlowReport) -> dict[str, Shade]:
 def analytics():
     """The analytics page for the filters in the query string (400 with the form and the
     reason for filters that cannot be used)."""
-    flows = services().flows
+    flows = analysable_flows()
     try:
-        filters = parse_filters(request.args)
+        filters = parse_filters(request.args, flows)
     except BadFilter as e:
         values = {k: request.args.get(k, "") for k in FILTERS}
         return not_cached(Response(render_template(
             "console/analytics.html", error=str(e), values=values, flows=flows,
-            versions=[], languages=languages()), 400))
+            served=services().flows, versions=[], languages=languages()), 400))
     report = flow_report(filters)
     flow = filters.flow
     order = step_order(flow, report)
@@ -233,7 +249,8 @@ def analytics():
     diagram = _diagram(flow, report)
     html = render_template(
         "console/analytics.html", error=None, values=filters.values, flows=flows,
-        versions=analytics_queries().versions(flow.id), flow=flow, report=report, order=order,
+        served=services().flows, versions=analytics_queries().versions(flow.id), flow=flow,
+        report=report, order=order,
         languages=languages(), by_language=analytics_queries().languages(filters.scope),
         on_main=on_main, title=lambda s: step_title(flow, s), kinds=KIND_LABELS,
         cause=_cause, reactions=REACTIONS, query=filters.query(), diagram=diagram,
