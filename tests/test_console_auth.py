@@ -277,6 +277,12 @@ def test_staff_add_reads_the_password_from_stdin(cli_env, make_app):
     assert result.exit_code == 1 and "exists already" in result.output
     result = runner.invoke(main, ["staff", "add", "x@example.com"], input="short\n")
     assert result.exit_code == 1 and "at least 12 characters" in result.output
+    for weak in (" " * 12, "x" * 14, "abababababab"):  # long enough, no password
+        result = runner.invoke(main, ["staff", "add", "x@example.com"], input=weak + "\n")
+        assert result.exit_code == 1 and "at least 5 different characters" in result.output
+    for bad in ("<script>alert(1)</script>@x.com", "ann@example", 'a"b@example.com'):
+        result = runner.invoke(main, ["staff", "add", bad], input=STAFF_PASSWORD + "\n")
+        assert result.exit_code == 1 and "is not an email address" in result.output, bad
     result = runner.invoke(main, ["staff", "add", "x@example.com", "--role", "root"],
                            input=STAFF_PASSWORD)
     assert result.exit_code == 2

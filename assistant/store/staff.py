@@ -25,7 +25,9 @@ ROLES = ("agent", "admin")
 LOGIN_RECORDS_KEPT = timedelta(days=31)  # longer than the longest STAFF_LOGIN_HOURS
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PASSWORD_DISTINCT = 5
+# local part: no space, quote, bracket or separator (RFC 5322's specials); domain: host labels
+EMAIL = re.compile(r"^[^@\s<>()\[\]\\,;:\"]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}$")
 _hasher = PasswordHasher()
 # A hash to verify against when the email is unknown, so an unknown address costs the same time
 # as a wrong password and does not reveal which addresses have accounts.
@@ -37,9 +39,13 @@ class StaffError(ValueError):
 
 
 def check_password(password: str) -> None:
-    """Raise :class:`StaffError` unless ``password`` is acceptable: 12 to 1,024 characters."""
+    """Raise :class:`StaffError` unless ``password`` is acceptable: 12 to 1,024 characters,
+    at least 5 of them different (twelve spaces or one letter repeated is no password)."""
     if len(password) < PASSWORD_MIN:
         raise StaffError(f"the password must have at least {PASSWORD_MIN} characters")
+    if len(set(password)) < PASSWORD_DISTINCT:
+        raise StaffError(f"the password must have at least {PASSWORD_DISTINCT} different "
+                         "characters")
     if len(password) > PASSWORD_MAX:
         raise StaffError(f"the password must have at most {PASSWORD_MAX:,} characters")
 
