@@ -58,8 +58,9 @@ def _staff_accounts():
               show_default=True, help="agent: sessions and handoffs; admin: also analytics "
               "and staff accounts.")
 def staff_add(email: str, role: str) -> None:
-    """Create a console account for EMAIL. The password (at least 12 characters) is prompted
-    for, or read from the first line of stdin when stdin is not a terminal."""
+    """Create a console account for EMAIL. The password (at least 12 characters, 5 of them
+    different) is prompted for, or read from the first line of stdin when stdin is not a
+    terminal."""
     from ..store.staff import StaffError, check_password
     accounts = _staff_accounts()
     password = _read_password()
