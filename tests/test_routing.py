@@ -420,13 +420,25 @@ def test_free_text_chooses_the_answer_it_means(router, flows, flow, step, text, 
         "fixed", "it works", "working", "sí", "claro", "listo", "hecho", "funciona")),
     *((reply, "not-connected") for reply in (
         "nope", "not really", "still the same", "nothing", "I didn't", "it doesn't",
-        "it isn't", "it won't", "I can't", "never", "it hasn't connected yet", "todavía",
+        "it isn't", "it won't", "I can't", "never", "it hasn't connected yet", "I don't think so",
+        "they aren't", "it wasn't", "I wouldn't say so", "I haven't", "todavía",
         "sigue sin conectar", "aún", "nada")),
 ])
 def test_a_reply_that_says_yes_or_no_chooses_that_answer(router, flows, text, answer):
     """Each yes and no word of the routing data, as a customer replies to "Is it connected
     now?" (both answers share the word "connect": only the yes or no decides)."""
     assert router.match_answer(flows["salesforce"].steps["confirm"], text).answer == answer
+
+
+@pytest.mark.parametrize("text", [
+    "it does not say connected", "not connected", "the status isn't Connected",
+    "no longer connected", "not disconnected anymore", "I don't see Connected"])
+def test_a_no_about_an_answer_that_says_neither_asks_rather_than_choose_it(router, flows, text):
+    # "It says Connected" / "It says Disconnected": a negated label's words chose that label
+    match = router.match_answer(flows["quickbooks-desktop"].steps["agent-status"], text)
+    assert match.answer is None and set(match.candidates) == {"connected", "disconnected"}
+    assert router.match_answer(flows["quickbooks-desktop"].steps["agent-status"],
+                               "it says Connected").answer == "connected"
 
 
 def test_free_text_that_could_be_several_answers_asks_back(router, flows):

@@ -5,7 +5,9 @@ Each of the step's answers is scored by the terms its label (and id) shares with
 no, or neither, by the routing data's ``answers`` words ("still", "not", "todavía" say no).
 Agreeing polarity adds 2, opposite polarity takes 2 away, each shared term adds 1. The best
 answer is chosen when it scores above 0 and at least 1 more than the next; otherwise the
-answers that scored above 0 (or all of them, when none did) are the ones to ask about.
+answers that scored above 0 (or all of them, when none did) are the ones to ask about. Text
+that says no never chooses an answer whose label says neither: "it does not say connected"
+shares its words with "It says Connected", and only the no tells them apart, so it asks.
 
 A step with a single answer ("I clicked Disconnect") takes any text that does not say no; one
 that says no matches nothing (the customer needs something else: support, or the list).
@@ -63,10 +65,12 @@ def match_answer(step: Step, text: str, analyser: Analyser, common: CommonFile) 
         means = _polarity(set(words(label)), yes, no)
         if said and means:
             score += 2 if said == means else -2
-        scored.append((score, answer.id))
+        scored.append((score, answer.id, means))
     scored.sort(key=lambda s: -s[0])
     best, runner_up = scored[0][0], scored[1][0]
+    if said < 0 and scored[0][2] == 0:  # the no may be about that very label: ask
+        return AnswerMatch(None, tuple(a.id for a in step.answers))
     if best > 0 and best - runner_up >= 1:
         return AnswerMatch(scored[0][1])
-    positive = tuple(a for s, a in scored if s > 0)
-    return AnswerMatch(None, positive or tuple(a for _, a in scored))
+    positive = tuple(a for s, a, _ in scored if s > 0)
+    return AnswerMatch(None, positive or tuple(a for _, a, _ in scored))
