@@ -91,7 +91,7 @@ connection (so every connection always has a customer waiting and is re-checked 
 TTL allows), each starting a ``bench-probe`` session on its connection
 (its Start form posted with a launch token for ``<cid>``) and asking again as the page's htmx
 poller does
-(GET of the step with ``HX-Request: true``, ``HX-Target: probe-wait``) ``--poll`` seconds (1,
+(a POST of the step's ``#probe-wait`` form with ``HX-Request: true``) ``--poll`` seconds (1,
 the template's ``hx-trigger="load delay:1s"``) after each answer, until the answer is an end
 step; then, ``--poll`` seconds later, the next customer starts. Real browsers' pace, not a
 faster one: the question is whether hung checks hurt ordinary answers, not how many polls the
@@ -657,7 +657,8 @@ def probe_lines(without: probe_bench.ProbeCondition, hung: probe_bench.ProbeCond
         lines.append(
             f"    {label:<7}: answers p50 {c.latency_ms(0.5):.2f} ms, p99 "
             f"{c.latency_ms(0.99):.2f} ms, over {c.measurement.requests} answers; probe "
-            f"clients: {st.sessions} sessions ({st.connected} connected, {st.manual} manual), "
+            f"clients: {st.sessions} sessions started, {st.connected} ended connected and "
+            f"{st.manual} by hand (some started before the slice), "
             f"{st.polls} polls (p99 {st.poll_ms(0.99):.1f} ms), {st.upstream_calls} upstream "
             f"calls in {st.seconds:.0f} s; upstream calls in flight at each timed slice's "
             f"start→end: {', '.join(f'{a}→{b}' for a, b in st.in_flight)}")

@@ -14,6 +14,7 @@ simulator's ``STOP`` for a moment) so that a hung slice leaves nothing behind in
 from __future__ import annotations
 
 import argparse
+import html
 import math
 import re
 import subprocess
@@ -32,7 +33,6 @@ API_KEY_ENV = "BENCH_QBD_AGENT_API_KEY"
 API_KEY = "bench-agent-key-not-a-secret"
 CONNECTED_MARK = "Bench probe: agent connected"
 MANUAL_MARK = "Bench probe: check by hand"
-WAITING_MARK = 'id="probe-wait"'
 
 
 # --- flow and connections ---------------------------------------------------------------------
@@ -228,14 +228,29 @@ def start_session(http: httpx.Client, flow_id: str, launch: str | None = None
                      headers={"Referer": str(page.url)})
 
 
+POLL_FORM = re.compile(r'<form id="probe-wait"[^>]*\saction="([^"]+)"(.*?)</form>', re.S)
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def poll_form(text: str) -> tuple[str, dict[str, str]] | None:
+    """The probe step's poller (``#probe-wait``) in a page or fragment: its action and hidden
+    fields (form token, revision, check), or None when there is none."""
+    found = POLL_FORM.search(text)
+    if found is None:
+        return None
+    return html.unescape(found.group(1)), {k: html.unescape(v)
+                                           for k, v in HIDDEN.findall(found.group(2))}
+
+
 class ProbeClient:
     """One customer after another at the probe flow's first step, on one connection.
 
-    It starts a session with a launch token for its connection (:func:`start_session`), and
-    while the step says "Still checking…" it asks again as the page's htmx poller does: a GET
-    of the step with ``HX-Request: true`` and ``HX-Target: probe-wait``, ``poll`` seconds after
-    the previous answer (``hx-trigger="load delay:1s"``). When the answer is the next step
-    (an end), it waits ``poll`` seconds and starts the next session.
+    It starts a session with a launch token for its connection (:func:`start_session`: the
+    Start POST starts the check), and while the step waits it polls as the page's htmx poller
+    does: a POST of the ``#probe-wait`` form with ``HX-Request: true``, ``poll`` seconds after
+    the previous answer (``hx-trigger="load delay:1s"``). The poll that finds the check done
+    applies it and answers the next step (an end); then it waits ``poll`` seconds and starts
+    the next session.
     """
 
     def __init__(self, base_url: str, connection_id: str, poll: float, launch_secret: str):
@@ -248,30 +263,31 @@ class ProbeClient:
         self.http.close()
 
     def run(self, stop: threading.Event, load: ProbeLoad) -> None:
-        url: str | None = None
+        form: tuple[str, dict[str, str]] | None = None
         while not stop.is_set():
             try:
-                if url is None:
+                if form is None:
                     from assistant.launch import sign
                     token = sign(self.launch_secret, connection=self.connection_id,
                                  customer="bench")
                     response = start_session(self.http, PROBE_FLOW, token)
                     load.add(sessions=1)
-                    url = self._after(response, load, response.url.path)
+                    form = self._after(response, load, response.url.path)
                 else:
                     started = time.perf_counter()
-                    response = self.http.get(url, headers={"HX-Request": "true",
-                                                           "HX-Target": "probe-wait"})
+                    response = self.http.post(form[0], data=form[1],
+                                              headers={"HX-Request": "true"})
                     load.add(polls=1, poll_latency=time.perf_counter() - started)
-                    url = self._after(response, load, url)
+                    form = self._after(response, load, form[0])
             except (httpx.HTTPError, ValueError) as e:
-                url = None
+                form = None
                 load.add(error=f"{type(e).__name__}: {e}")
             stop.wait(self.poll)
 
     @staticmethod
-    def _after(response: httpx.Response, load: ProbeLoad, url: str) -> str | None:
-        """The URL to poll next, or None when the session reached an end."""
+    def _after(response: httpx.Response, load: ProbeLoad, url: str
+               ) -> tuple[str, dict[str, str]] | None:
+        """The poll form to send next, or None when the session reached an end."""
         text = response.text
         if response.status_code != 200:
             raise ValueError(f"{url}: {response.status_code} {' '.join(text[:200].split())}")
@@ -281,8 +297,8 @@ class ProbeClient:
         if MANUAL_MARK in text:
             load.add(manual=1)
             return None
-        if WAITING_MARK in text:
-            return url
+        if (form := poll_form(text)) is not None:
+            return form
         raise ValueError(f"{url}: neither waiting nor an end: {' '.join(text[:200].split())}")
 
 

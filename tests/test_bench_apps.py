@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import sys
 
-from conftest import REPO, Walker, answer_form
+from conftest import REPO, Walker, answer_form, start_session
 
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -44,3 +44,20 @@ def test_the_bare_app_renders_the_fragment_the_wizard_answers_with(tmp_path, mon
     bare_html, real_html = same(bare.get_data(as_text=True)), same(real.get_data(as_text=True))
     assert "Tell support:" in real_html and 'href="/flows/bench-10?lang=en"' in real_html
     assert bare_html == real_html
+
+
+def test_the_probe_clients_poll_is_the_pages_own_and_ends_the_session(tmp_path, make_app):
+    # (c)'s probe clients once polled with a GET, which never applies a check: no probe
+    # session of the benchmark ever ended. They now post the page's #probe-wait form.
+    from probe_bench import MANUAL_MARK, PROBE_FLOW, poll_form, probe_flow_yaml
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / f"{PROBE_FLOW}.yaml").write_text(probe_flow_yaml())
+    client = make_app(FLOWS_PATH=[str(flows)]).test_client()
+    url = start_session(client, PROBE_FLOW)  # no connection: "not checked" at once
+    page = client.get(url).get_data(as_text=True)
+    action, fields = poll_form(page)
+    assert {"csrf_token", "revision"} <= set(fields)
+    polled = client.post(action, data=fields, headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and polled.headers["HX-Retarget"] == "#step"
+    assert MANUAL_MARK in polled.get_data(as_text=True)  # the session went on to its end
