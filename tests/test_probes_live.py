@@ -561,6 +561,7 @@ def test_no_get_changes_a_session_a_done_check_waits_for_the_poll(sim, live_app,
             "Checking your Autofy Agent"
     assert store.get_session(sid).revision == 0 and store.transcript(sid) == []
     assert 'http-equiv="refresh"' not in html  # done: no more reloading; Continue instead
+    assert "appears by itself" not in html  # nor a lead that says it is still checking
     form = poll_form(html)
     done = client.post(form["action"], data=form["fields"])
     assert done.status_code == 303 and done.headers["Location"] == f"/s/{sid}/1"
