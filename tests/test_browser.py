@@ -377,7 +377,7 @@ def test_a_failed_poll_is_retried(live, browser):
     start_guide(page, live.url + "/flows/quickbooks-desktop?launch="
                 + launch_token(live.app, "acme-qbd"))
     from playwright.sync_api import expect
-    expect(page.locator("#step-heading")).to_have_text("Your agent is connected",
+    expect(page.locator("#step-heading")).to_have_text("Your Autofy Agent is connected right now",
                                                        timeout=15_000)  # 2 retries, 3 s apart
     assert len(failed) == 2
     context.close()

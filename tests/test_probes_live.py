@@ -260,7 +260,7 @@ def test_htmx_poll_swaps_in_the_next_step_when_the_check_is_done(sim, live_app, 
         form = poll_form(poll.get_data(as_text=True))
         time.sleep(0.2)
     assert poll.headers["HX-Retarget"] == "#step" and poll.headers["HX-Push-Url"].endswith("/1")
-    assert "Your agent is connected" in poll.get_data(as_text=True)
+    assert "Your Autofy Agent is connected right now" in poll.get_data(as_text=True)
     # The same poll again (a second tab, a retried request): applied once, never twice.
     sid = url.split("/")[2]
     again = client.post(form["action"], data=form["fields"], headers={"HX-Request": "true"})
@@ -421,14 +421,14 @@ def test_a_refused_form_at_a_probe_step_keeps_the_page_checking(sim, live_app):
 def test_a_poll_from_a_page_the_session_left_shows_where_it_is(sim, live_app):
     client = live_app().test_client()
     w = Walker(client, "quickbooks-desktop", connection="acme-qbd")
-    settle(w)  # moved on to "Your agent is connected"
+    settle(w)  # moved on to "Your Autofy Agent is connected right now"
     token = next(f for f in forms(w.html) if "csrf_token" in f["fields"])["fields"]["csrf_token"]
     poll = client.post(f"/s/{w.sid}/0/check", data={"csrf_token": token, "revision": "0",
                                                     "check": "1"},
                        headers={"HX-Request": "true"})
     assert poll.headers["HX-Retarget"] == "#step"
     assert poll.headers["HX-Push-Url"] == f"/s/{w.sid}/1"
-    assert heading(poll.get_data(as_text=True)) == "Your agent is connected"
+    assert heading(poll.get_data(as_text=True)) == "Your Autofy Agent is connected right now"
 
 
 FLOW_OF = {"salesforce": "salesforce", "quickbooks_online": "quickbooks-online",
