@@ -153,6 +153,10 @@ def test_a_spanish_session_answers_in_spanish_whoever_asks(api):
                         headers={"Accept-Language": "en"})
     assert stale.status_code == 409
     assert stale.json()["error"]["message"].startswith("Esta página estaba desactualizada")
+    late = client.post(f"/sessions/{sid}/handoff", json={"revision": 0, "message": "hola"},
+                       headers={"Accept-Language": "en"})  # the handoff's refusals too
+    assert late.status_code == 409
+    assert late.json()["error"]["message"].startswith("Todavía no se envió nada")
     # Said in the body, it wins over the browser's; the session keeps it.
     r = client.post("/sessions", json={"flow": "salesforce", "language": "es"},
                     headers={"Accept-Language": "en-US"})

@@ -239,8 +239,10 @@ def feedback(sid: str):
 @bp.post("/sessions/<sid>/handoff")
 def handoff(sid: str):
     body = _body(schemas.HandoffRequest)
-    made = conversations().hand_off(sid, body.revision, body.contact.strip(),
-                                    body.message.strip())
+    c = conversations()
+    row, _ = c.load(sid)
+    use_session_language(row.language)  # its refusals in its language
+    made = c.hand_off(sid, body.revision, body.contact.strip(), body.message.strip())
     return _ok(schemas.HandoffOut(reference=f"H-{made.id:05d}", status=made.status), 201)
 
 
