@@ -50,6 +50,7 @@ def test_a_session_keeps_its_language_and_the_switcher_keeps_its_place(client, s
     step = client.get(step.request.path, headers={"Accept-Language": "en"})
     assert heading(_page(step)) == "Desconecta Salesforce"
     assert "Ya hice clic en Desconectar" in _page(step)
+    assert "Respuestas dadas: 1 · pendientes: al menos" in _page(step)  # not "1 respondidas"
     # ?lang= shows another language without changing the session (a GET changes nothing)
     assert heading(_page(client.get(step.request.path + "?lang=en"))) == "Disconnect Salesforce"
     assert store.get_session(sid).language == "es"
