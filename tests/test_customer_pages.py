@@ -163,3 +163,22 @@ def test_reactions_are_inline_svg_not_emoji(client):
     feedback = re.search(r'<fieldset class="field.*?</fieldset>', w.html, re.S).group(0)
     assert feedback.count("<svg") == 3
     assert not re.search("[\U0001F300-\U0001FAFF]", feedback)
+
+
+def test_an_escalated_end_says_support_has_it_and_never_sends_the_customer_there():
+    # An escalated end hands the session to support by itself ("Passed to support"): its text
+    # once told the customer to "contact support with this page" as well.
+    from assistant.flow import load_flows
+    from assistant.flow.translate import load_translations, localize
+    flows, _ = load_flows([FLOWS])
+    translations, _ = load_translations(flows)
+    escalated = 0
+    for flow in flows.values():
+        for shown in (flow, localize(flow, translations.get((flow.id, "es")))):
+            for step in shown.steps.values():
+                if step.outcome == "escalated":
+                    escalated += 1
+                    body = step.body_html.striptags().lower()
+                    assert "contact support" not in body and "contacta a soporte" not in body
+                    assert "support team" in body or "equipo de soporte" in body, step.id
+    assert escalated >= 6  # three flows, English and Spanish
