@@ -185,6 +185,10 @@ def test_free_text_starts_the_right_guide_or_says_none_fits(api):
     routed = client.post("/route", json={"text": "quickbooks"})
     assert routed.status_code == 200 and routed.json()["flow"] is None
     assert routed.json()["question"]
+    for url in ("/sessions", "/route"):  # nothing written: refused, as the web form does
+        for empty in ("", "   \n "):
+            refused = client.post(url, json={"text": empty})
+            assert refused.status_code == 400 and "text" in refused.json()["error"]["fields"]
 
 
 def test_launch_tokens_bind_as_in_the_wizard(api):

@@ -13,6 +13,8 @@ from ..i18n import languages
 
 # No NUL (PostgreSQL text cannot hold it), bounded lengths, row-sized integers.
 Text = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")]
+# what a customer wrote to be read (routed, matched): something besides spaces, as the web form
+Words = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Revision = Annotated[int, Field(ge=0, le=2**31 - 1)]
 # The customer's language (the UI catalogues and flows shipped): free text is read in it, and
@@ -31,7 +33,7 @@ class StartRequest(_Request):
     ``text`` is read in it, the session keeps it, its texts and refusals come in it."""
 
     flow: Id | None = None
-    text: Text | None = None
+    text: Words | None = None
     launch: Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")] | None = None
     language: Language | None = None
 
@@ -48,7 +50,7 @@ class AnswerRequest(_Request):
 class MatchRequest(_Request):
     """Free text typed at the current step."""
 
-    text: Text
+    text: Words
 
 
 class PollRequest(_Request):
@@ -77,7 +79,7 @@ class HandoffRequest(_Request):
 class RouteRequest(_Request):
     """Free ``text`` written in ``language``; the route's sentences are in it too."""
 
-    text: Text
+    text: Words
     language: Language = "en"
 
 
