@@ -185,6 +185,9 @@ def test_free_text_starts_the_right_guide_or_says_none_fits(api):
     routed = client.post("/route", json={"text": "quickbooks"})
     assert routed.status_code == 200 and routed.json()["flow"] is None
     assert routed.json()["question"]
+    sid = client.post("/sessions", json={"flow": "salesforce"}).json()["session"]["id"]
+    as_text = client.post(f"/sessions/{sid}/poll", json={"revision": "0"})
+    assert as_text.status_code == 400 and "revision" in as_text.json()["error"]["fields"]
     for url in ("/sessions", "/route"):  # nothing written: refused, as the web form does
         for empty in ("", "   \n "):
             refused = client.post(url, json={"text": empty})

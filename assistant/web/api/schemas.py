@@ -16,7 +16,7 @@ Text = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*$")]
 # what a customer wrote to be read (routed, matched): something besides spaces, as the web form
 Words = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-Revision = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Revision = Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)]  # "1" is no revision
 # The customer's language (the UI catalogues and flows shipped): free text is read in it, and
 # the router and the session answer in it.
 Language = Literal[languages()]
