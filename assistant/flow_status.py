@@ -72,7 +72,10 @@ def validate_flows(files: list[Path], max_bytes: int) -> Validation:
         # The routing data names every flow of its folder: checking one file of it (an
         # author's edit) reads the others beside it too, as the server serving the folder
         # would; their own problems are not this check's.
-        beside, _ = load_flows(flow_files([f.parent for f in folders]), max_bytes)
+        given = {Path(f.file).resolve() for f in flows.values()}
+        others = [p for p in flow_files([f.parent for f in folders])
+                  if p.resolve() not in given]  # not parsed twice
+        beside, _ = load_flows(others, max_bytes)
         beside.update(flows)
         for language in routing_languages(folders):
             try:

@@ -21,9 +21,11 @@ import yaml
 from .observations import ENDPOINTS, SYSTEMS, normalise_hresult
 
 EXTRA_OUTCOMES = ("connected", "unknown", "timeout", "unavailable")
-# a cause no rule names: a check that called nothing (no connection to check; its outcome is
-# "unavailable"), which the customer reads as "not checked", not "could not be reached"
-EXTRA_CAUSES = ("not_checked",)
+NOT_CHECKED_CAUSE = "not_checked"
+"""The cause of a check that called nothing (no connection of the probe's system to check,
+or one not fully set up): its outcome, the branch the flow takes, is ``unavailable``, but
+the customer reads "not checked", not "could not be reached". No rule names it."""
+EXTRA_CAUSES = (NOT_CHECKED_CAUSE,)
 
 
 class RulesError(ValueError):

@@ -32,6 +32,7 @@ from .checks import PROBES, run_check
 from .diagnosis import cause_title, diagnose
 from .recording import ProbeUnavailable, check_budget, secret_forms
 from .redact import Secrets, redact
+from .ruleset import NOT_CHECKED_CAUSE
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,6 @@ QUEUE_PER_WORKER = 4
 """Checks that may wait per pool thread; beyond that, a page gets ``timeout`` at once."""
 
 NOT_CHECKED = "Not checked automatically"
-NOT_CHECKED_CAUSE = "not_checked"
-"""The cause of a check that called nothing: no connection of the probe's system to check
-(its outcome, the branch the flow takes, is ``unavailable``)."""
 """The title of an ``unavailable`` result when nothing could be called at all."""
 
 #: How long a running check may take before the wizard stops waiting (seconds). A check makes

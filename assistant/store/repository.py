@@ -381,8 +381,8 @@ class Store:
                 added = s.execute(update(h).where(h.id == handoff.id, h.contact.is_(None))
                                   .values(contact=contact)).rowcount
                 changed += added
-                kept = s.scalar(select(h.contact).where(h.id == handoff.id))
-                if not added and kept and kept.casefold() != contact.casefold():
+                kept = None if added else s.scalar(select(h.contact).where(h.id == handoff.id))
+                if kept and kept.casefold() != contact.casefold():
                     also = f"Also reachable at {contact}"
                     message = f"{message}\n\n{also}" if message else also
             if message:

@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from ..flow import Flow
 from ..probes.diagnosis import cause_explanation, cause_title
-from ..probes.runner import NOT_CHECKED_CAUSE
+from ..probes.ruleset import NOT_CHECKED_CAUSE
 from ..store import CheckRecord
 from ..store.repository import as_utc
 from .i18n import current_language
